@@ -1,0 +1,171 @@
+import { createServer, type Server } from 'node:http';
+import cors from 'cors';
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { isMigrated } from './db/migrate.ts';
+import { createAuthenticate } from './http/authenticate.ts';
+import { docsRouter, buildOpenApiDocument } from './http/openapi.ts';
+import { errorHandler, sendProblem } from './http/problem.ts';
+import { requestId } from './http/request-id.ts';
+import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts';
+import type { TokenService } from './modules/auth/tokens.ts';
+import { authModule } from './modules/auth/index.ts';
+import type { Logger } from './observability/logger.ts';
+import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
+import type { Clock } from './shared/clock.ts';
+import { AppError } from './shared/errors.ts';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  clock: Clock;
+  tokens: TokenService;
+  metrics?: Metrics;
+}
+
+/** What a module gets to declare its routes: `define(basePath)` gives a documented, validated router. */
+export interface ModuleContext {
+  deps: AppDeps & { metrics: Metrics };
+  define(basePath: string, options?: { rawBody?: boolean }): ModuleRoutes;
+}
+
+export interface BuiltApp {
+  app: Express;
+  server: Server;
+  registry: RouteRegistry;
+  metrics: Metrics;
+  /** Readiness turns 503 and new connections are refused from here on. */
+  beginShutdown(): void;
+}
+
+const modules: ((ctx: ModuleContext) => void)[] = [authModule];
+
+export function buildApp(input: AppDeps): BuiltApp {
+  const metrics = input.metrics ?? createMetrics();
+  const deps = { ...input, metrics };
+  const { config, database, logger } = deps;
+  const registry = new RouteRegistry();
+  const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
+  const rawMounts: [string, Router][] = [];
+  const jsonMounts: [string, Router][] = [];
+  const ctx: ModuleContext = {
+    deps,
+    define(basePath, options) {
+      const routes = defineRoutes(registry, basePath, authenticate);
+      (options?.rawBody === true ? rawMounts : jsonMounts).push([basePath, routes.router]);
+      return routes;
+    },
+  };
+  for (const mount of modules) mount(ctx);
+
+  let shuttingDown = false;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestId);
+  app.use(accessLog(logger));
+  app.use(measureHttp(metrics));
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
+      exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      maxAge: 600,
+    }),
+  );
+  app.use(globalRateLimit());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  let migrated = false;
+  app.get('/readyz', async (_req, res) => {
+    try {
+      if (shuttingDown) throw new Error('shutting down');
+      await database.ping();
+      migrated ||= await isMigrated(database.db);
+      if (!migrated) throw new Error('migrations pending');
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
+
+  // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
+  for (const [path, router] of rawMounts) app.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
+  for (const [path, router] of jsonMounts) app.use(path, router);
+
+  app.use((req, res) => {
+    sendProblem(req, res, new AppError('not_found', 'not_found', `No route for ${req.method} ${req.path}.`));
+  });
+  app.use(errorHandler(logger));
+
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
+  server.keepAliveTimeout = 5_000;
+  return {
+    app,
+    server,
+    registry,
+    metrics,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+  };
+}
+
+function hasBody(req: express.Request): boolean {
+  const length = req.get('content-length');
+  return (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
+}
+
+/** A body that is not JSON where JSON is expected is 415, not a silent empty object. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (hasBody(req) && req.is(['application/json', 'application/*+json']) === false) {
+    throw new AppError('unsupported', 'unsupported_media_type', 'Send the body as application/json.');
+  }
+  next();
+};
+
+function globalRateLimit(): RequestHandler {
+  // Generous per-address ceiling; login has its own stricter limiter in the auth module.
+  const limiter = new RateLimiterMemory({ points: 3000, duration: 60 });
+  return async (req, _res, next) => {
+    try {
+      await limiter.consume(req.socket.remoteAddress ?? 'unknown');
+    } catch (rejection) {
+      const ms = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 1000;
+      throw new AppError('rate_limited', 'rate_limited', 'Too many requests.', { retryAfter: ms / 1000 });
+    }
+    next();
+  };
+}
+
+function accessLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      logger.info(
+        {
+          reqId: res.getHeader('X-Request-Id'),
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}

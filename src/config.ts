@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+const intIn = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL (${protocols.join(' or ')})`,
+  );
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: intIn(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.union([z.literal('memory://'), url(['postgres:', 'postgresql:'])]).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  AMQP_URL: url(['amqp:', 'amqps:']).optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 bytes').optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_/, 'must start with sk_test_, sk_live_ or rk_…')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_/, 'must start with whsec_')
+    .optional(),
+  STRIPE_API_BASE: url(['http:', 'https:']).optional(),
+  SANDBOX_PORT: z
+    .union([z.literal('off'), intIn(0, 65535)])
+    .default(12111)
+    .transform((v) => (v === 'off' ? null : v)),
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  CORS_ORIGINS: z.string().default(''),
+  ORDER_TTL_SECONDS: intIn(60, 7 * 24 * 3600).default(1800),
+  RECONCILE_INTERVAL_SECONDS: intIn(1, 86400).default(60),
+  RECONCILE_AFTER_SECONDS: intIn(1, 7 * 86400).default(300),
+  WEBHOOK_MAX_ATTEMPTS: intIn(1, 100).default(8),
+  FULCRUM_ADMIN_EMAIL: z.email('must be an e-mail address').optional(),
+  FULCRUM_ADMIN_PASSWORD: z.string().min(12, 'must be 12–128 characters').max(128).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
+});
+
+type Parsed = z.infer<typeof schema>;
+
+export type Config = Readonly<
+  Omit<Parsed, 'CORS_ORIGINS' | 'PUBLIC_URL'> & {
+    PUBLIC_URL: string;
+    CORS_ORIGINS: readonly string[];
+  }
+>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment once; every problem becomes one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push(`config: ${issue.path.join('.')} ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const c = result.data;
+  if (c.NODE_ENV === 'production' && c.JWT_SECRET === undefined) {
+    problems.push('config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)');
+  }
+  if ((c.FULCRUM_ADMIN_EMAIL === undefined) !== (c.FULCRUM_ADMIN_PASSWORD === undefined)) {
+    problems.push('config: FULCRUM_ADMIN_EMAIL and FULCRUM_ADMIN_PASSWORD must be set together');
+  }
+  if (c.STRIPE_SECRET_KEY !== undefined && c.STRIPE_WEBHOOK_SECRET === undefined) {
+    problems.push('config: STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const origins = c.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  const host = c.HOST === '0.0.0.0' ? '127.0.0.1' : c.HOST;
+  return Object.freeze({
+    ...c,
+    PUBLIC_URL: (c.PUBLIC_URL ?? `http://${host}:${c.PORT}`).replace(/\/+$/, ''),
+    CORS_ORIGINS: Object.freeze(origins),
+  });
+}

@@ -1,0 +1,106 @@
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { parseInput, singleValuedQuery } from './validate.ts';
+
+export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+}
+
+export interface RouteSpec<
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  P extends z.ZodType | undefined,
+> {
+  method: Method;
+  /** Express path relative to the module's base path, e.g. `/:id/cancel`. */
+  path: string;
+  summary: string;
+  tags: string[];
+  /** true: a bearer access token is required (the handler reads it with actorOf). */
+  auth: boolean;
+  /** true: the route requires an Idempotency-Key header (documented; the middleware enforces it). */
+  idempotent?: boolean;
+  body?: B;
+  query?: Q;
+  params?: P;
+  responses: Record<number, ResponseSpec>;
+  /** Middleware run after authentication and before parsing, e.g. idempotency. */
+  before?: RequestHandler[];
+}
+
+export interface RegisteredRoute {
+  method: Method;
+  /** Full Express path, e.g. `/api/v1/orders/:id`. */
+  path: string;
+  spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+}
+
+/** Every route defined through defineRoutes lands here; /openapi.json is built from it. */
+export class RouteRegistry {
+  readonly routes: RegisteredRoute[] = [];
+  /** Mount paths of routers, keyed by router, so a test can compare Express's own table with the document. */
+  readonly mounts = new Map<Router, string>();
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface Input<B, Q, P> {
+  body: Out<B>;
+  query: Out<Q>;
+  params: Out<P>;
+}
+
+export type Handler<B, Q, P> = (input: Input<B, Q, P>, req: Request, res: Response) => Promise<void> | void;
+
+export interface ModuleRoutes {
+  router: Router;
+  route<
+    B extends z.ZodType | undefined = undefined,
+    Q extends z.ZodType | undefined = undefined,
+    P extends z.ZodType | undefined = undefined,
+  >(
+    spec: RouteSpec<B, Q, P>,
+    handler: Handler<B, Q, P>,
+  ): void;
+}
+
+/**
+ * A module's router: each route is validated by its zod schemas and documented from the same schemas.
+ * `authenticate` is the bearer-token middleware of the app.
+ */
+export function defineRoutes(registry: RouteRegistry, basePath: string, authenticate: RequestHandler): ModuleRoutes {
+  const router = express.Router({ mergeParams: false });
+  registry.mounts.set(router, basePath);
+  return {
+    router,
+    route(spec, handler) {
+      registry.routes.push({
+        method: spec.method,
+        path: `${basePath}${spec.path}`.replace(/\/$/, '') || '/',
+        spec,
+      });
+      const chain: RequestHandler[] = [];
+      if (spec.auth) chain.push(authenticate);
+      chain.push(...(spec.before ?? []));
+      chain.push(async (req, res) => {
+        const query = singleValuedQuery(req);
+        const input = {
+          body: spec.body === undefined ? undefined : parseInput(spec.body, req.body ?? {}, 'body'),
+          query: spec.query === undefined ? undefined : parseInput(spec.query, query, 'query'),
+          params: spec.params === undefined ? undefined : parseInput(spec.params, req.params, 'params'),
+        };
+        if (spec.body === undefined && req.body !== undefined && Object.keys(req.body as object).length > 0) {
+          parseInput(z.strictObject({}), req.body, 'body');
+        }
+        if (spec.query === undefined && Object.keys(query).length > 0) {
+          parseInput(z.strictObject({}), query, 'query');
+        }
+        await handler(input as never, req, res);
+      });
+      router[spec.method](spec.path, ...chain);
+    },
+  };
+}

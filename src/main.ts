@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { createTokenService } from './modules/auth/index.ts';
+import { resolveJwtSecret } from './modules/auth/secret.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { systemClock } from './shared/clock.ts';
+
+type Mode = 'api' | 'worker' | 'all' | 'migrate';
+const modes: readonly Mode[] = ['api', 'worker', 'all', 'migrate'];
+
+/** Something to stop on shutdown, in reverse order of start. */
+type Stopper = () => Promise<void>;
+
+async function main(): Promise<void> {
+  const mode = (process.argv[2] ?? 'all') as Mode;
+  if (!modes.includes(mode)) {
+    console.error(`usage: node src/main.ts ${modes.join('|')}`);
+    process.exit(2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const line of error.problems) console.error(line);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  if (mode === 'migrate') {
+    await database.close();
+    return;
+  }
+  const stoppers: Stopper[] = [() => database.close()];
+  const shutdown = installShutdown(config, logger, stoppers);
+  if (mode === 'api' || mode === 'all') await startApi(config, database, logger, stoppers, shutdown);
+  logger.info({ mode }, 'fulcrum started');
+}
+
+async function startApi(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  stoppers: Stopper[],
+  shutdown: { onBegin(fn: () => void): void },
+): Promise<void> {
+  const tokens = createTokenService(await resolveJwtSecret(config), systemClock);
+  const built = buildApp({ config, database, logger, clock: systemClock, tokens });
+  built.server.listen(config.PORT, config.HOST);
+  await once(built.server, 'listening');
+  const address = built.server.address() as AddressInfo;
+  logger.info({ url: `http://${address.address}:${address.port}` }, 'listening');
+  shutdown.onBegin(() => built.beginShutdown());
+  stoppers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        built.server.close(() => resolve());
+        built.server.closeIdleConnections();
+      }),
+  );
+}
+
+function installShutdown(config: Config, logger: Logger, stoppers: Stopper[]): { onBegin(fn: () => void): void } {
+  const beginHooks: (() => void)[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    for (const hook of beginHooks) hook();
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    for (const stopper of [...stoppers].reverse()) {
+      try {
+        await stopper();
+      } catch (error) {
+        logger.error({ err: error }, 'error while stopping');
+      }
+    }
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  return { onBegin: (fn) => beginHooks.push(fn) };
+}
+
+await main();

@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Role } from '../../db/schema.ts';
+import type { Actor } from '../../shared/actor.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { unauthorized } from '../../shared/errors.ts';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+const ISSUER = 'fulcrum';
+const AUDIENCE = 'fulcrum-api';
+const roles: readonly Role[] = ['customer', 'support', 'admin'];
+
+export interface TokenService {
+  issueAccessToken(actor: Actor): Promise<string>;
+  verifyAccessToken(token: string): Promise<Actor>;
+}
+
+export function createTokenService(secret: string, clock: Clock): TokenService {
+  const key = new TextEncoder().encode(secret);
+  return {
+    async issueAccessToken(actor) {
+      const now = Math.floor(clock.now().getTime() / 1000);
+      return new SignJWT({ role: actor.role })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(actor.id)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ACCESS_TOKEN_TTL_SECONDS)
+        .sign(key);
+    },
+    async verifyAccessToken(token) {
+      try {
+        // The algorithm is pinned: `alg: none` or an asymmetric header is refused before any check.
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          currentDate: clock.now(),
+          requiredClaims: ['sub', 'exp', 'iat'],
+        });
+        const role = payload.role;
+        if (typeof payload.sub !== 'string' || !roles.includes(role as Role))
+          throw unauthorized('Invalid access token.');
+        return { id: payload.sub, role: role as Role };
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired)
+          throw unauthorized('The access token has expired.', 'token_expired');
+        throw unauthorized('Invalid access token.');
+      }
+    },
+  };
+}
+
+/** Opaque refresh tokens: random, only their SHA-256 is stored. */
+export function newOpaqueToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { buildApp, type AppDeps, type BuiltApp } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { openDatabase, type Database } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { createTokenService } from '../src/modules/auth/index.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { systemClock, type Clock } from '../src/shared/clock.ts';
+
+export interface TestDatabase {
+  database: Database;
+  /** Closes the connections and drops the server database, if one was made. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database: PGlite in memory by default; with TEST_DATABASE_URL a new database
+ * on that server, so each test file has its own and files can run in parallel.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (serverUrl === undefined || serverUrl === '') {
+    const database = await openDatabase({ url: 'memory://', dataDir: '' });
+    await migrateToLatest(database.db);
+    return { database, drop: () => database.close() };
+  }
+  const name = `fulcrum_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), dataDir: '' });
+  await migrateToLatest(database.db);
+  return {
+    database,
+    async drop() {
+      await database.close();
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    SANDBOX_PORT: 'off',
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    DATA_DIR: '/tmp/fulcrum-test-unused',
+    ...env,
+  });
+}
+
+export interface TestApp {
+  baseUrl: string;
+  built: BuiltApp;
+  deps: AppDeps;
+  database: Database;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** buildApp on port 0 over a fresh database. */
+export async function startTestApp(
+  options: { env?: Record<string, string>; clock?: Clock; database?: Database } = {},
+): Promise<TestApp> {
+  const owned = options.database === undefined ? await createTestDatabase() : undefined;
+  const database = options.database ?? owned!.database;
+  const config = testConfig(options.env);
+  const clock = options.clock ?? systemClock;
+  const deps: AppDeps = {
+    config,
+    database,
+    logger: createLogger(config.LOG_LEVEL),
+    clock,
+    tokens: createTokenService(config.JWT_SECRET!, clock),
+  };
+  const built = buildApp(deps);
+  built.server.listen(0, '127.0.0.1');
+  await once(built.server, 'listening');
+  const { port } = built.server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    built,
+    deps,
+    database,
+    config,
+    async close() {
+      built.server.closeAllConnections();
+      await new Promise<void>((resolve) => built.server.close(() => resolve()));
+      await owned?.drop();
+    },
+  };
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Small JSON client for tests: `call(app, 'POST', '/api/v1/x', { body, token, headers })`. */
+export async function call<T = any>(
+  app: { baseUrl: string },
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const res = await fetch(`${app.baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
