@@ -132,3 +132,18 @@ export async function call<T = any>(
   }
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
+
+/** A user made straight in the database (no HTTP), with an access token: for tests of other modules. */
+export async function createUser(
+  app: TestApp,
+  role: 'customer' | 'support' | 'admin' = 'customer',
+): Promise<{ id: string; email: string; token: string }> {
+  const id = `usr_${randomBytes(10).toString('hex')}`;
+  const email = `${id}@example.test`;
+  await app.database.db
+    .insertInto('users')
+    .values({ id, email, name: `Test ${role}`, password_hash: 'not-a-usable-hash', role })
+    .execute();
+  const token = await app.deps.tokens.issueAccessToken({ id, role });
+  return { id, email, token };
+}
