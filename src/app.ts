@@ -5,7 +5,6 @@ import helmet from 'helmet';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { isMigrated } from './db/migrate.ts';
 import { createAuthenticate } from './http/authenticate.ts';
 import { docsRouter, buildOpenApiDocument } from './http/openapi.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
@@ -14,6 +13,7 @@ import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts
 import type { TokenService } from './modules/auth/tokens.ts';
 import { authModule } from './modules/auth/index.ts';
 import type { Logger } from './observability/logger.ts';
+import { opsModule } from './observability/ops.routes.ts';
 import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
 import type { Clock } from './shared/clock.ts';
 import { AppError } from './shared/errors.ts';
@@ -47,7 +47,7 @@ const modules: ((ctx: ModuleContext) => void)[] = [authModule];
 export function buildApp(input: AppDeps): BuiltApp {
   const metrics = input.metrics ?? createMetrics();
   const deps = { ...input, metrics };
-  const { config, database, logger } = deps;
+  const { config, logger } = deps;
   const registry = new RouteRegistry();
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
   const rawMounts: [string, Router][] = [];
@@ -60,9 +60,10 @@ export function buildApp(input: AppDeps): BuiltApp {
       return routes;
     },
   };
+  let shuttingDown = false;
+  opsModule(ctx, () => shuttingDown);
   for (const mount of modules) mount(ctx);
 
-  let shuttingDown = false;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -80,31 +81,13 @@ export function buildApp(input: AppDeps): BuiltApp {
   );
   app.use(globalRateLimit());
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  let migrated = false;
-  app.get('/readyz', async (_req, res) => {
-    try {
-      if (shuttingDown) throw new Error('shutting down');
-      await database.ping();
-      migrated ||= await isMigrated(database.db);
-      if (!migrated) throw new Error('migrations pending');
-      res.json({ status: 'ready' });
-    } catch {
-      res.status(503).json({ status: 'unavailable' });
-    }
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
 
   // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
   for (const [path, router] of rawMounts) app.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
   app.use(requireJsonBody);
   app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
-  for (const [path, router] of jsonMounts) app.use(path, router);
+  for (const [path, router] of jsonMounts) app.use(path === '' ? '/' : path, router);
 
   app.use((req, res) => {
     sendProblem(req, res, new AppError('not_found', 'not_found', `No route for ${req.method} ${req.path}.`));

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 const intIn = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -19,7 +23,11 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: intIn(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z.union([z.literal('memory://'), url(['postgres:', 'postgresql:'])]).optional(),
+  DATABASE_URL: z
+    .union([z.literal('memory://'), url(['postgres:', 'postgresql:'])], {
+      error: 'must be a postgres:// URL or memory://',
+    })
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
@@ -34,7 +42,7 @@ const schema = z.object({
     .optional(),
   STRIPE_API_BASE: url(['http:', 'https:']).optional(),
   SANDBOX_PORT: z
-    .union([z.literal('off'), intIn(0, 65535)])
+    .union([z.literal('off'), intIn(0, 65535)], { error: 'must be a port number (0 to 65535) or off' })
     .default(12111)
     .transform((v) => (v === 'off' ? null : v)),
   PUBLIC_URL: url(['http:', 'https:']).optional(),

@@ -57,14 +57,14 @@ export type Handler<B, Q, P> = (input: Input<B, Q, P>, req: Request, res: Respon
 
 export interface ModuleRoutes {
   router: Router;
-  route<
+  route: <
     B extends z.ZodType | undefined = undefined,
     Q extends z.ZodType | undefined = undefined,
     P extends z.ZodType | undefined = undefined,
   >(
     spec: RouteSpec<B, Q, P>,
     handler: Handler<B, Q, P>,
-  ): void;
+  ) => void;
 }
 
 /**

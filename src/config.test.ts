@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 3000);
+    assert.equal(c.HOST, '127.0.0.1');
+    assert.equal(c.DATABASE_URL, undefined);
+    assert.equal(c.DATA_DIR, './data');
+    assert.equal(c.SANDBOX_PORT, 12111);
+    assert.equal(c.PUBLIC_URL, 'http://127.0.0.1:3000');
+    assert.equal(c.ORDER_TTL_SECONDS, 1800);
+    assert.equal(c.RECONCILE_INTERVAL_SECONDS, 60);
+    assert.equal(c.RECONCILE_AFTER_SECONDS, 300);
+    assert.equal(c.WEBHOOK_MAX_ATTEMPTS, 8);
+    assert.equal(c.LOG_LEVEL, 'info');
+    assert.equal(c.SHUTDOWN_TIMEOUT_MS, 10000);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('parses the values it is given', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      SANDBOX_PORT: 'off',
+      DATABASE_URL: 'postgres://u@localhost/db',
+      CORS_ORIGINS: 'https://shop.example, http://localhost:5173',
+      PUBLIC_URL: 'https://api.example/',
+    });
+    assert.equal(c.PORT, 8080);
+    assert.equal(c.SANDBOX_PORT, null);
+    assert.deepEqual(c.CORS_ORIGINS, ['https://shop.example', 'http://localhost:5173']);
+    assert.equal(c.PUBLIC_URL, 'https://api.example');
+    assert.equal(loadConfig({ DATABASE_URL: 'memory://' }).DATABASE_URL, 'memory://');
+  });
+
+  it('reports one line per problem, naming the variable', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x',
+      JWT_SECRET: 'short',
+      WEBHOOK_MAX_ATTEMPTS: '0',
+      LOG_LEVEL: 'loud',
+    });
+    assert.equal(problems.length, 5);
+    for (const name of ['PORT', 'DATABASE_URL', 'JWT_SECRET', 'WEBHOOK_MAX_ATTEMPTS', 'LOG_LEVEL']) {
+      assert.ok(
+        problems.some((p) => p.startsWith(`config: ${name} `)),
+        `${name} in ${problems.join(' | ')}`,
+      );
+    }
+  });
+
+  it('requires JWT_SECRET in production and the admin pair together', () => {
+    assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), [
+      'config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)',
+    ]);
+    assert.equal(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).length, 0);
+    assert.equal(problemsOf({ FULCRUM_ADMIN_EMAIL: 'a@b.example' }).length, 1);
+    assert.equal(problemsOf({ STRIPE_SECRET_KEY: 'sk_test_123' }).length, 1);
+  });
+
+  it('stops the process at start with exit code 1 and one line per problem', () => {
+    const result = spawnSync(process.execPath, ['src/main.ts', 'api'], {
+      env: { PATH: process.env.PATH, PORT: '99999', SANDBOX_PORT: 'sometimes' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, result.stderr);
+    assert.ok(lines.some((l) => l.startsWith('config: PORT ')));
+    assert.ok(lines.some((l) => l.startsWith('config: SANDBOX_PORT ')));
+  });
+});

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Router } from 'express';
+import { call, startTestApp, type TestApp } from '../../test/helpers.ts';
+import { toOpenApiPath } from './openapi.ts';
+
+interface Layer {
+  handle: unknown;
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+/** Reads Express's own routing table (not our registry), so a route added around defineRoutes is caught. */
+function expressRoutes(app: TestApp): string[] {
+  const mounts = app.built.registry.mounts;
+  const out: string[] = [];
+  const walk = (stack: Layer[], base: string) => {
+    for (const layer of stack) {
+      if (layer.route !== undefined) {
+        for (const [method, on] of Object.entries(layer.route.methods)) {
+          if (on && method !== '_all') out.push(`${method} ${base}${layer.route.path}`);
+        }
+      } else if (typeof layer.handle === 'function' && 'stack' in layer.handle) {
+        const mounted = mounts.get(layer.handle as Router);
+        if (mounted === undefined) continue; // docs and static assets are not API routes
+        walk((layer.handle as unknown as { stack: Layer[] }).stack, mounted);
+      }
+    }
+  };
+  walk((app.built.app as unknown as { router: { stack: Layer[] } }).router.stack, '');
+  return out;
+}
+
+describe('OpenAPI document', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(() => app.close());
+
+  it('is OpenAPI 3.1 and lists every route Express serves', async () => {
+    const res = await call(app, 'GET', '/openapi.json');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.openapi, '3.1.0');
+    const routes = expressRoutes(app);
+    assert.ok(routes.length >= 3, `found routes: ${routes.join(', ')}`);
+    const missing = routes.filter((r) => {
+      const [method, path] = r.split(' ') as [string, string];
+      return res.body.paths[toOpenApiPath(path)]?.[method] === undefined;
+    });
+    assert.deepEqual(missing, []);
+  });
+
+  it('would notice a route registered behind the registry’s back', () => {
+    const router = [...app.built.registry.mounts.keys()][0]!;
+    router.get('/sneaky-undocumented', (_req, res) => {
+      res.end();
+    });
+    const doc = JSON.stringify(app.built.registry.routes.map((r) => r.path));
+    const routes = expressRoutes(app);
+    assert.ok(routes.some((r) => r.endsWith('/sneaky-undocumented')));
+    assert.ok(!doc.includes('sneaky-undocumented'));
+  });
+
+  it('serves the rendered docs page and its assets', async () => {
+    const page = await fetch(`${app.baseUrl}/docs`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /swagger-ui/);
+    const asset = await fetch(`${app.baseUrl}/docs/assets/swagger-ui-bundle.js`);
+    assert.equal(asset.status, 200);
+    await asset.arrayBuffer();
+  });
+});

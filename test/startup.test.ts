@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function waitFor(url: string, deadlineMs: number): Promise<Response> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (error) {
+      if (Date.now() > end) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe('the process', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-start-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts on the embedded database with no server, answers /healthz within 15 s, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['src/main.ts', 'all'], {
+      env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, SANDBOX_PORT: '0', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 15_000);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: 'ok' });
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, stderr);
+  });
+
+  it('generated a JWT secret in DATA_DIR, and migrate on an existing data dir succeeds', async () => {
+    assert.ok(readFileSync(join(dataDir, 'jwt-secret'), 'utf8').length >= 32);
+    const run = spawn(process.execPath, ['src/main.ts', 'migrate'], {
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: 'inherit',
+    });
+    const [code] = (await once(run, 'exit')) as [number | null];
+    assert.equal(code, 0);
+  });
+});
