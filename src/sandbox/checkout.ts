@@ -1,0 +1,355 @@
+import { nowSeconds, noRequest } from './core.ts';
+import type { Core, RequestInfo } from './core.ts';
+import { invalidParam, invalidState, resourceMissing } from './errors.ts';
+import { emitEvent } from './events.ts';
+import { checkExpand } from './expand.ts';
+import {
+  child,
+  expandParam,
+  metadataParam,
+  optionalArray,
+  optionalEnum,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  rejectUnknown,
+  requiredInteger,
+  requiredString,
+} from './params.ts';
+import type { Params } from './params.ts';
+import type { SessionRecord } from './state.ts';
+import type { CheckoutSession, LineItem } from './types.ts';
+import { randomId } from './util.ts';
+
+const usedParams = [
+  'mode',
+  'line_items',
+  'success_url',
+  'cancel_url',
+  'client_reference_id',
+  'metadata',
+  'customer_email',
+  'expires_at',
+  'payment_intent_data',
+  'payment_method_types',
+  'locale',
+  'ui_mode',
+  'expand',
+];
+// Accepted as Stripe would, but without effect in the sandbox.
+const ignoredParams = [
+  'after_expiration',
+  'allow_promotion_codes',
+  'automatic_tax',
+  'billing_address_collection',
+  'consent_collection',
+  'currency',
+  'custom_fields',
+  'custom_text',
+  'customer_creation',
+  'invoice_creation',
+  'payment_method_options',
+  'phone_number_collection',
+  'shipping_address_collection',
+  'submit_type',
+  'tax_id_collection',
+];
+
+const minExpirySeconds = 30 * 60;
+const maxExpirySeconds = 24 * 3600;
+// Absorbs the client's and the sandbox's clocks rounding to different seconds.
+const expirySlackSeconds = 5;
+
+function urlParam(value: Params[string], param: string): string | null {
+  const url = optionalString(value, param, 5000);
+  if (url === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidParam(param, 'Not a valid URL', 'url_invalid');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw invalidParam(param, 'Not a valid URL', 'url_invalid');
+  }
+  return url;
+}
+
+function parseLineItem(raw: string | Params, index: number, created: number): LineItem {
+  const path = child('line_items', index);
+  const item = optionalObject(raw, path);
+  if (item === undefined) throw invalidParam(path, 'Invalid object');
+  rejectUnknown(
+    item,
+    ['price', 'price_data', 'quantity', 'adjustable_quantity', 'tax_rates', 'dynamic_tax_rates'],
+    path,
+  );
+  const priceId = optionalString(item.price, child(path, 'price'));
+  if (priceId !== undefined) throw resourceMissing('price', priceId, child(path, 'price'), 400);
+  const pdPath = child(path, 'price_data');
+  const priceData = optionalObject(item.price_data, pdPath);
+  if (priceData === undefined) {
+    throw invalidParam(path, 'You must specify either `price` or `price_data` for each line item.');
+  }
+  rejectUnknown(
+    priceData,
+    ['currency', 'unit_amount', 'unit_amount_decimal', 'product', 'product_data', 'tax_behavior', 'recurring'],
+    pdPath,
+  );
+  if (priceData.recurring !== undefined) {
+    throw invalidParam(
+      child(pdPath, 'recurring'),
+      'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.',
+    );
+  }
+  const currency = requiredString(priceData.currency, child(pdPath, 'currency')).toLowerCase();
+  if (!/^[a-z]{3}$/.test(currency)) throw invalidParam(child(pdPath, 'currency'), `Invalid currency: ${currency}.`);
+  const unitAmount = optionalInteger(priceData.unit_amount, child(pdPath, 'unit_amount'), 0, 99_999_999_999);
+  const decimal = optionalString(priceData.unit_amount_decimal, child(pdPath, 'unit_amount_decimal'));
+  if (unitAmount !== undefined && decimal !== undefined) {
+    throw invalidParam(pdPath, 'You may only specify one of these parameters: unit_amount, unit_amount_decimal.');
+  }
+  if (decimal !== undefined && !/^\d{1,11}(\.\d{1,12})?$/.test(decimal)) {
+    throw invalidParam(child(pdPath, 'unit_amount_decimal'), `Invalid decimal: ${decimal}`);
+  }
+  if (unitAmount === undefined && decimal === undefined) {
+    throw invalidParam(
+      pdPath,
+      'You must specify either `unit_amount` or `unit_amount_decimal` in `price_data`.',
+      'parameter_missing',
+    );
+  }
+  const productId = optionalString(priceData.product, child(pdPath, 'product'));
+  if (productId !== undefined) throw resourceMissing('product', productId, child(pdPath, 'product'), 400);
+  const prodPath = child(pdPath, 'product_data');
+  const productData = optionalObject(priceData.product_data, prodPath);
+  if (productData === undefined) {
+    throw invalidParam(pdPath, 'You must specify either `product` or `product_data` in `price_data`.');
+  }
+  rejectUnknown(productData, ['name', 'description', 'images', 'metadata', 'tax_code', 'unit_label'], prodPath);
+  const name = requiredString(productData.name, child(prodPath, 'name'), 250);
+  optionalString(productData.description, child(prodPath, 'description'));
+  const quantity = requiredInteger(item.quantity, child(path, 'quantity'), 1, 999_999);
+  const unit = unitAmount ?? Number(decimal);
+  const total = Math.round(unit * quantity);
+  if (!Number.isSafeInteger(total)) throw invalidParam(child(path, 'quantity'), 'The line item amount is too large.');
+  return {
+    id: randomId('li', 24),
+    object: 'item',
+    amount_discount: 0,
+    amount_subtotal: total,
+    amount_tax: 0,
+    amount_total: total,
+    currency,
+    description: name,
+    price: {
+      id: randomId('price', 24),
+      object: 'price',
+      active: false,
+      billing_scheme: 'per_unit',
+      created,
+      currency,
+      livemode: false,
+      lookup_key: null,
+      metadata: {},
+      nickname: null,
+      product: randomId('prod', 14),
+      recurring: null,
+      tax_behavior: 'unspecified',
+      type: 'one_time',
+      unit_amount: Math.round(unit),
+      unit_amount_decimal: decimal ?? String(unit),
+    },
+    quantity,
+  };
+}
+
+/** `POST /v1/checkout/sessions`. Validates everything before anything is stored. */
+export function createSession(core: Core, params: Params): SessionRecord {
+  rejectUnknown(params, [...usedParams, ...ignoredParams]);
+  checkExpand('checkout.session', expandParam(params));
+  const created = nowSeconds(core);
+  const mode = requiredString(params.mode, 'mode');
+  if (mode !== 'payment') {
+    optionalEnum(mode, 'mode', ['payment', 'setup', 'subscription']);
+    throw invalidParam('mode', 'The sandbox supports only `payment` mode.');
+  }
+  const uiMode = optionalString(params.ui_mode, 'ui_mode');
+  if (uiMode !== undefined && uiMode !== 'hosted') {
+    throw invalidParam('ui_mode', 'The sandbox supports only the `hosted` ui_mode.');
+  }
+  const methods = optionalArray(params.payment_method_types, 'payment_method_types') ?? ['card'];
+  methods.forEach((m, i) => {
+    if (m !== 'card') {
+      throw invalidParam(child('payment_method_types', i), 'The sandbox supports only the `card` payment method type.');
+    }
+  });
+  const successUrl = urlParam(params.success_url, 'success_url');
+  const cancelUrl = urlParam(params.cancel_url, 'cancel_url');
+  const clientReferenceId = optionalString(params.client_reference_id, 'client_reference_id', 200) ?? null;
+  const customerEmail = optionalString(params.customer_email, 'customer_email', 800) ?? null;
+  if (customerEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(customerEmail)) {
+    throw invalidParam('customer_email', `Invalid email address: ${customerEmail}`, 'email_invalid');
+  }
+  const metadata = metadataParam(params.metadata);
+  const locale = optionalString(params.locale, 'locale', 20) ?? null;
+
+  const expiresAt = optionalInteger(params.expires_at, 'expires_at') ?? created + maxExpirySeconds;
+  if (expiresAt > created + maxExpirySeconds + expirySlackSeconds) {
+    throw invalidParam(
+      'expires_at',
+      'The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.',
+    );
+  }
+  if (expiresAt < created + minExpirySeconds - expirySlackSeconds) {
+    throw invalidParam(
+      'expires_at',
+      'The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.',
+    );
+  }
+
+  const pidPath = 'payment_intent_data';
+  const pid = optionalObject(params.payment_intent_data, pidPath) ?? {};
+  rejectUnknown(
+    pid,
+    [
+      'metadata',
+      'description',
+      'receipt_email',
+      'capture_method',
+      'setup_future_usage',
+      'statement_descriptor',
+      'statement_descriptor_suffix',
+      'shipping',
+      'transfer_group',
+    ],
+    pidPath,
+  );
+  const capture = optionalEnum(pid.capture_method, child(pidPath, 'capture_method'), [
+    'automatic',
+    'automatic_async',
+    'manual',
+  ]);
+  if (capture === 'manual') {
+    throw invalidParam(child(pidPath, 'capture_method'), 'The sandbox supports only automatic capture.');
+  }
+  const intentData = {
+    metadata: metadataParam(pid.metadata, child(pidPath, 'metadata')),
+    description: optionalString(pid.description, child(pidPath, 'description'), 1000) ?? null,
+    receiptEmail: optionalString(pid.receipt_email, child(pidPath, 'receipt_email'), 800) ?? null,
+  };
+
+  const rawItems = optionalArray(params.line_items, 'line_items');
+  if (rawItems === undefined || rawItems.length === 0) {
+    throw invalidParam('line_items', 'You must provide at least one line item in `payment` mode.', 'parameter_missing');
+  }
+  if (rawItems.length > 100) throw invalidParam('line_items', 'You may only specify up to 100 line items.');
+  const lineItems = rawItems.map((raw, i) => parseLineItem(raw, i, created));
+  const currency = lineItems[0]?.currency ?? 'usd';
+  if (lineItems.some((li) => li.currency !== currency)) {
+    throw invalidParam('line_items', 'All line items must have the same currency.');
+  }
+  const total = lineItems.reduce((sum, li) => sum + li.amount_total, 0);
+
+  const id = randomId('cs_test', 58);
+  const session: CheckoutSession = {
+    id,
+    object: 'checkout.session',
+    after_expiration: null,
+    allow_promotion_codes: null,
+    amount_subtotal: total,
+    amount_total: total,
+    automatic_tax: { enabled: false, liability: null, status: null },
+    billing_address_collection: null,
+    cancel_url: cancelUrl,
+    client_reference_id: clientReferenceId,
+    client_secret: null,
+    consent: null,
+    consent_collection: null,
+    created,
+    currency,
+    currency_conversion: null,
+    custom_fields: [],
+    customer: null,
+    customer_creation: 'if_required',
+    customer_details: null,
+    customer_email: customerEmail,
+    expires_at: expiresAt,
+    invoice: null,
+    livemode: false,
+    locale,
+    metadata,
+    mode: 'payment',
+    payment_intent: null,
+    payment_link: null,
+    payment_method_collection: 'if_required',
+    payment_method_types: ['card'],
+    payment_status: 'unpaid',
+    recovered_from: null,
+    setup_intent: null,
+    shipping_address_collection: null,
+    shipping_cost: null,
+    shipping_options: [],
+    status: 'open',
+    submit_type: null,
+    subscription: null,
+    success_url: successUrl,
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+    ui_mode: 'hosted',
+    url: `${core.publicUrl()}/checkout/${id}`,
+  };
+  const record: SessionRecord = { session, lineItems, intentData };
+  core.state.sessions.set(id, record);
+  scheduleExpiry(core, record);
+  core.changed();
+  return record;
+}
+
+export function scheduleExpiry(core: Core, record: SessionRecord): void {
+  if (record.session.status !== 'open') return;
+  const id = record.session.id;
+  core.scheduler.at(`expire:${id}`, record.session.expires_at * 1000, () => {
+    const current = core.state.sessions.get(id);
+    if (current?.session.status === 'open') expire(core, current, noRequest);
+  });
+}
+
+/** The session, expired first if its time has passed (the timer may not have run yet). */
+export function findSession(core: Core, id: string): SessionRecord {
+  const record = core.state.sessions.get(id);
+  if (record === undefined) throw resourceMissing('checkout.session', id, 'session');
+  if (record.session.status === 'open' && record.session.expires_at <= nowSeconds(core)) {
+    expire(core, record, noRequest);
+  }
+  return record;
+}
+
+/** `POST /v1/checkout/sessions/:id/expire`. */
+export function expireSession(core: Core, id: string, params: Params, request: RequestInfo): SessionRecord {
+  rejectUnknown(params, ['expand']);
+  checkExpand('checkout.session', expandParam(params));
+  const record = findSession(core, id);
+  if (record.session.status !== 'open') {
+    throw invalidState(
+      `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${record.session.status}\`.`,
+    );
+  }
+  expire(core, record, request);
+  return record;
+}
+
+function expire(core: Core, record: SessionRecord, request: RequestInfo): void {
+  const { session } = record;
+  session.status = 'expired';
+  session.url = null;
+  core.scheduler.cancel(`expire:${session.id}`);
+  const intentRecord = session.payment_intent === null ? undefined : core.state.intents.get(session.payment_intent);
+  if (intentRecord !== undefined && intentRecord.intent.status === 'requires_payment_method') {
+    const { intent } = intentRecord;
+    intent.status = 'canceled';
+    intent.canceled_at = nowSeconds(core);
+    intent.cancellation_reason = 'abandoned';
+    emitEvent(core, 'payment_intent.canceled', intent, { request });
+  }
+  emitEvent(core, 'checkout.session.expired', session, { request });
+}

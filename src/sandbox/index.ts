@@ -1,0 +1,195 @@
+// A Stripe-compatible, stateful sandbox (see ../../../shared/API.md "The Stripe sandbox").
+// Standalone: imports nothing from the rest of Fulcrum.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleApi } from './api.ts';
+import type { HttpAnswer } from './api.ts';
+import { scheduleExpiry } from './checkout.ts';
+import { handleControl } from './controls.ts';
+import type { Core } from './core.ts';
+import { noFaults } from './faults.ts';
+import { handlePage } from './page.ts';
+import { scheduleAsyncSettlement } from './payments.ts';
+import { createPersistence, loadSnapshot } from './persistence.ts';
+import { scheduleRefundFailure } from './refunds.ts';
+import { createScheduler } from './scheduler.ts';
+import { emptyState, fromSnapshot, toSnapshot } from './state.ts';
+import { createWebhooks } from './webhooks.ts';
+
+export interface SandboxOptions {
+  /** 0 picks a free port; default 12111. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Where events are POSTed; may be set later with setWebhookEndpoint. Without it events are only listed. */
+  webhookUrl?: string;
+  /** Signing secret (`whsec_…`); generated (and kept in dataFile) when absent. */
+  webhookSecret?: string;
+  /** JSON file keeping sessions, payment intents, refunds, events and undelivered webhooks across restarts. */
+  dataFile?: string;
+  /** Delays before each webhook retry; after the last one fails the event is given up. */
+  retryDelaysMs?: number[];
+  /** How long a 4000 0000 0000 3220 payment (and a failing refund) takes to settle. Default 2000. */
+  asyncPaymentDelayMs?: number;
+  /** Base of `session.url`; default http://host:port. */
+  publicUrl?: string;
+  /** Clock in ms (default Date.now): tests move it to expire sessions. */
+  now?: () => number;
+  /** Randomness for dropRate and apiErrorRate (default Math.random; a fault `seed` overrides it). */
+  random?: () => number;
+  /** Longest sleep of the timer that expires sessions and retries webhooks. Default 1000. */
+  sweepIntervalMs?: number;
+  /** Webhook request timeout. Default 10000. */
+  webhookTimeoutMs?: number;
+}
+
+export interface Sandbox {
+  url: string;
+  port: number;
+  /** The secret webhooks are signed with now. */
+  readonly webhookSecret: string;
+  setWebhookEndpoint(url: string, secret?: string): void;
+  /** Stops timers and the server, aborts webhook requests in flight (kept pending), saves the data file. */
+  close(): Promise<void>;
+}
+
+/** A compressed version of Stripe's three days of exponential backoff: 12 retries over about 1.7 hours. */
+export const defaultRetryDelaysMs = [
+  1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
+];
+
+const maxBodyBytes = 1024 * 1024;
+
+function checkOptions(opts: SandboxOptions): void {
+  const port = opts.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new TypeError(`sandbox: port must be an integer 0..65535, got ${port}`);
+  }
+  const delays = opts.retryDelaysMs;
+  if (delays !== undefined && !delays.every((d) => Number.isFinite(d) && d >= 0)) {
+    throw new TypeError('sandbox: retryDelaysMs must be non-negative numbers');
+  }
+  if (opts.webhookSecret === '') throw new TypeError('sandbox: webhookSecret must not be empty');
+  if (opts.webhookUrl !== undefined) new URL(opts.webhookUrl);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBodyBytes) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > maxBodyBytes ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  checkOptions(opts);
+  const host = opts.host ?? '127.0.0.1';
+  const now = opts.now ?? Date.now;
+  const defaultRandom = opts.random ?? Math.random;
+  const snapshot = opts.dataFile === undefined ? null : loadSnapshot(opts.dataFile);
+  const state = snapshot === null ? emptyState() : fromSnapshot(snapshot);
+  let baseUrl = '';
+
+  const persistence = createPersistence(opts.dataFile ?? null, () => toSnapshot(state, webhooks.config.secret));
+  const core: Core = {
+    state,
+    now,
+    publicUrl: () => baseUrl,
+    scheduler: createScheduler(now, opts.sweepIntervalMs ?? 1000),
+    faults: noFaults(),
+    random: defaultRandom,
+    asyncPaymentDelayMs: opts.asyncPaymentDelayMs ?? 2000,
+    onEvent: (record) => webhooks.onEvent(record),
+    changed: () => persistence.markDirty(),
+  };
+  const webhooks = createWebhooks(core, {
+    url: opts.webhookUrl ?? null,
+    secret: opts.webhookSecret ?? snapshot?.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`,
+    retryDelaysMs: opts.retryDelaysMs ?? defaultRetryDelaysMs,
+    timeoutMs: opts.webhookTimeoutMs ?? 10_000,
+  });
+
+  async function route(req: http.IncomingMessage): Promise<HttpAnswer> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const body = await readBody(req);
+    if (body === null) return { status: 413, headers: { 'Content-Type': 'text/plain' }, body: 'Payload too large\n' };
+    const path = url.pathname;
+    if (path.startsWith('/v1/')) return handleApi(core, method, path, url.search.slice(1), req.headers, body);
+    const page = /^\/checkout\/([^/]+)$/.exec(path);
+    if (page !== null) return handlePage(core, method, decodeURIComponent(page[1] ?? ''), body);
+    if (path.startsWith('/_sandbox/')) {
+      return handleControl(core, webhooks, defaultRandom, method, path, url.searchParams, body);
+    }
+    return { status: 404, headers: { 'Content-Type': 'text/plain' }, body: 'Not found\n' };
+  }
+
+  const server = http.createServer((req, res) => {
+    route(req)
+      .catch((err: unknown): HttpAnswer => {
+        console.error('sandbox: request failed', err);
+        const error = { type: 'api_error', message: 'An unknown error occurred' };
+        return { status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error }) };
+      })
+      .then((answer) => {
+        if (res.destroyed) return;
+        res.writeHead(answer.status, answer.headers);
+        res.end(req.method === 'HEAD' ? undefined : answer.body);
+      })
+      .catch(() => res.destroy());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 12111, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}`;
+  baseUrl = (opts.publicUrl ?? url).replace(/\/+$/, '');
+
+  // Restored state: timers again, links on the current address.
+  for (const record of state.sessions.values()) {
+    if (record.session.status === 'open') record.session.url = `${baseUrl}/checkout/${record.session.id}`;
+    scheduleExpiry(core, record);
+  }
+  for (const record of state.intents.values()) scheduleAsyncSettlement(core, record);
+  for (const record of state.refunds.values()) scheduleRefundFailure(core, record);
+  webhooks.resume();
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    get webhookSecret() {
+      return webhooks.config.secret;
+    },
+    setWebhookEndpoint(endpoint, secret) {
+      new URL(endpoint);
+      webhooks.config.url = endpoint;
+      if (secret !== undefined && secret !== '') webhooks.config.secret = secret;
+      core.changed();
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        core.scheduler.close();
+        webhooks.close();
+        server.close(() => {
+          persistence.flush(true);
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

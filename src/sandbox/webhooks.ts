@@ -1,0 +1,218 @@
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { Core } from './core.ts';
+import { renderEvent } from './events.ts';
+import type { DeliveryLogEntry, DeliveryState, EventRecord } from './state.ts';
+
+export const webhookUserAgent = 'Stripe/1.0 (+https://stripe.com/docs/webhooks)';
+const maxLogEntries = 10_000;
+
+/** Stripe's scheme: `t=<unix>,v1=<hex HMAC-SHA256 of "t.payload" keyed with the whole whsec_ secret>`. */
+export function signatureHeader(payload: string, secret: string, timestamp: number): string {
+  const v1 = createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex');
+  return `t=${timestamp},v1=${v1}`;
+}
+
+interface PostResult {
+  statusCode: number | null;
+  error: string | null;
+  aborted: boolean;
+}
+
+function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal) {
+  return new Promise<PostResult>((resolve) => {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      resolve({ statusCode: null, error: `invalid webhook URL ${url}`, aborted: false });
+      return;
+    }
+    const client = target.protocol === 'https:' ? https : http;
+    // No keep-alive agent: a pooled socket would keep the receiving server (and tests) from closing.
+    const req = client.request(target, { method: 'POST', headers, agent: false, signal, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve({ statusCode: res.statusCode ?? null, error: null, aborted: false });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => resolve({ statusCode: null, error: err.message, aborted: signal.aborted }));
+    req.end(body);
+  });
+}
+
+export interface WebhookConfig {
+  url: string | null;
+  secret: string;
+  retryDelaysMs: number[];
+  timeoutMs: number;
+}
+
+export interface Webhooks {
+  config: WebhookConfig;
+  onEvent(record: EventRecord): void;
+  /** Sends everything waiting (fault holds, retries not yet due) now; resolves when sent. */
+  flush(): Promise<number>;
+  /** After a restart: picks the undelivered events up again. */
+  resume(): void;
+  close(): void;
+}
+
+export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
+  const inFlight = new Map<string, Promise<void>>();
+  const controller = new AbortController();
+  let reorderBatch: string[] = [];
+  let closed = false;
+
+  function log(entry: Omit<DeliveryLogEntry, 'at' | 'url'>): void {
+    core.state.deliveryLog.push({ ...entry, at: new Date(core.now()).toISOString(), url: config.url });
+    if (core.state.deliveryLog.length > maxLogEntries) core.state.deliveryLog.splice(0, 1000);
+  }
+
+  async function send(record: EventRecord): Promise<PostResult> {
+    if (config.url === null) return { statusCode: null, error: 'no webhook endpoint', aborted: false };
+    const payload = JSON.stringify({ ...renderEvent(core, record), pending_webhooks: 1 }, null, 2);
+    const timestamp = Math.floor(core.now() / 1000);
+    return post(
+      config.url,
+      payload,
+      {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': String(Buffer.byteLength(payload)),
+        'User-Agent': webhookUserAgent,
+        Accept: '*/*; q=0.5, application/xml',
+        'Cache-Control': 'no-cache',
+        'Stripe-Signature': signatureHeader(payload, config.secret, timestamp),
+      },
+      config.timeoutMs,
+      controller.signal,
+    );
+  }
+
+  function schedule(d: DeliveryState, dueAt: number): void {
+    d.nextAttemptAt = dueAt;
+    core.scheduler.at(`deliver:${d.eventId}`, dueAt, () => void attempt(d.eventId));
+  }
+
+  function attempt(eventId: string): Promise<void> {
+    const running = inFlight.get(eventId);
+    if (running !== undefined) return running;
+    const d = core.state.deliveries.get(eventId);
+    const record = core.state.eventsById.get(eventId);
+    if (closed || d === undefined || record === undefined || d.status !== 'pending') return Promise.resolve();
+    core.scheduler.cancel(`deliver:${eventId}`);
+    const p = run(d, record).finally(() => inFlight.delete(eventId));
+    inFlight.set(eventId, p);
+    return p;
+  }
+
+  async function run(d: DeliveryState, record: EventRecord): Promise<void> {
+    const type = record.event.type;
+    const result = await send(record);
+    if (result.aborted || closed) return; // shutting down: stays pending, resumed after a restart
+    d.hold = null;
+    d.attempts += 1;
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const gaveUp = !ok && d.attempts > config.retryDelaysMs.length;
+    if (ok) {
+      d.status = 'succeeded';
+      d.nextAttemptAt = null;
+    } else if (gaveUp) {
+      d.status = 'failed';
+      d.nextAttemptAt = null;
+    } else {
+      schedule(d, core.now() + (config.retryDelaysMs[d.attempts - 1] ?? 0));
+    }
+    const base = { eventId: d.eventId, type, duplicate: false, dropped: false };
+    log({ ...base, attempt: d.attempts, statusCode: result.statusCode, error: result.error, gaveUp });
+    core.changed();
+    if (d.attempts === 1) {
+      for (let i = 0; i < d.duplicates && !closed; i++) {
+        const copy = await send(record);
+        if (copy.aborted || closed) return;
+        log({ ...base, duplicate: true, attempt: 1, statusCode: copy.statusCode, error: copy.error, gaveUp: false });
+      }
+    }
+  }
+
+  async function releaseReordered(): Promise<number> {
+    core.scheduler.cancel('reorder');
+    const batch = reorderBatch.reverse();
+    reorderBatch = [];
+    for (const id of batch) await attempt(id);
+    return batch.length;
+  }
+
+  function hold(d: DeliveryState): void {
+    const { faults } = core;
+    if (faults.reorder) {
+      d.hold = 'reorder';
+      d.nextAttemptAt = null;
+      reorderBatch.push(d.eventId);
+      if (!core.scheduler.has('reorder')) {
+        core.scheduler.at('reorder', core.now() + faults.reorderWindowMs, () => void releaseReordered());
+      }
+    } else if (faults.delayMs > 0) {
+      d.hold = 'delay';
+      schedule(d, core.now() + faults.delayMs);
+    } else {
+      schedule(d, core.now());
+    }
+  }
+
+  return {
+    config,
+    onEvent(record) {
+      if (config.url === null || closed) return;
+      const { faults } = core;
+      const d: DeliveryState = {
+        eventId: record.event.id,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: null,
+        hold: null,
+        duplicates: faults.duplicate,
+      };
+      core.state.deliveries.set(d.eventId, d);
+      if (faults.dropRate > 0 && core.random() < faults.dropRate) {
+        d.status = 'dropped';
+        log({
+          eventId: d.eventId,
+          type: record.event.type,
+          attempt: 1,
+          statusCode: null,
+          duplicate: false,
+          dropped: true,
+          error: 'dropped by fault injection',
+          gaveUp: false,
+        });
+        return;
+      }
+      hold(d);
+    },
+    async flush() {
+      let count = await releaseReordered();
+      const waiting = [...core.state.deliveries.values()]
+        .filter((d) => d.status === 'pending' && !inFlight.has(d.eventId))
+        .map((d) => d.eventId)
+        .sort((a, b) => (core.state.eventsById.get(a)?.seq ?? 0) - (core.state.eventsById.get(b)?.seq ?? 0));
+      for (const id of waiting) {
+        await attempt(id);
+        count++;
+      }
+      await Promise.allSettled([...inFlight.values()]);
+      return count;
+    },
+    resume() {
+      for (const d of core.state.deliveries.values()) {
+        if (d.status !== 'pending') continue;
+        if (d.hold === 'reorder') hold(d);
+        else schedule(d, d.nextAttemptAt ?? core.now());
+      }
+    },
+    close() {
+      closed = true;
+      controller.abort();
+    },
+  };
+}
