@@ -11,7 +11,7 @@ import { errorHandler, sendProblem } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
 import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
-import { authModule } from './modules/auth/index.ts';
+import { authModule, type LoginLimiterOptions } from './modules/auth/index.ts';
 import type { Logger } from './observability/logger.ts';
 import { opsModule } from './observability/ops.routes.ts';
 import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
@@ -25,6 +25,8 @@ export interface AppDeps {
   clock: Clock;
   tokens: TokenService;
   metrics?: Metrics;
+  /** Login brute-force limits; tests shorten the block. */
+  loginLimiter?: LoginLimiterOptions;
 }
 
 /** What a module gets to declare its routes: `define(basePath)` gives a documented, validated router. */

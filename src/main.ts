@@ -4,7 +4,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { createTokenService } from './modules/auth/index.ts';
+import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
 import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
@@ -52,6 +52,12 @@ async function startApi(
   stoppers: Stopper[],
   shutdown: { onBegin(fn: () => void): void },
 ): Promise<void> {
+  if (config.FULCRUM_ADMIN_EMAIL !== undefined && config.FULCRUM_ADMIN_PASSWORD !== undefined) {
+    const { created, user } = await ensureAdmin(database.db, config.FULCRUM_ADMIN_EMAIL, config.FULCRUM_ADMIN_PASSWORD);
+    if (created) logger.info({ userId: user.id }, 'first admin created from FULCRUM_ADMIN_EMAIL');
+    else if (user.role !== 'admin')
+      logger.warn({ userId: user.id }, 'FULCRUM_ADMIN_EMAIL has a non-admin account: left unchanged');
+  }
   const tokens = createTokenService(await resolveJwtSecret(config), systemClock);
   const built = buildApp({ config, database, logger, clock: systemClock, tokens });
   built.server.listen(config.PORT, config.HOST);

@@ -1,6 +1,19 @@
 import type { ModuleContext } from '../../app.ts';
+import { adminUsersRoutes } from './admin-users.routes.ts';
+import { authRoutes } from './auth.routes.ts';
+import { createAuthService } from './auth.service.ts';
+import { createLoginLimiter } from './login-limiter.ts';
 
 export { createTokenService, type TokenService } from './tokens.ts';
+export type { LoginLimiterOptions } from './login-limiter.ts';
+export { can, requirePermission, permissions, type Permission } from './permissions.ts';
+export { toUserDto, type UserDto } from './auth.schemas.ts';
+export { ensureAdmin, createOrPromoteAdmin } from './users.service.ts';
 
 /** Mounts /api/v1/auth and /api/v1/admin/users. */
-export function authModule(_ctx: ModuleContext): void {}
+export function authModule(ctx: ModuleContext): void {
+  const { database, tokens, clock, loginLimiter } = ctx.deps;
+  const auth = createAuthService({ db: database.db, tokens, clock, limiter: createLoginLimiter(loginLimiter) });
+  authRoutes(ctx.define('/api/v1/auth'), auth);
+  adminUsersRoutes(ctx.define('/api/v1/admin/users'), database.db, clock);
+}

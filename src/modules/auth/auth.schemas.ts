@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import type { UserRow } from './users.repository.ts';
+
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 128;
+
+/** Trimmed and lower-cased before it is checked, stored or compared: `  Ann@Example.COM ` is `ann@example.com`. */
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.email('must be an e-mail address').max(254))
+  .meta({ format: 'email', example: 'ann@example.com' });
+
+export const newPasswordSchema = z
+  .string()
+  .min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`)
+  .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`);
+
+export const roleSchema = z.enum(['customer', 'support', 'admin']);
+
+export const registerBody = z.strictObject({
+  email: emailSchema,
+  password: newPasswordSchema,
+  name: z.string().trim().min(1).max(200),
+});
+
+// Login does not re-check the password policy: a wrong password is a wrong password.
+export const loginBody = z.strictObject({
+  email: z.string().trim().toLowerCase().min(1).max(254),
+  password: z.string().min(1).max(PASSWORD_MAX),
+});
+
+export const refreshTokenBody = z.strictObject({
+  refreshToken: z.string().min(1).max(512),
+});
+
+export const changeRoleBody = z.strictObject({ role: roleSchema });
+
+export const userIdParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+export const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  createdAt: z.string(),
+});
+
+export const userResponse = z.object({ user: userSchema });
+
+export const sessionResponse = z.object({
+  user: userSchema,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  /** Seconds until the access token expires. */
+  expiresIn: z.number().int(),
+});
+
+export type UserDto = z.infer<typeof userSchema>;
+export type SessionDto = z.infer<typeof sessionResponse>;
+
+/** The only way a user leaves the module: never the row (it holds the password hash). */
+export function toUserDto(row: UserRow): UserDto {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    createdAt: row.created_at.toISOString(),
+  };
+}

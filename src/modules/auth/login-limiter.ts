@@ -1,0 +1,49 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { AppError } from '../../shared/errors.ts';
+
+export interface LoginLimiterOptions {
+  /** Consecutive failures for one e-mail from one address before the block. Default 10. */
+  maxFailures?: number;
+  /** How long the block lasts, in seconds. Default 900 (15 minutes). */
+  blockSeconds?: number;
+  /** Failures older than this (since the first of a run) are forgotten, in seconds. Default 86400. */
+  windowSeconds?: number;
+}
+
+export interface LoginLimiter {
+  /**
+   * Counts an attempt before the password is checked, so a burst of parallel guesses is counted
+   * too; throws 429 rate_limited (with Retry-After) once the key is blocked, whatever the password.
+   */
+  attempt(email: string, ip: string): Promise<void>;
+  /** A successful login resets the count. */
+  succeeded(email: string, ip: string): Promise<void>;
+}
+
+/** Per e-mail and address (`${email}|${ip}`), in process memory; a Redis store can replace it behind this interface. */
+export function createLoginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
+  const maxFailures = options.maxFailures ?? 10;
+  // The attempt after `maxFailures` failures exceeds the points, which blocks the key for blockDuration.
+  const limiter = new RateLimiterMemory({
+    keyPrefix: 'login',
+    points: maxFailures,
+    duration: options.windowSeconds ?? 86_400,
+    blockDuration: options.blockSeconds ?? 900,
+  });
+  const keyOf = (email: string, ip: string) => `${email}|${ip}`;
+  return {
+    async attempt(email, ip) {
+      try {
+        await limiter.consume(keyOf(email, ip));
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        throw new AppError('rate_limited', 'rate_limited', 'Too many failed logins. Try again later.', {
+          retryAfter: rejection.msBeforeNext / 1000,
+        });
+      }
+    },
+    async succeeded(email, ip) {
+      await limiter.delete(keyOf(email, ip));
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import type { Role } from '../../db/schema.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { forbidden } from '../../shared/errors.ts';
+
+export const roles: readonly Role[] = ['customer', 'support', 'admin'];
+
+/** API.md's permission table, as data: services ask `can(actor, …)`, never compare role names. */
+export const permissions = {
+  /** Own orders and payments. */
+  own_orders: ['customer', 'support', 'admin'],
+  /** Read every order, payment and webhook event. */
+  read_all: ['support', 'admin'],
+  products_write: ['admin'],
+  ship: ['admin'],
+  deliver: ['admin'],
+  cancel_paid_order: ['admin'],
+  refund: ['admin'],
+  retry_webhook_events: ['admin'],
+  change_roles: ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof permissions;
+
+export function can(actor: Actor, permission: Permission): boolean {
+  return (permissions[permission] as readonly Role[]).includes(actor.role);
+}
+
+/** Throws 403 forbidden unless the actor's role has the permission. */
+export function requirePermission(actor: Actor, permission: Permission): void {
+  if (!can(actor, permission)) throw forbidden();
+}
