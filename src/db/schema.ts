@@ -26,9 +26,107 @@ export interface RefreshTokensTable {
   revoked_at: Date | null;
 }
 
+// --- catalog and orders (migration 0002) ---
+
+export type OrderStatusColumn = 'CREATED' | 'PAID' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
+
+export interface ProductsTable {
+  id: string;
+  sku: string;
+  name: string;
+  description: string | null;
+  price_amount: number;
+  currency: string;
+  stock: number;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  status: OrderStatusColumn;
+  currency: string;
+  total_amount: number;
+  refunded_amount: ColumnType<number, number | undefined, number>;
+  /** jsonb: written as a JSON string, read back parsed. */
+  shipping_address: ColumnType<unknown, string | null, string | null>;
+  carrier: string | null;
+  tracking_number: string | null;
+  shipped_at: Date | null;
+  delivered_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  expires_at: Date;
+  paid_at: Date | null;
+  cancelled_at: Date | null;
+  cancellation_reason: string | null;
+  stock_released_at: Date | null;
+}
+
+export interface OrderItemsTable {
+  order_id: string;
+  line_no: number;
+  product_id: string;
+  sku: string;
+  name: string;
+  quantity: number;
+  unit_amount: number;
+  line_total: number;
+}
+
+export interface OrderEventsTable {
+  order_id: string;
+  seq: number;
+  type: string;
+  from_status: OrderStatusColumn | null;
+  to_status: OrderStatusColumn;
+  actor: string;
+  reason: string | null;
+  at: Date;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  method: string;
+  route: string;
+  fingerprint: string;
+  state: 'in_progress' | 'done';
+  response_status: number | null;
+  response_body: ColumnType<unknown, string | null, string | null>;
+  locked_until: Date | null;
+  lease_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface UserEventCountersTable {
+  user_id: string;
+  last_event_id: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  user_id: string;
+  event_id: number;
+  type: 'order.updated' | 'payment.updated';
+  payload: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  published_at: Date | null;
+}
+
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  order_events: OrderEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  user_event_counters: UserEventCountersTable;
+  outbox: OutboxTable;
 }
 
 export type { Generated };
