@@ -53,7 +53,10 @@ describe('refunds through the official SDK', () => {
     });
     const amounts = refunded.map((e) => (e.data.object as Stripe.Charge).amount_refunded).sort((a, b) => a - b);
     assert.deepEqual(amounts, [1000, 3000]);
-    assert.deepEqual(refunded.map((e) => e.data.previous_attributes?.amount_refunded).sort(), [0, 1000]);
+    assert.deepEqual(
+      refunded.map((e) => (e.data.previous_attributes as Partial<Stripe.Charge>).amount_refunded).sort(),
+      [0, 1000],
+    );
     const updated = await waitFor('refund.updated for the second refund', () =>
       h.receiver.received.find((d) => d.event.type === 'refund.updated' && d.event.data.object.id === rest.id),
     );
