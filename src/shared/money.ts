@@ -94,6 +94,12 @@ export function isCurrency(code: string): code is Currency {
   return exponents.has(code);
 }
 
+/** A currency code read back from storage; an unknown one is a bug, not user input. */
+export function toCurrency(code: string): Currency {
+  if (!isCurrency(code)) throw new RangeError(`unknown currency ${code}`);
+  return code;
+}
+
 /** Number of decimals of the currency's major unit: jpy 0, usd 2, kwd 3. */
 export function exponentOf(currency: Currency): 0 | 2 | 3 {
   const e = exponents.get(currency);

@@ -1,0 +1,40 @@
+import { invalid } from './errors.ts';
+
+/** Position in a list sorted by (created_at desc, id desc): the last row of the previous page. */
+export interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** Opaque to clients: base64url of `[createdAt ISO, id]`. Rows are written with millisecond timestamps, so nothing is lost. */
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
+}
+
+/** Decodes a client's cursor; anything we did not make is 400 validation_failed. */
+export function decodeCursor(text: string): Cursor {
+  const bad = invalid([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw bad;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad;
+  const [at, id] = parsed as unknown[];
+  if (typeof at !== 'string' || typeof id !== 'string' || id.length === 0 || id.length > 64) throw bad;
+  const createdAt = new Date(at);
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) throw bad;
+  return { createdAt, id };
+}
+
+/** Splits `limit + 1` fetched rows into the page and the cursor of the next one. */
+export function pageOf<T extends { id: string; created_at: Date }>(
+  rows: T[],
+  limit: number,
+): { rows: T[]; nextCursor: string | null } {
+  if (rows.length <= limit) return { rows, nextCursor: null };
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1]!;
+  return { rows: page, nextCursor: encodeCursor({ createdAt: last.created_at, id: last.id }) };
+}
