@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { startSandbox } from './index.ts';
+import { control, sdkFor, sessionParams, startReceiver, waitFor } from './test-helpers.ts';
+
+describe('persistence with dataFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fulcrum-sandbox-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a restart keeps sessions, payments, events, idempotency keys and undelivered webhooks', async () => {
+    const dataFile = join(dir, 'nested', 'sandbox.json');
+    const receiver = await startReceiver();
+    receiver.respond = () => 500;
+    const first = await startSandbox({ port: 0, dataFile, webhookUrl: receiver.url, retryDelaysMs: [600_000] });
+    receiver.secret = first.webhookSecret;
+    let stripe = sdkFor(first.port);
+    const open = await stripe.checkout.sessions.create(sessionParams(), { idempotencyKey: 'persist-1' });
+    const paid = await stripe.checkout.sessions.create(sessionParams());
+    assert.equal((await control(first, 'POST', `/_sandbox/checkout/sessions/${paid.id}/pay`)).status, 200);
+    await waitFor('four failed first attempts', async () => {
+      const log = (await control(first, 'GET', '/_sandbox/deliveries')).json as { data: unknown[] };
+      return log.data.length === 4 ? true : undefined;
+    });
+    const eventIds = receiver.received.map((d) => d.event.id);
+    await first.close();
+    assert.ok(existsSync(dataFile));
+    assert.deepEqual(
+      readdirSync(join(dir, 'nested')).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
+
+    receiver.respond = () => 200;
+    const second = await startSandbox({ port: 0, dataFile, webhookUrl: receiver.url, retryDelaysMs: [600_000] });
+    try {
+      assert.equal(second.webhookSecret, first.webhookSecret, 'a generated secret is kept');
+      stripe = sdkFor(second.port);
+      const reopened = await stripe.checkout.sessions.retrieve(open.id);
+      assert.equal(reopened.status, 'open');
+      assert.equal(reopened.url, `${second.url}/checkout/${open.id}`);
+      const replay = await stripe.checkout.sessions.create(sessionParams(), { idempotencyKey: 'persist-1' });
+      assert.equal(replay.id, open.id);
+      const completed = await stripe.checkout.sessions.retrieve(paid.id);
+      assert.equal(completed.payment_status, 'paid');
+      assert.equal((await stripe.paymentIntents.retrieve(completed.payment_intent as string)).status, 'succeeded');
+      const listed = await stripe.events.list({ limit: 100 });
+      assert.deepEqual(listed.data.map((e) => e.id).sort(), [...eventIds].sort());
+      assert.ok(listed.data.every((e) => e.pending_webhooks === 1));
+
+      const flushed = await control(second, 'POST', '/_sandbox/webhooks/flush');
+      assert.deepEqual(flushed.json, { flushed: 4 });
+      for (const id of eventIds) assert.equal(receiver.received.filter((d) => d.event.id === id).length, 2);
+      const log = (await control(second, 'GET', '/_sandbox/deliveries')).json as { data: { attempt: number }[] };
+      assert.deepEqual(log.data.map((d) => d.attempt).sort(), [1, 1, 1, 1, 2, 2, 2, 2]);
+    } finally {
+      await second.close();
+      await receiver.close();
+    }
+  });
+
+  test('timers resume after a restart: expiry and asynchronous payments', async () => {
+    const dataFile = join(dir, 'timers.json');
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
+    const first = await startSandbox({ port: 0, dataFile, asyncPaymentDelayMs: 600_000, now });
+    let stripe = sdkFor(first.port);
+    const expiring = await stripe.checkout.sessions.create(
+      sessionParams({ expires_at: Math.floor(Date.now() / 1000) + 31 * 60 }),
+    );
+    const processing = await stripe.checkout.sessions.create(sessionParams());
+    await control(first, 'POST', `/_sandbox/checkout/sessions/${processing.id}/pay`, { card: '4000000000003220' });
+    await first.close();
+
+    offsetMs = 40 * 60 * 1000;
+    const second = await startSandbox({ port: 0, dataFile, now, sweepIntervalMs: 20 });
+    try {
+      stripe = sdkFor(second.port);
+      const types = await waitFor('expiry and async success', async () => {
+        const list = await stripe.events.list({ type: 'checkout.session.*', limit: 100 });
+        const found = list.data.map((e) => e.type);
+        return found.includes('checkout.session.expired') && found.includes('checkout.session.async_payment_succeeded')
+          ? found
+          : undefined;
+      });
+      assert.equal(types.filter((t) => t === 'checkout.session.expired').length, 1);
+      assert.equal((await stripe.checkout.sessions.retrieve(expiring.id)).status, 'expired');
+      assert.equal((await stripe.checkout.sessions.retrieve(processing.id)).payment_status, 'paid');
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a file that is not a sandbox data file stops the start with a clear error', async () => {
+    const dataFile = join(dir, 'foreign.json');
+    writeFileSync(dataFile, JSON.stringify({ hello: 'world' }));
+    await assert.rejects(startSandbox({ port: 0, dataFile }), /is not a sandbox data file/);
+  });
+});
