@@ -1,0 +1,106 @@
+import { sql, type Insertable, type Updateable } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { ProductsTable } from '../../db/schema.ts';
+import type { Cursor } from '../../shared/cursor.ts';
+import type { ProductRow } from './catalog.schemas.ts';
+
+export type InsertResult = { ok: true; row: ProductRow } | { ok: false; reason: 'sku_taken' };
+
+/** The unique index decides sku_taken; reading first would race. */
+export async function insertProduct(db: Executor, values: Insertable<ProductsTable>): Promise<InsertResult> {
+  try {
+    const row = await db.insertInto('products').values(values).returningAll().executeTakeFirstOrThrow();
+    return { ok: true, row };
+  } catch (error) {
+    if (isUniqueViolation(error, 'products_sku_key')) return { ok: false, reason: 'sku_taken' };
+    throw error;
+  }
+}
+
+export async function updateProduct(
+  db: Executor,
+  id: string,
+  values: Updateable<ProductsTable>,
+): Promise<ProductRow | undefined> {
+  return db.updateTable('products').set(values).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export async function findProduct(db: Executor, id: string): Promise<ProductRow | undefined> {
+  return db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Newest first; `active` filters (served by the partial index when true). Fetches limit + 1 to know if more follow. */
+export async function listProducts(
+  db: Executor,
+  options: { limit: number; after: Cursor | undefined; active: boolean | undefined },
+): Promise<ProductRow[]> {
+  let query = db
+    .selectFrom('products')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit + 1);
+  if (options.active !== undefined) query = query.where('active', '=', options.active);
+  const after = options.after;
+  if (after !== undefined) {
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  }
+  return query.execute();
+}
+
+export interface StockLine {
+  productId: string;
+  quantity: number;
+}
+
+/**
+ * Locks the products of an order in id order (so two orders over the same products never deadlock)
+ * and returns them: one statement whatever the number of lines.
+ */
+export async function lockProducts(trx: Executor, ids: readonly string[]): Promise<ProductRow[]> {
+  if (ids.length === 0) return [];
+  return trx
+    .selectFrom('products')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+const valuesList = (lines: readonly StockLine[]) =>
+  sql.join(lines.map((l) => sql`(${l.productId}::text, ${l.quantity}::integer)`));
+
+/**
+ * Takes stock for every line in one conditional statement: a line is taken only when enough is left and
+ * the product is active. Returns the ids taken; the caller rolls back unless every line was.
+ */
+export async function reserveStock(trx: Executor, lines: readonly StockLine[]): Promise<string[]> {
+  if (lines.length === 0) return [];
+  const { rows } = await sql<{ id: string }>`
+    update products p set stock = p.stock - v.q, updated_at = now()
+    from (values ${valuesList(lines)}) as v(id, q)
+    where p.id = v.id and p.stock >= v.q and p.active
+    returning p.id`.execute(trx);
+  return rows.map((r) => r.id);
+}
+
+/** Puts units back on the shelf (a cancelled order's reservation), in one statement. */
+export async function restock(trx: Executor, lines: readonly StockLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  // Lock in id order first, as lockProducts does, so a release never deadlocks with a reservation.
+  await lockProducts(
+    trx,
+    lines.map((l) => l.productId),
+  );
+  await sql`
+    update products p set stock = p.stock + v.q, updated_at = now()
+    from (values ${valuesList(lines)}) as v(id, q)
+    where p.id = v.id`.execute(trx);
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; constraint?: unknown };
+  return e.code === '23505' && e.constraint === constraint;
+}

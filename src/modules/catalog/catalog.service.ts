@@ -1,0 +1,115 @@
+import type { Updateable } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { ProductsTable } from '../../db/schema.ts';
+import { isAdmin, isStaff, type Actor } from '../../shared/actor.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import * as repo from './catalog.repository.ts';
+import {
+  toProductResponse,
+  type CreateProductInput,
+  type ProductResponse,
+  type UpdateProductInput,
+} from './catalog.schemas.ts';
+
+export interface CatalogDeps {
+  db: Db;
+  clock: Clock;
+}
+
+export interface ProductPage {
+  data: ProductResponse[];
+  nextCursor: string | null;
+}
+
+/** The public catalog: active products only, newest first. */
+export async function listActiveProducts(
+  deps: CatalogDeps,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<ProductPage> {
+  return list(deps, { ...query, active: true });
+}
+
+/** Staff view: every product, inactive ones included, optionally filtered by `active`. */
+export async function listAllProducts(
+  deps: CatalogDeps,
+  actor: Actor,
+  query: { limit: number; cursor?: string | undefined; active?: boolean | undefined },
+): Promise<ProductPage> {
+  if (!isStaff(actor)) throw forbidden('Only staff may list every product.');
+  return list(deps, query);
+}
+
+async function list(
+  deps: CatalogDeps,
+  query: { limit: number; cursor?: string | undefined; active?: boolean | undefined },
+): Promise<ProductPage> {
+  const rows = await repo.listProducts(deps.db, {
+    limit: query.limit,
+    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    active: query.active,
+  });
+  const page = pageOf(rows, query.limit);
+  return { data: page.rows.map(toProductResponse), nextCursor: page.nextCursor };
+}
+
+/** An inactive product is not found by the public. */
+export async function getActiveProduct(deps: CatalogDeps, id: string): Promise<ProductResponse> {
+  const row = await repo.findProduct(deps.db, id);
+  if (row === undefined || !row.active) throw notFound('Product');
+  return toProductResponse(row);
+}
+
+export async function getAnyProduct(deps: CatalogDeps, actor: Actor, id: string): Promise<ProductResponse> {
+  if (!isStaff(actor)) throw forbidden('Only staff may read inactive products.');
+  const row = await repo.findProduct(deps.db, id);
+  if (row === undefined) throw notFound('Product');
+  return toProductResponse(row);
+}
+
+export async function createProduct(
+  deps: CatalogDeps,
+  actor: Actor,
+  input: CreateProductInput,
+): Promise<ProductResponse> {
+  if (!isAdmin(actor)) throw forbidden('Only admins may create products.');
+  const now = deps.clock.now();
+  const result = await repo.insertProduct(deps.db, {
+    id: newId('prd'),
+    sku: input.sku,
+    name: input.name,
+    description: input.description ?? null,
+    price_amount: input.price.amount,
+    currency: input.price.currency,
+    stock: input.stock,
+    active: input.active ?? true,
+    created_at: now,
+    updated_at: now,
+  });
+  if (!result.ok) throw conflict('sku_taken', `A product with sku ${input.sku} already exists.`);
+  return toProductResponse(result.row);
+}
+
+/** `stock` sets what is available now (absolute, not a delta). */
+export async function updateProduct(
+  deps: CatalogDeps,
+  actor: Actor,
+  id: string,
+  input: UpdateProductInput,
+): Promise<ProductResponse> {
+  if (!isAdmin(actor)) throw forbidden('Only admins may change products.');
+  const values: Updateable<ProductsTable> = { updated_at: deps.clock.now() };
+  if (input.name !== undefined) values.name = input.name;
+  if (input.description !== undefined) values.description = input.description;
+  if (input.price !== undefined) {
+    values.price_amount = input.price.amount;
+    values.currency = input.price.currency;
+  }
+  if (input.stock !== undefined) values.stock = input.stock;
+  if (input.active !== undefined) values.active = input.active;
+  const row = await repo.updateProduct(deps.db, id, values);
+  if (row === undefined) throw notFound('Product');
+  return toProductResponse(row);
+}

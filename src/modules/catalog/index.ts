@@ -1,0 +1,10 @@
+import type { ModuleContext } from '../../app.ts';
+import { catalogRoutes } from './catalog.routes.ts';
+
+export { lockProducts, reserveStock, restock, type StockLine } from './catalog.repository.ts';
+export { toProductResponse, type ProductResponse, type ProductRow } from './catalog.schemas.ts';
+
+/** Mounts /api/v1/products and /api/v1/admin/products. */
+export function catalogModule(ctx: ModuleContext): void {
+  catalogRoutes(ctx);
+}
