@@ -4,49 +4,9 @@ import type { Core } from './core.ts';
 import { resourceMissing } from './errors.ts';
 import { emitEvent } from './events.ts';
 import type { IntentRecord, SessionRecord } from './state.ts';
+import { behaviourOf, cardDetails, declinedMessage } from './cards.ts';
 import type { CardDetails, Charge, CheckoutSession, PaymentError, PaymentIntent } from './types.ts';
 import { isLuhnValid, randomId } from './util.ts';
-
-type Behaviour =
-  | { kind: 'succeed'; refundsFail?: boolean }
-  | { kind: 'async'; outcome: 'succeed' | 'fail' }
-  | { kind: 'decline'; code: string; declineCode: string | null; message: string };
-
-const declined = 'Your card was declined.';
-
-/** Stripe's test cards (https://docs.stripe.com/testing), plus 4000 0000 0000 3238 for an async failure. */
-const testCards: Record<string, Behaviour> = {
-  '4242424242424242': { kind: 'succeed' },
-  '4000056655665556': { kind: 'succeed' },
-  '5555555555554444': { kind: 'succeed' },
-  '378282246310005': { kind: 'succeed' },
-  '4000000000005126': { kind: 'succeed', refundsFail: true },
-  '4000000000003220': { kind: 'async', outcome: 'succeed' },
-  '4000000000003238': { kind: 'async', outcome: 'fail' },
-  '4000000000000002': { kind: 'decline', code: 'card_declined', declineCode: 'generic_decline', message: declined },
-  '4000000000009995': {
-    kind: 'decline',
-    code: 'card_declined',
-    declineCode: 'insufficient_funds',
-    message: 'Your card has insufficient funds.',
-  },
-  '4000000000009987': { kind: 'decline', code: 'card_declined', declineCode: 'lost_card', message: declined },
-  '4000000000000069': { kind: 'decline', code: 'expired_card', declineCode: null, message: 'Your card has expired.' },
-  '4000000000000127': {
-    kind: 'decline',
-    code: 'incorrect_cvc',
-    declineCode: null,
-    message: "Your card's security code is incorrect.",
-  },
-};
-
-const liveCard: Behaviour = {
-  kind: 'decline',
-  code: 'card_declined',
-  declineCode: 'test_mode_live_card',
-  message:
-    'Your card was declined. Your request was in test mode, but used a non test card. For a list of valid test cards, visit: https://stripe.com/docs/testing.',
-};
 
 export type PayOutcome = 'paid' | 'processing' | 'declined' | 'invalid_card' | 'not_open';
 
@@ -61,25 +21,6 @@ export interface PayResult {
 
 export function successRedirect(session: CheckoutSession): string | null {
   return session.success_url?.replaceAll('{CHECKOUT_SESSION_ID}', session.id) ?? null;
-}
-
-function cardDetails(number: string): CardDetails {
-  const brand = number.startsWith('4')
-    ? 'visa'
-    : number.startsWith('5')
-      ? 'mastercard'
-      : number.startsWith('3')
-        ? 'amex'
-        : 'unknown';
-  return {
-    brand,
-    country: 'US',
-    exp_month: 12,
-    exp_year: new Date().getUTCFullYear() + 3,
-    fingerprint: number.slice(-8).padStart(16, 'f'),
-    funding: 'credit',
-    last4: number.slice(-4),
-  };
 }
 
 function ensureIntent(core: Core, record: SessionRecord): IntentRecord {
@@ -237,7 +178,7 @@ export function payWithCard(core: Core, sessionId: string, cardInput: string): P
       message: 'Your card number is incorrect.',
     });
   }
-  const behaviour = testCards[number] ?? liveCard;
+  const behaviour = behaviourOf(number);
   const intentRecord = ensureIntent(core, record);
   const { intent } = intentRecord;
   const charge = newCharge(core, intent, cardDetails(number), randomId('pm', 24));
@@ -304,7 +245,7 @@ function settleAsync(core: Core, intentId: string): void {
     session.payment_status = 'paid';
     emitEvent(core, 'checkout.session.async_payment_succeeded', session, { request: noRequest });
   } else {
-    failCharge(core, intent, charge, 'card_declined', 'generic_decline', declined);
+    failCharge(core, intent, charge, 'card_declined', 'generic_decline', declinedMessage);
     emitEvent(core, 'checkout.session.async_payment_failed', session, { request: noRequest });
   }
   core.changed();

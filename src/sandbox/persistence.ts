@@ -25,18 +25,25 @@ export interface Persistence {
   flush(final?: boolean): void;
 }
 
-/** Debounced saves: a burst of changes (one payment makes several events) is written once. */
+/**
+ * Debounced saves: a burst of changes (one payment makes several events) is written once, and a
+ * large state is written less often (at most a fifth of the time goes to writing). A crash loses
+ * the changes of the last interval; close() writes everything.
+ */
 export function createPersistence(file: string | null, snapshot: () => Snapshot, debounceMs = 20): Persistence {
   let dirty = false;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
+  let lastWriteMs = 0;
   const flush = (final = false): void => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
     if (file !== null && dirty && !stopped) {
       dirty = false;
+      const started = performance.now();
       try {
         saveSnapshot(file, snapshot());
+        lastWriteMs = performance.now() - started;
       } catch (err) {
         console.error(`sandbox: could not save ${file}`, err);
       }
@@ -48,7 +55,7 @@ export function createPersistence(file: string | null, snapshot: () => Snapshot,
       if (file === null || stopped) return;
       dirty = true;
       if (timer === null) {
-        timer = setTimeout(() => flush(), debounceMs);
+        timer = setTimeout(() => flush(), Math.max(debounceMs, lastWriteMs * 4));
         timer.unref();
       }
     },

@@ -12,23 +12,25 @@ export interface Scheduler {
 export function createScheduler(now: () => number, maxSleepMs: number): Scheduler {
   const jobs = new Map<string, { dueAt: number; run: () => void }>();
   let timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires; a new job due earlier re-arms it, a later one does not. */
+  let armedFor = Infinity;
   let closed = false;
 
-  function arm(): void {
+  function arm(dueAt: number): void {
     if (timer !== null) clearTimeout(timer);
-    timer = null;
-    if (closed || jobs.size === 0) return;
-    let earliest = Infinity;
-    for (const job of jobs.values()) earliest = Math.min(earliest, job.dueAt);
-    const delay = Math.max(0, Math.min(earliest - now(), maxSleepMs));
+    const delay = Math.max(0, Math.min(dueAt - now(), maxSleepMs));
+    armedFor = now() + delay;
     timer = setTimeout(fire, delay);
     timer.unref();
   }
 
   function fire(): void {
     timer = null;
+    armedFor = Infinity;
     const t = now();
-    const due = [...jobs.entries()].filter(([, job]) => job.dueAt <= t).sort(([, a], [, b]) => a.dueAt - b.dueAt);
+    const due: [string, { dueAt: number; run: () => void }][] = [];
+    for (const entry of jobs) if (entry[1].dueAt <= t) due.push(entry);
+    due.sort(([, a], [, b]) => a.dueAt - b.dueAt);
     for (const [key, job] of due) {
       if (closed) return;
       // A job may have been replaced or cancelled by an earlier one in this batch.
@@ -40,17 +42,21 @@ export function createScheduler(now: () => number, maxSleepMs: number): Schedule
         console.error(`sandbox: scheduled job ${key} failed`, err);
       }
     }
-    arm();
+    if (closed || jobs.size === 0) return;
+    let earliest = Infinity;
+    for (const job of jobs.values()) earliest = Math.min(earliest, job.dueAt);
+    if (timer === null || earliest < armedFor) arm(earliest);
   }
 
   return {
     at(key, dueAtMs, run) {
       if (closed) return;
       jobs.set(key, { dueAt: dueAtMs, run });
-      arm();
+      if (timer === null || dueAtMs < armedFor) arm(dueAtMs);
     },
     cancel(key) {
-      if (jobs.delete(key)) arm();
+      // The timer may then wake up for nothing, which is harmless.
+      jobs.delete(key);
     },
     has(key) {
       return jobs.has(key);
