@@ -115,6 +115,77 @@ export interface OutboxTable {
   payload: ColumnType<unknown, string, string>;
   created_at: CreatedAt;
   published_at: Date | null;
+  /** Set once RabbitMQ confirmed the message (migration 0004); published_at is the Socket.IO sink's. */
+  amqp_published_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+// --- payments, refunds, webhook inbox, job state (migration 0003) ---
+
+export type PaymentProviderColumn = 'stripe' | 'manual';
+export type PaymentStatusColumn =
+  'PENDING' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+
+export interface PaymentsTable {
+  id: string;
+  order_id: string;
+  user_id: string;
+  provider: PaymentProviderColumn;
+  status: PaymentStatusColumn;
+  amount: number;
+  currency: string;
+  refunded_amount: ColumnType<number, number | undefined, number>;
+  gateway_session_id: string | null;
+  gateway_payment_intent_id: string | null;
+  checkout_url: string | null;
+  session_expires_at: Date | null;
+  failure_reason: string | null;
+  flagged_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  succeeded_at: Date | null;
+  reconciled_at: Date | null;
+}
+
+export type RefundStatusColumn = 'PENDING' | 'SUCCEEDED' | 'FAILED';
+
+export interface RefundsTable {
+  id: string;
+  payment_id: string;
+  gateway_refund_id: string | null;
+  amount: number;
+  currency: string;
+  status: RefundStatusColumn;
+  reason: string | null;
+  failure_reason: string | null;
+  initiated_by: string;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export type InboxStatusColumn = 'pending' | 'processed' | 'failed' | 'dead';
+
+export interface WebhookInboxTable {
+  id: string;
+  provider: string;
+  event_id: string;
+  type: string;
+  /** jsonb: written as a JSON string, read back parsed. */
+  payload: ColumnType<unknown, string, string>;
+  status: ColumnType<InboxStatusColumn, InboxStatusColumn | undefined, InboxStatusColumn>;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  outcome: string | null;
+  next_attempt_at: Date;
+  locked_until: Date | null;
+  lease_id: string | null;
+  received_at: Date;
+  processed_at: Date | null;
+}
+
+export interface JobStateTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: CreatedAt;
 }
 
 export interface DB {
@@ -127,6 +198,10 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   user_event_counters: UserEventCountersTable;
   outbox: OutboxTable;
+  payments: PaymentsTable;
+  refunds: RefundsTable;
+  webhook_inbox: WebhookInboxTable;
+  job_state: JobStateTable;
 }
 
 export type { Generated };

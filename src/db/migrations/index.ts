@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import * as m0001 from './0001_users.ts';
 import * as m0002 from './0002_catalog_orders.ts';
+import * as m0003 from './0003_payments.ts';
+import * as m0004 from './0004_outbox_relay.ts';
 
 interface MigrationModule {
   up(db: Kysely<unknown>): Promise<void>;
@@ -11,4 +13,6 @@ interface MigrationModule {
 export const migrations: Record<string, MigrationModule> = {
   '0001_users': m0001,
   '0002_catalog_orders': m0002,
+  '0003_payments': m0003,
+  '0004_outbox_relay': m0004,
 };
