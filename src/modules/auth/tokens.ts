@@ -40,7 +40,7 @@ export function createTokenService(secret: string, clock: Clock): TokenService {
           requiredClaims: ['sub', 'exp', 'iat'],
         });
         const role = payload.role;
-        if (typeof payload.sub !== 'string' || !roles.includes(role as Role))
+        if (typeof payload.sub !== 'string' || payload.sub === '' || !roles.includes(role as Role))
           throw unauthorized('Invalid access token.');
         return { id: payload.sub, role: role as Role };
       } catch (error) {
