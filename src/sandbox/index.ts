@@ -71,7 +71,12 @@ function checkOptions(opts: SandboxOptions): void {
     throw new TypeError('sandbox: retryDelaysMs must be non-negative numbers');
   }
   if (opts.webhookSecret === '') throw new TypeError('sandbox: webhookSecret must not be empty');
-  if (opts.webhookUrl !== undefined) new URL(opts.webhookUrl);
+  if (opts.webhookUrl !== undefined) assertUrl(opts.webhookUrl, 'webhookUrl');
+  if (opts.publicUrl !== undefined) assertUrl(opts.publicUrl, 'publicUrl');
+}
+
+function assertUrl(value: string, what: string): void {
+  if (!URL.canParse(value)) throw new TypeError(`sandbox: ${what} is not a valid URL: ${value}`);
 }
 
 function readBody(req: http.IncomingMessage): Promise<string | null> {
@@ -174,9 +179,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return webhooks.config.secret;
     },
     setWebhookEndpoint(endpoint, secret) {
-      new URL(endpoint);
+      assertUrl(endpoint, 'webhook endpoint');
       webhooks.config.url = endpoint;
       if (secret !== undefined && secret !== '') webhooks.config.secret = secret;
+      webhooks.resume();
       core.changed();
     },
     close() {

@@ -92,6 +92,38 @@ describe('persistence with dataFile', () => {
     }
   });
 
+  test('undelivered events wait, without an endpoint, until one is set', async () => {
+    const dataFile = join(dir, 'no-endpoint.json');
+    const first = await startSandbox({
+      port: 0,
+      dataFile,
+      webhookUrl: 'http://127.0.0.1:1/',
+      retryDelaysMs: [600_000],
+    });
+    const stripe = sdkFor(first.port);
+    const session = await stripe.checkout.sessions.create(sessionParams());
+    await stripe.checkout.sessions.expire(session.id);
+    await waitFor('the failed first attempt', async () => {
+      const log = (await control(first, 'GET', '/_sandbox/deliveries')).json as { data: unknown[] };
+      return log.data.length === 1 ? true : undefined;
+    });
+    const secret = first.webhookSecret;
+    await first.close();
+
+    const second = await startSandbox({ port: 0, dataFile, retryDelaysMs: [600_000] });
+    const receiver = await startReceiver();
+    try {
+      assert.deepEqual((await control(second, 'POST', '/_sandbox/webhooks/flush')).json, { flushed: 0 });
+      receiver.secret = secret;
+      second.setWebhookEndpoint(receiver.url);
+      assert.deepEqual((await control(second, 'POST', '/_sandbox/webhooks/flush')).json, { flushed: 1 });
+      assert.equal(receiver.received[0]?.event.type, 'checkout.session.expired');
+    } finally {
+      await second.close();
+      await receiver.close();
+    }
+  });
+
   test('a file that is not a sandbox data file stops the start with a clear error', async () => {
     const dataFile = join(dir, 'foreign.json');
     writeFileSync(dataFile, JSON.stringify({ hello: 'world' }));

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import Stripe from 'stripe';
 import type { DeliveryLogEntry } from './state.ts';
@@ -139,6 +141,36 @@ describe('webhook delivery', () => {
     assert.deepEqual(flushed.json, { flushed: 1 });
     assert.equal(receivedIds(h, eventId), 1);
     assert.equal((await deliveries(h, eventId))[2]?.statusCode, 200);
+  });
+
+  test('an endpoint that does not answer in time is a failed attempt, retried', async () => {
+    let calls = 0;
+    const hanging = http.createServer((req, res) => {
+      calls++;
+      if (calls > 1) res.writeHead(204).end();
+      // The first request is never answered.
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/`;
+    h = await startHarness({ webhookUrl: url, webhookTimeoutMs: 50, retryDelaysMs: [5] });
+    try {
+      const eventId = await expireOne(h);
+      const log = await waitFor('the timeout, then the retry', async () => {
+        const entries = await deliveries(h, eventId);
+        return entries.length === 2 ? entries : undefined;
+      });
+      assert.deepEqual(
+        log.map((e) => [e.attempt, e.statusCode]),
+        [
+          [1, null],
+          [2, 204],
+        ],
+      );
+      assert.match(log[0]?.error ?? '', /no answer within 50 ms/);
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 
   test('events made before there is an endpoint are only listed; a new secret signs what follows', async () => {

@@ -53,7 +53,7 @@ export interface Webhooks {
   onEvent(record: EventRecord): void;
   /** Sends everything waiting (fault holds, retries not yet due) now; resolves when sent. */
   flush(): Promise<number>;
-  /** After a restart: picks the undelivered events up again. */
+  /** After a restart or a new endpoint: picks the undelivered events up again. */
   resume(): void;
   close(): void;
 }
@@ -100,6 +100,8 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     const d = core.state.deliveries.get(eventId);
     const record = core.state.eventsById.get(eventId);
     if (closed || d === undefined || record === undefined || d.status !== 'pending') return Promise.resolve();
+    // No endpoint (a restart without one): the delivery waits, pending, for setWebhookEndpoint.
+    if (config.url === null) return Promise.resolve();
     core.scheduler.cancel(`deliver:${eventId}`);
     const p = run(d, record).finally(() => inFlight.delete(eventId));
     inFlight.set(eventId, p);
@@ -148,7 +150,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     if (faults.reorder) {
       d.hold = 'reorder';
       d.nextAttemptAt = null;
-      reorderBatch.push(d.eventId);
+      if (!reorderBatch.includes(d.eventId)) reorderBatch.push(d.eventId);
       if (!core.scheduler.has('reorder')) {
         core.scheduler.at('reorder', core.now() + faults.reorderWindowMs, () => void releaseReordered());
       }
@@ -191,6 +193,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
       hold(d);
     },
     async flush() {
+      if (config.url === null) return 0;
       let count = await releaseReordered();
       const waiting = [...core.state.deliveries.values()]
         .filter((d) => d.status === 'pending' && !inFlight.has(d.eventId))
@@ -205,7 +208,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     },
     resume() {
       for (const d of core.state.deliveries.values()) {
-        if (d.status !== 'pending') continue;
+        if (d.status !== 'pending' || inFlight.has(d.eventId)) continue;
         if (d.hold === 'reorder') hold(d);
         else schedule(d, d.nextAttemptAt ?? core.now());
       }
