@@ -3,6 +3,7 @@ import { adminUsersRoutes } from './admin-users.routes.ts';
 import { authRoutes } from './auth.routes.ts';
 import { createAuthService } from './auth.service.ts';
 import { createLoginLimiter } from './login-limiter.ts';
+import { prepareDummyHash } from './password.ts';
 
 export { createTokenService, type TokenService } from './tokens.ts';
 export type { LoginLimiterOptions } from './login-limiter.ts';
@@ -13,6 +14,7 @@ export { ensureAdmin, createOrPromoteAdmin } from './users.service.ts';
 /** Mounts /api/v1/auth and /api/v1/admin/users. */
 export function authModule(ctx: ModuleContext): void {
   const { database, tokens, clock, loginLimiter } = ctx.deps;
+  prepareDummyHash();
   const auth = createAuthService({ db: database.db, tokens, clock, limiter: createLoginLimiter(loginLimiter) });
   authRoutes(ctx.define('/api/v1/auth'), auth);
   adminUsersRoutes(ctx.define('/api/v1/admin/users'), database.db, clock);

@@ -78,7 +78,8 @@ export async function hashPassword(password: string, params: Argon2Params = PASS
 /** Verifies with the parameters recorded in the hash; an unparsable hash never matches. */
 export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
   const parsed = parse(encoded);
-  if (parsed === undefined) return false;
+  // An unusable stored hash costs the same time as a real one: the answer time reveals nothing.
+  if (parsed === undefined) return verifyAgainstDummy(password);
   const tag = await derive(password, parsed.salt, parsed, parsed.tag.length);
   return timingSafeEqual(tag, parsed.tag);
 }
@@ -97,12 +98,23 @@ export function needsRehash(encoded: string, params: Argon2Params = PASSWORD_PAR
 
 let dummy: Promise<string> | undefined;
 
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(18).toString('base64url'));
+  return dummy;
+}
+
+/** Computes the dummy hash ahead of the first login with an unknown e-mail (called when the module mounts). */
+export function prepareDummyHash(): void {
+  // A failure surfaces at the first use instead, through verifyAgainstDummy.
+  dummyHash().catch(() => undefined);
+}
+
 /**
- * Spends the same work as a real verification when the e-mail is unknown, so the answer time
- * does not reveal whether an account exists. Always false.
+ * Spends the same work as a real verification when the e-mail is unknown (or the stored hash is
+ * unusable), so the answer time does not reveal whether an account exists. Always false.
  */
 export async function verifyAgainstDummy(password: string): Promise<false> {
-  dummy ??= hashPassword(randomBytes(18).toString('base64url'));
-  await verifyPassword(await dummy, password);
+  const parsed = parse(await dummyHash());
+  if (parsed !== undefined) await derive(password, parsed.salt, parsed, parsed.tag.length);
   return false;
 }
