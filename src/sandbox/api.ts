@@ -11,7 +11,7 @@ import type { Params } from './params.ts';
 import { findIntent } from './payments.ts';
 import { createRefund, findRefund } from './refunds.ts';
 import { API_VERSION } from './types.ts';
-import { randomId, sleep } from './util.ts';
+import { decodeSegment, randomId, sleep } from './util.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -151,7 +151,7 @@ export async function handleApi(
   let route: { handler: Handler; id: string } | undefined;
   for (const r of routes) {
     const m = r.method === method ? r.pattern.exec(path) : null;
-    if (m !== null) route = { handler: r.handler, id: decodeURIComponent(m[1] ?? '') };
+    if (m !== null) route = { handler: r.handler, id: decodeSegment(m[1] ?? '') };
   }
   if (route === undefined) {
     return fail(
@@ -162,7 +162,12 @@ export async function handleApi(
       }),
     );
   }
-  const params = qs.parse(method === 'GET' || method === 'DELETE' ? query : body, { depth: 10, arrayLimit: 1000 });
+  const params = qs.parse(method === 'GET' || method === 'DELETE' ? query : body, {
+    depth: 10,
+    arrayLimit: 1000,
+    // qs stops at 1000 parameters by default: 100 line items can carry more.
+    parameterLimit: 20_000,
+  });
   const check = beginIdempotent(core, idempotencyKey, method, path, params, requestId);
   if (check.kind === 'error') return fail(check.error);
   if (check.kind === 'replay') {

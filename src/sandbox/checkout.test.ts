@@ -143,14 +143,21 @@ describe('checkout sessions through the official SDK', () => {
     assert.equal(ok.expires_at, now + 30 * 60 + 5);
   });
 
-  test('line items take up to 100 entries (qs arrayLimit)', async () => {
+  test('line items take up to 100 entries, with more than 1000 form parameters in all', async () => {
+    const metadata = { a: '1', b: '2', c: '3', d: '4', e: '5', f: '6' };
     const line_items = Array.from({ length: 100 }, (_, i) => ({
       quantity: 1,
-      price_data: { currency: 'jpy', unit_amount: 100 + i, product_data: { name: `Item ${i}` } },
+      price_data: { currency: 'jpy', unit_amount: 100 + i, product_data: { name: `Item ${i}`, metadata } },
     }));
     const created = await h.stripe.checkout.sessions.create(sessionParams({ line_items }));
     assert.equal(created.amount_total, 100 * 100 + (99 * 100) / 2);
     assert.equal(created.currency, 'jpy');
+    const last = await h.stripe.checkout.sessions.listLineItems(created.id, { limit: 100 });
+    assert.equal(last.data[99]?.description, 'Item 99');
+    await assert.rejects(
+      h.stripe.checkout.sessions.create(sessionParams({ line_items: [...line_items, ...line_items.slice(0, 1)] })),
+      { param: 'line_items', message: /up to 100 line items/ },
+    );
   });
 
   test('the payment intent appears once paid, with its charge expandable', async () => {

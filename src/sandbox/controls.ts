@@ -5,7 +5,7 @@ import { ApiError } from './errors.ts';
 import { noFaults, parseFaults } from './faults.ts';
 import { payWithCard } from './payments.ts';
 import type { PayOutcome } from './payments.ts';
-import { seededRandom } from './util.ts';
+import { decodeSegment, seededRandom } from './util.ts';
 import type { Webhooks } from './webhooks.ts';
 
 function json(status: number, value: unknown): HttpAnswer {
@@ -51,7 +51,7 @@ export async function handleControl(
     const card = (input as { card?: unknown }).card ?? '4242424242424242';
     if (typeof card !== 'string') return json(400, { error: { message: 'card must be a string' } });
     try {
-      const result = payWithCard(core, decodeURIComponent(pay[1] ?? ''), card);
+      const result = payWithCard(core, decodeSegment(pay[1] ?? ''), card);
       return json(payStatus[result.outcome], {
         outcome: result.outcome,
         redirectUrl: result.redirectUrl,

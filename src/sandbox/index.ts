@@ -15,6 +15,7 @@ import { createPersistence, loadSnapshot } from './persistence.ts';
 import { scheduleRefundFailure } from './refunds.ts';
 import { createScheduler } from './scheduler.ts';
 import { emptyState, fromSnapshot, toSnapshot } from './state.ts';
+import { decodeSegment } from './util.ts';
 import { createWebhooks } from './webhooks.ts';
 
 export interface SandboxOptions {
@@ -128,7 +129,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const path = url.pathname;
     if (path.startsWith('/v1/')) return handleApi(core, method, path, url.search.slice(1), req.headers, body);
     const page = /^\/checkout\/([^/]+)$/.exec(path);
-    if (page !== null) return handlePage(core, method, decodeURIComponent(page[1] ?? ''), body);
+    if (page !== null) return handlePage(core, method, decodeSegment(page[1] ?? ''), body);
     if (path.startsWith('/_sandbox/')) {
       return handleControl(core, webhooks, defaultRandom, method, path, url.searchParams, body);
     }

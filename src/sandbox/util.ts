@@ -115,3 +115,12 @@ export function seededRandom(seed: number): () => number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A path segment decoded; a malformed escape stays as it is (and then matches no object). */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
