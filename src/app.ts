@@ -13,6 +13,7 @@ import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts
 import type { TokenService } from './modules/auth/tokens.ts';
 import { authModule, type LoginLimiterOptions } from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
+import { ordersModule } from './modules/orders/index.ts';
 import type { Logger } from './observability/logger.ts';
 import { opsModule } from './observability/ops.routes.ts';
 import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
@@ -45,7 +46,7 @@ export interface BuiltApp {
   beginShutdown(): void;
 }
 
-const modules: ((ctx: ModuleContext) => void)[] = [authModule, catalogModule];
+const modules: ((ctx: ModuleContext) => void)[] = [authModule, catalogModule, ordersModule];
 
 export function buildApp(input: AppDeps): BuiltApp {
   const metrics = input.metrics ?? createMetrics();

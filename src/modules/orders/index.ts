@@ -1,0 +1,22 @@
+import type { ModuleContext } from '../../app.ts';
+import { ordersRoutes } from './orders.routes.ts';
+import type { OrderHooks } from './orders.service.ts';
+
+// The orders module's public surface: other modules import only from here.
+export { expireBatch, expireOrders, ORDER_EXPIRY_JOB, type ExpiryDeps } from './order-expiry.ts';
+export { toOrderResponse, type OrderRow, type PaymentSummary } from './orders.mapper.ts';
+export { placeOrder } from './orders.place.ts';
+export type { OrderResponse } from './orders.schemas.ts';
+export { canSeeOrder, findVisibleOrder, type OrderHooks, type OrdersDeps } from './orders.service.ts';
+export { releaseStock, transitionOrder, type OrderActor, type TransitionOptions } from './orders.transition.ts';
+export { orderStatuses, orderTransitions, transition, type OrderStatus } from './order-status.ts';
+
+/**
+ * Mounts the order routes. `hooks` is where payments plugs in (refund on cancelling a PAID order,
+ * the `payment` field, payment status in realtime messages); see OrderHooks.
+ */
+export function createOrdersModule(hooks: OrderHooks = {}): (ctx: ModuleContext) => void {
+  return (ctx) => ordersRoutes(ctx, hooks);
+}
+
+export const ordersModule = createOrdersModule();

@@ -1,0 +1,54 @@
+import type { Db, Executor } from '../../db/database.ts';
+import { runExclusive } from '../jobs/index.ts';
+import * as repo from './orders.repository.ts';
+import type { OrderHooks } from './orders.service.ts';
+import { transitionOrder } from './orders.transition.ts';
+
+export const ORDER_EXPIRY_JOB = 'orders.expire';
+
+export interface ExpiryDeps {
+  db: Db;
+  /** Orders per transaction. */
+  batchSize?: number;
+  hooks?: Pick<OrderHooks, 'paymentStatusOf'>;
+}
+
+/**
+ * Cancels one batch of unpaid orders past their expiry inside `trx` and releases their stock.
+ * Rows are claimed with FOR UPDATE SKIP LOCKED and moved with the guarded transition, so runs racing
+ * each other (or a customer cancelling) never cancel an order or release its stock twice.
+ */
+export async function expireBatch(
+  trx: Executor,
+  now: Date,
+  limit: number,
+  hooks: Pick<OrderHooks, 'paymentStatusOf'> = {},
+): Promise<string[]> {
+  const ids = await repo.claimExpiredOrders(trx, now, limit);
+  for (const id of ids) {
+    await transitionOrder(trx, id, 'CANCELLED', {
+      actor: { system: 'expiry' },
+      at: now,
+      reason: 'expired',
+      eventType: 'order.expired',
+      paymentStatus: (await hooks.paymentStatusOf?.(trx, id)) ?? null,
+    });
+  }
+  return ids;
+}
+
+/**
+ * The expiry job's work for one tick (tests call it directly with a future `now`): batches, each in its
+ * own transaction holding the job's advisory lock, until no expired order is left. Returns how many it
+ * cancelled; 0 when another process holds the lock (it is doing the same work).
+ */
+export async function expireOrders(deps: ExpiryDeps, now: Date): Promise<number> {
+  const batchSize = deps.batchSize ?? 100;
+  let total = 0;
+  for (;;) {
+    const result = await runExclusive(deps.db, ORDER_EXPIRY_JOB, (trx) => expireBatch(trx, now, batchSize, deps.hooks));
+    if (!result.ran) return total;
+    total += result.value.length;
+    if (result.value.length < batchSize) return total;
+  }
+}

@@ -1,0 +1,143 @@
+import { sql, type Insertable, type Updateable } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { OrderItemsTable, OrdersTable } from '../../db/schema.ts';
+import type { Cursor } from '../../shared/cursor.ts';
+import type { OrderEventRow, OrderItemRow, OrderRow } from './orders.mapper.ts';
+import type { OrderStatus } from './order-status.ts';
+
+export async function insertOrder(trx: Executor, values: Insertable<OrdersTable>): Promise<OrderRow> {
+  return trx.insertInto('orders').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/** All lines in one statement. */
+export async function insertItems(trx: Executor, items: Insertable<OrderItemsTable>[]): Promise<OrderItemRow[]> {
+  return trx.insertInto('order_items').values(items).returningAll().execute();
+}
+
+export async function findOrder(db: Executor, id: string): Promise<OrderRow | undefined> {
+  return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Row lock for the rest of the transaction: transitions of one order queue behind each other. */
+export async function lockOrder(trx: Executor, id: string): Promise<OrderRow | undefined> {
+  return trx.selectFrom('orders').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** The lines of several orders at once (one query per page, not per order). */
+export async function itemsOf(db: Executor, orderIds: readonly string[]): Promise<OrderItemRow[]> {
+  if (orderIds.length === 0) return [];
+  return db
+    .selectFrom('order_items')
+    .selectAll()
+    .where('order_id', 'in', [...orderIds])
+    .orderBy('order_id')
+    .orderBy('line_no')
+    .execute();
+}
+
+/** Newest first, limit + 1 rows; each filter combination has an index leading with its column. */
+export async function listOrders(
+  db: Executor,
+  options: { userId?: string | undefined; status?: OrderStatus | undefined; after?: Cursor | undefined; limit: number },
+): Promise<OrderRow[]> {
+  let query = db
+    .selectFrom('orders')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit + 1);
+  if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
+  if (options.status !== undefined) query = query.where('status', '=', options.status);
+  const after = options.after;
+  if (after !== undefined) {
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  }
+  return query.execute();
+}
+
+export async function eventsOf(db: Executor, orderId: string): Promise<OrderEventRow[]> {
+  return db.selectFrom('order_events').selectAll().where('order_id', '=', orderId).orderBy('seq').execute();
+}
+
+/**
+ * The only way an order's status changes: guarded by the status the caller decided from, so a caller
+ * that lost a race gets undefined instead of overwriting the winner.
+ */
+export async function updateOrderStatus(
+  trx: Executor,
+  id: string,
+  from: OrderStatus,
+  values: Updateable<OrdersTable> & { status: OrderStatus },
+): Promise<OrderRow | undefined> {
+  return trx
+    .updateTable('orders')
+    .set(values)
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export interface NewOrderEvent {
+  orderId: string;
+  type: string;
+  from: OrderStatus | null;
+  to: OrderStatus;
+  actor: string;
+  reason: string | null;
+  at: Date;
+}
+
+/** Next seq of the order; callers hold the order's row lock (or created it), so seqs never collide. */
+export async function appendOrderEvent(trx: Executor, event: NewOrderEvent): Promise<void> {
+  await sql`
+    insert into order_events (order_id, seq, type, from_status, to_status, actor, reason, at)
+    select ${event.orderId}::text, coalesce(max(seq), 0) + 1, ${event.type}::text, ${event.from}::text,
+           ${event.to}::text, ${event.actor}::text, ${event.reason}::text, ${event.at}::timestamptz
+    from order_events where order_id = ${event.orderId}::text`.execute(trx);
+}
+
+/** Marks the reservation as given back; false when it already was (so stock is released once). */
+export async function markStockReleased(trx: Executor, orderId: string, at: Date): Promise<boolean> {
+  const row = await trx
+    .updateTable('orders')
+    .set({ stock_released_at: at })
+    .where('id', '=', orderId)
+    .where('stock_released_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Reserved quantity per product of an order, in product id order. */
+export async function reservedLines(
+  trx: Executor,
+  orderId: string,
+): Promise<{ productId: string; quantity: number }[]> {
+  const rows = await trx
+    .selectFrom('order_items')
+    .select(['product_id', (eb) => eb.fn.sum<number>('quantity').as('quantity')])
+    .where('order_id', '=', orderId)
+    .groupBy('product_id')
+    .orderBy('product_id')
+    .execute();
+  return rows.map((r) => ({ productId: r.product_id, quantity: Number(r.quantity) }));
+}
+
+/**
+ * Claims unpaid orders past their expiry for this transaction. SKIP LOCKED: two expiry runs at once
+ * take disjoint batches instead of waiting on each other's rows.
+ */
+export async function claimExpiredOrders(trx: Executor, now: Date, limit: number): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('orders')
+    .select('id')
+    .where('status', '=', 'CREATED')
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,165 @@
+import type { Db, Executor, Tx } from '../../db/database.ts';
+import { isAdmin, isStaff, type Actor } from '../../shared/actor.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { toOrderEventResponse, toOrderResponse, type OrderRow, type PaymentSummary } from './orders.mapper.ts';
+import * as repo from './orders.repository.ts';
+import type { ListOrdersQuery, OrderEventResponse, OrderResponse } from './orders.schemas.ts';
+import { partyOf, refusalError, transitionOrder } from './orders.transition.ts';
+import { transition, type OrderStatus } from './order-status.ts';
+
+/**
+ * Where the payments module plugs into orders. Each is optional; while absent, orders behave as
+ * API.md says for a shop without payments (an admin cancelling a PAID order gets 409 invalid_transition).
+ */
+export interface OrderHooks {
+  /**
+   * Called inside the cancel transaction, after the order became CANCELLED, when an admin cancels a PAID
+   * order: refund in full (record the refund; call the gateway after commit). Absent: such cancels are refused.
+   */
+  onPaidOrderCancelled?: (trx: Tx, input: { order: OrderRow; actor: Actor; reason: string | null }) => Promise<void>;
+  /** The current payment of each order, for the `payment` field of responses. Absent: `payment` is null. */
+  loadPayments?: (db: Executor, orderIds: readonly string[]) => Promise<ReadonlyMap<string, PaymentSummary>>;
+  /** The order's payment status for realtime messages sent by orders' own transitions. Absent: null. */
+  paymentStatusOf?: (trx: Executor, orderId: string) => Promise<string | null>;
+}
+
+export interface OrdersDeps {
+  db: Db;
+  clock: Clock;
+  orderTtlSeconds: number;
+  hooks: OrderHooks;
+}
+
+export interface OrderPage {
+  data: OrderResponse[];
+  nextCursor: string | null;
+}
+
+/** Owners see their orders, staff see all; anyone else is told it does not exist. */
+export function canSeeOrder(actor: Actor, order: { user_id: string }): boolean {
+  return isStaff(actor) || order.user_id === actor.id;
+}
+
+/** Loads an order the actor may see, or not_found (for another customer's order too). */
+export async function findVisibleOrder(db: Executor, actor: Actor, orderId: string): Promise<OrderRow> {
+  const order = await repo.findOrder(db, orderId);
+  if (order === undefined || !canSeeOrder(actor, order)) throw notFound('Order');
+  return order;
+}
+
+async function present(deps: OrdersDeps, orders: readonly OrderRow[]): Promise<OrderResponse[]> {
+  const ids = orders.map((o) => o.id);
+  const [items, payments] = await Promise.all([
+    repo.itemsOf(deps.db, ids),
+    deps.hooks.loadPayments?.(deps.db, ids) ?? Promise.resolve(undefined),
+  ]);
+  const itemsByOrder = Map.groupBy(items, (i) => i.order_id);
+  return orders.map((o) => toOrderResponse(o, itemsByOrder.get(o.id) ?? [], payments?.get(o.id) ?? null));
+}
+
+export async function getOrder(deps: OrdersDeps, actor: Actor, orderId: string): Promise<OrderResponse> {
+  const [order] = await present(deps, [await findVisibleOrder(deps.db, actor, orderId)]);
+  return order!;
+}
+
+/** Customers list their own orders (a userId other than theirs is 403); staff list everyone's, filtered. */
+export async function listOrders(deps: OrdersDeps, actor: Actor, query: ListOrdersQuery): Promise<OrderPage> {
+  let userId = query.userId;
+  if (!isStaff(actor)) {
+    if (userId !== undefined && userId !== actor.id) throw forbidden('You may list only your own orders.');
+    userId = actor.id;
+  }
+  const rows = await repo.listOrders(deps.db, {
+    userId,
+    status: query.status,
+    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    limit: query.limit,
+  });
+  const page = pageOf(rows, query.limit);
+  return { data: await present(deps, page.rows), nextCursor: page.nextCursor };
+}
+
+export async function listOrderEvents(
+  deps: OrdersDeps,
+  actor: Actor,
+  orderId: string,
+): Promise<{ data: OrderEventResponse[] }> {
+  await findVisibleOrder(deps.db, actor, orderId);
+  const events = await repo.eventsOf(deps.db, orderId);
+  return { data: events.map(toOrderEventResponse) };
+}
+
+/** Owner or admin cancels a CREATED order; an admin a PAID one through the refund hook. Stock goes back. */
+export async function cancelOrder(
+  deps: OrdersDeps,
+  actor: Actor,
+  orderId: string,
+  reason: string | null,
+): Promise<OrderResponse> {
+  const at = deps.clock.now();
+  const { onPaidOrderCancelled } = deps.hooks;
+  const order = await deps.db.transaction().execute(async (trx) => {
+    const current = await repo.lockOrder(trx, orderId);
+    const party = current === undefined ? null : partyOf(actor, current);
+    if (current === undefined || party === null) throw notFound('Order');
+    const wasPaid = current.status === 'PAID';
+    if (wasPaid) {
+      const decision = transition(current, 'CANCELLED', party);
+      if (!decision.ok) throw refusalError(decision.error, current.status, 'CANCELLED');
+      if (onPaidOrderCancelled === undefined) {
+        // Seam for the payments module: a paid order is cancelled only together with its refund.
+        throw conflict('invalid_transition', 'A paid order cannot be cancelled until refunds are available.', {
+          status: current.status,
+        });
+      }
+    }
+    const updated = await transitionOrder(trx, orderId, 'CANCELLED', {
+      actor,
+      at,
+      reason,
+      paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
+    });
+    if (wasPaid) await onPaidOrderCancelled!(trx, { order: updated, actor, reason });
+    return updated;
+  });
+  const [response] = await present(deps, [order]);
+  return response!;
+}
+
+async function adminTransition(
+  deps: OrdersDeps,
+  actor: Actor,
+  orderId: string,
+  to: OrderStatus,
+  shipment?: { carrier: string; trackingNumber: string },
+): Promise<OrderResponse> {
+  if (!isAdmin(actor)) throw forbidden('Only admins may ship and deliver orders.');
+  const at = deps.clock.now();
+  const order = await deps.db.transaction().execute(async (trx) =>
+    transitionOrder(trx, orderId, to, {
+      actor,
+      at,
+      ...(shipment === undefined ? {} : { shipment }),
+      paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
+    }),
+  );
+  const [response] = await present(deps, [order]);
+  return response!;
+}
+
+/** PAID → SHIPPED (admin). */
+export function shipOrder(
+  deps: OrdersDeps,
+  actor: Actor,
+  orderId: string,
+  shipment: { carrier: string; trackingNumber: string },
+): Promise<OrderResponse> {
+  return adminTransition(deps, actor, orderId, 'SHIPPED', shipment);
+}
+
+/** SHIPPED → DELIVERED (admin). */
+export function deliverOrder(deps: OrdersDeps, actor: Actor, orderId: string): Promise<OrderResponse> {
+  return adminTransition(deps, actor, orderId, 'DELIVERED');
+}
