@@ -35,10 +35,13 @@ export function emitEvent(
   return record;
 }
 
-/** The event as the API shows it now: `pending_webhooks` counts an undelivered webhook. */
+/**
+ * The event as the API shows it now. `pending_webhooks` is, as Stripe documents it, the number of
+ * webhooks not successfully delivered: still being retried, or given up.
+ */
 export function renderEvent(core: Core, record: EventRecord): StripeEvent {
-  const delivery = core.state.deliveries.get(record.event.id);
-  return { ...record.event, pending_webhooks: delivery?.status === 'pending' ? 1 : 0 };
+  const status = core.state.deliveries.get(record.event.id)?.status;
+  return { ...record.event, pending_webhooks: status === 'pending' || status === 'failed' ? 1 : 0 };
 }
 
 export function retrieveEvent(core: Core, id: string, params: Params): StripeEvent {

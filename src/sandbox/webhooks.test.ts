@@ -117,7 +117,7 @@ describe('webhook delivery', () => {
       undelivered.data.map((e) => e.id),
       [eventId],
     );
-    assert.equal(undelivered.data[0]?.pending_webhooks, 0);
+    assert.equal(undelivered.data[0]?.pending_webhooks, 1);
   });
 
   test('a connection error is an attempt with statusCode null; a new endpoint gets the retry', async () => {
