@@ -6,6 +6,8 @@ import type { OrderHooks } from './orders.service.ts';
 export { expireBatch, expireOrders, ORDER_EXPIRY_JOB, type ExpiryDeps } from './order-expiry.ts';
 export { toOrderResponse, type OrderRow, type PaymentSummary } from './orders.mapper.ts';
 export { placeOrder } from './orders.place.ts';
+// Seam for payments: audit entries (flagged payment, refunds) on an order whose status does not change.
+export { appendOrderEvent, type NewOrderEvent } from './orders.repository.ts';
 export type { OrderResponse } from './orders.schemas.ts';
 export { canSeeOrder, findVisibleOrder, type OrderHooks, type OrdersDeps } from './orders.service.ts';
 export { releaseStock, transitionOrder, type OrderActor, type TransitionOptions } from './orders.transition.ts';
