@@ -17,7 +17,7 @@ function expressRoutes(app: TestApp): string[] {
     for (const layer of stack) {
       if (layer.route !== undefined) {
         for (const [method, on] of Object.entries(layer.route.methods)) {
-          if (on && method !== '_all') out.push(`${method} ${base}${layer.route.path}`);
+          if (on && method !== '_all') out.push(`${method} ${`${base}${layer.route.path}`.replace(/(.)\/$/, '$1')}`);
         }
       } else if (typeof layer.handle === 'function' && 'stack' in layer.handle) {
         const mounted = mounts.get(layer.handle as Router);
