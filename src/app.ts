@@ -14,6 +14,7 @@ import type { TokenService } from './modules/auth/tokens.ts';
 import { authModule, type LoginLimiterOptions } from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
 import { ordersModule } from './modules/orders/index.ts';
+import { createRealtime, type Realtime } from './modules/realtime/index.ts';
 import type { Logger } from './observability/logger.ts';
 import { opsModule } from './observability/ops.routes.ts';
 import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
@@ -42,6 +43,8 @@ export interface BuiltApp {
   server: Server;
   registry: RouteRegistry;
   metrics: Metrics;
+  /** Socket.IO on `server` at /socket.io; the outbox relay publishes through it. Close it before the server. */
+  realtime: Realtime;
   /** Readiness turns 503 and new connections are refused from here on. */
   beginShutdown(): void;
 }
@@ -100,13 +103,16 @@ export function buildApp(input: AppDeps): BuiltApp {
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
   server.keepAliveTimeout = 5_000;
+  const realtime = createRealtime(server, deps);
   return {
     app,
     server,
     registry,
     metrics,
+    realtime,
     beginShutdown() {
       shuttingDown = true;
+      realtime.beginShutdown();
     },
   };
 }

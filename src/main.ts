@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
+import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
+import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
 import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
@@ -41,7 +43,9 @@ async function main(): Promise<void> {
   }
   const stoppers: Stopper[] = [() => database.close()];
   const shutdown = installShutdown(config, logger, stoppers);
-  if (mode === 'api' || mode === 'all') await startApi(config, database, logger, stoppers, shutdown);
+  const realtime =
+    mode === 'api' || mode === 'all' ? await startApi(config, database, logger, stoppers, shutdown) : undefined;
+  startRealtime(mode, config, database, logger, stoppers, realtime);
   logger.info({ mode }, 'fulcrum started');
 }
 
@@ -51,7 +55,7 @@ async function startApi(
   logger: Logger,
   stoppers: Stopper[],
   shutdown: { onBegin(fn: () => void): void },
-): Promise<void> {
+): Promise<Realtime> {
   if (config.FULCRUM_ADMIN_EMAIL !== undefined && config.FULCRUM_ADMIN_PASSWORD !== undefined) {
     const { created, user } = await ensureAdmin(database.db, config.FULCRUM_ADMIN_EMAIL, config.FULCRUM_ADMIN_PASSWORD);
     if (created) logger.info({ userId: user.id }, 'first admin created from FULCRUM_ADMIN_EMAIL');
@@ -72,6 +76,41 @@ async function startApi(
         built.server.closeIdleConnections();
       }),
   );
+  return built.realtime;
+}
+
+/**
+ * Sockets are closed before the HTTP server (stoppers run in reverse). The outbox relay runs where the
+ * jobs run (`worker`, `all`); it reaches other processes' sockets through Redis, so a split deployment needs REDIS_URL.
+ */
+function startRealtime(
+  mode: Mode,
+  config: Config,
+  database: Database,
+  logger: Logger,
+  stoppers: Stopper[],
+  realtime: Realtime | undefined,
+): void {
+  if (realtime !== undefined) stoppers.push(() => realtime.close());
+  if (mode !== 'worker' && mode !== 'all') {
+    if (config.REDIS_URL === undefined)
+      logger.warn('api without REDIS_URL: a separate worker cannot reach these sockets; run `all` or set REDIS_URL');
+    return;
+  }
+  const broadcaster = realtime === undefined ? createBroadcaster(config.REDIS_URL, logger) : undefined;
+  const amqp = config.AMQP_URL === undefined ? undefined : createAmqpPublisher({ url: config.AMQP_URL, logger });
+  const relay = startOutboxRelay({
+    database,
+    logger,
+    clock: systemClock,
+    publishToSockets: (events) => (realtime ?? broadcaster)?.publish(events),
+    ...(amqp === undefined ? {} : { amqp }),
+  });
+  stoppers.push(async () => {
+    await relay.stop();
+    await amqp?.close();
+    await broadcaster?.close();
+  });
 }
 
 function installShutdown(config: Config, logger: Logger, stoppers: Stopper[]): { onBegin(fn: () => void): void } {

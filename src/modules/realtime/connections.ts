@@ -1,0 +1,221 @@
+import type { Logger } from '../../observability/logger.ts';
+import { toRealtimeEvent, type OutboxRow, type RealtimeEvent } from './events.ts';
+
+/** What the hub needs of a socket. */
+export interface Emitter {
+  emit(event: string, data: unknown): void;
+}
+
+export interface Connection {
+  readonly id: string;
+  readonly userId: string;
+  /** Support and admin: may follow any order. */
+  readonly isStaff: boolean;
+  readonly emitter: Emitter;
+  /** The last of the user's own eventIds this socket was sent: everything up to it was sent, in order. */
+  lastSent: number;
+  /** While true, live events are buffered: the database is being read to close a gap. */
+  isCatchingUp: boolean;
+  buffer: RealtimeEvent[];
+  /** Staff only: orders of other users this socket follows, and the last eventId sent per such user. */
+  readonly orders: Set<string>;
+  readonly foreignLast: Map<string, number>;
+  isClosed: boolean;
+}
+
+export interface HubDeps {
+  /** The user's messages after an eventId, oldest first, at most `limit`. */
+  fetchAfter(userId: string, afterEventId: number, limit: number): Promise<OutboxRow[]>;
+  /** The user's newest committed eventId. */
+  lastEventId(userId: string): Promise<number>;
+  /** The database could not be read: the socket must go, its client reconnects with its lastEventId. */
+  onCatchUpFailed(connection: Connection, error: unknown): void;
+  logger: Logger;
+  batchSize?: number;
+  /** Live events held per socket while it catches up; beyond it the socket is failed rather than growing. */
+  maxBuffered?: number;
+}
+
+export interface OpenInput {
+  id: string;
+  userId: string;
+  isStaff: boolean;
+  emitter: Emitter;
+  /** From the handshake; absent: start from the user's newest event, nothing replayed. */
+  lastEventId: number | undefined;
+}
+
+export type ConnectionHub = ReturnType<typeof createConnectionHub>;
+
+/** Sent once a socket has caught up: from here on every event arrives live. */
+export const READY_EVENT = 'session.ready';
+
+/**
+ * The sockets of this node and the seam between replay and live delivery.
+ *
+ * A socket is registered before the database is read, so an event relayed meanwhile is buffered, not
+ * missed; after the read, buffered events up to what was read are dropped. Own events are sent strictly
+ * as lastSent + 1: a gap (a relay message lost or overtaken) sends the socket back to the database, where
+ * every committed event of the user is (per user, commit order is eventId order).
+ */
+export function createConnectionHub(deps: HubDeps) {
+  const { logger } = deps;
+  const batchSize = deps.batchSize ?? 500;
+  const maxBuffered = deps.maxBuffered ?? 5_000;
+  const byUser = new Map<string, Set<Connection>>();
+  const byOrder = new Map<string, Set<Connection>>();
+
+  const add = <K>(map: Map<K, Set<Connection>>, key: K, c: Connection) => {
+    const set = map.get(key) ?? new Set<Connection>();
+    set.add(c);
+    map.set(key, set);
+  };
+  const remove = <K>(map: Map<K, Set<Connection>>, key: K, c: Connection) => {
+    const set = map.get(key);
+    set?.delete(c);
+    if (set?.size === 0) map.delete(key);
+  };
+
+  const sendOwn = (c: Connection, event: RealtimeEvent) => {
+    c.emitter.emit(event.type, event.data);
+    c.lastSent = event.eventId;
+  };
+
+  /** Sends buffered events in order; with `strict`, stops at a gap and keeps the rest. */
+  const flush = (c: Connection, strict: boolean) => {
+    c.buffer.sort((a, b) => a.eventId - b.eventId);
+    while (c.buffer.length > 0) {
+      const next = c.buffer[0]!;
+      if (next.eventId <= c.lastSent) c.buffer.shift();
+      else if (next.eventId === c.lastSent + 1 || !strict) sendOwn(c, c.buffer.shift()!);
+      else return;
+    }
+  };
+
+  const readDatabase = async (c: Connection) => {
+    for (;;) {
+      const rows = await deps.fetchAfter(c.userId, c.lastSent, batchSize);
+      for (const row of rows) {
+        if (c.isClosed) return;
+        const event = toRealtimeEvent(row);
+        if (event === null) {
+          logger.error({ outboxId: row.id }, 'outbox payload has the wrong shape: skipped');
+          c.lastSent = Number(row.event_id);
+        } else if (event.eventId > c.lastSent) sendOwn(c, event);
+      }
+      if (rows.length < batchSize) return;
+    }
+  };
+
+  const catchUp = async (c: Connection, announce: boolean): Promise<void> => {
+    c.isCatchingUp = true;
+    try {
+      // A buffered event may have committed after the first read began; a second read sees what precedes it.
+      for (let attempt = 0; attempt < 3 && !c.isClosed; attempt++) {
+        await readDatabase(c);
+        flush(c, true);
+        if (c.buffer.length === 0) break;
+      }
+      if (c.isClosed) return;
+      // Only rows removed from the table can leave a gap now: send the rest rather than wait forever.
+      if (c.buffer.length > 0) logger.warn({ userId: c.userId, after: c.lastSent }, 'gap in outbox events');
+      flush(c, false);
+      c.isCatchingUp = false;
+      if (announce) c.emitter.emit(READY_EVENT, { lastEventId: c.lastSent });
+    } catch (error) {
+      if (c.isClosed) return;
+      close(c);
+      deps.onCatchUpFailed(c, error);
+    }
+  };
+
+  const offerOwn = (c: Connection, event: RealtimeEvent) => {
+    if (c.isCatchingUp) {
+      c.buffer.push(event);
+      if (c.buffer.length > maxBuffered) {
+        close(c);
+        deps.onCatchUpFailed(c, new Error('too many events buffered while catching up'));
+      }
+    } else if (event.eventId === c.lastSent + 1) sendOwn(c, event);
+    else if (event.eventId > c.lastSent) {
+      c.buffer.push(event);
+      void catchUp(c, false);
+    }
+  };
+
+  const offerForeign = (c: Connection, event: RealtimeEvent) => {
+    // Only staff sockets are ever in byOrder; checked again so a bug elsewhere cannot leak an order.
+    if (!c.isStaff || c.userId === event.userId) return;
+    const last = c.foreignLast.get(event.userId) ?? 0;
+    if (event.eventId <= last) return;
+    c.foreignLast.set(event.userId, event.eventId);
+    c.emitter.emit(event.type, event.data);
+  };
+
+  const close = (c: Connection) => {
+    if (c.isClosed) return;
+    c.isClosed = true;
+    c.buffer = [];
+    remove(byUser, c.userId, c);
+    for (const orderId of c.orders) remove(byOrder, orderId, c);
+    c.orders.clear();
+  };
+
+  return {
+    /**
+     * Registers the socket, then (in the background) replays after its lastEventId or finds where the user
+     * stands; READY_EVENT goes to the socket once it is caught up.
+     */
+    open(input: OpenInput): Connection {
+      const c: Connection = {
+        id: input.id,
+        userId: input.userId,
+        isStaff: input.isStaff,
+        emitter: input.emitter,
+        lastSent: input.lastEventId ?? 0,
+        isCatchingUp: true,
+        buffer: [],
+        orders: new Set(),
+        foreignLast: new Map(),
+        isClosed: false,
+      };
+      add(byUser, c.userId, c);
+      void (async () => {
+        if (input.lastEventId === undefined) {
+          try {
+            c.lastSent = await deps.lastEventId(c.userId);
+          } catch (error) {
+            close(c);
+            deps.onCatchUpFailed(c, error);
+            return;
+          }
+        }
+        await catchUp(c, true);
+      })();
+      return c;
+    },
+    close,
+    /** Staff sockets follow another user's order; an owner's own orders already arrive in full. */
+    follow(c: Connection, orderId: string): void {
+      if (!c.isStaff || c.isClosed) return;
+      c.orders.add(orderId);
+      add(byOrder, orderId, c);
+    },
+    unfollow(c: Connection, orderId: string): void {
+      c.orders.delete(orderId);
+      remove(byOrder, orderId, c);
+    },
+    /** Events from the relay, in outbox order: each goes to its user's sockets and to staff following its order. */
+    deliver(events: readonly RealtimeEvent[]): void {
+      for (const event of events) {
+        for (const c of byUser.get(event.userId) ?? []) offerOwn(c, event);
+        for (const c of byOrder.get(event.orderId) ?? []) offerForeign(c, event);
+      }
+    },
+    connectionCount(): number {
+      let n = 0;
+      for (const set of byUser.values()) n += set.size;
+      return n;
+    },
+  };
+}

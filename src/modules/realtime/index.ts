@@ -1,0 +1,5 @@
+export { createRealtime, type Realtime, type RealtimeDeps } from './realtime.server.ts';
+export { startOutboxRelay, type OutboxRelay, type RelayOptions } from './outbox-relay.ts';
+export { READY_EVENT } from './connections.ts';
+export type { OrderUpdatedEvent, PaymentUpdatedEvent, RealtimeEvent } from './events.ts';
+export { createBroadcaster, type Broadcaster } from './broadcaster.ts';

@@ -1,0 +1,163 @@
+import type { Database, Db } from '../../db/database.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { AmqpPublisher } from '../events-out/rabbitmq.ts';
+import { toRealtimeEvent, type RealtimeEvent } from './events.ts';
+import { listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
+import { embeddedLeadership, serverLeadership, type RelayLeadership } from './relay-leader.ts';
+
+export interface RelayOptions {
+  database: Database;
+  logger: Logger;
+  clock: Clock;
+  /** The Socket.IO sink (Realtime.publish); throws to keep the rows for a later attempt. */
+  publishToSockets?: (events: readonly RealtimeEvent[]) => void;
+  /** The RabbitMQ sink, when AMQP_URL is set. */
+  amqp?: AmqpPublisher;
+  /** Fallback poll (and the only wake-up on PGlite); defaults 1 s on a server, 100 ms on PGlite. */
+  pollMs?: number;
+  batchSize?: number;
+}
+
+export interface OutboxRelay {
+  /** Drain now (a notification does this on PostgreSQL). */
+  kick(): void;
+  /** True while this process is the active relay. */
+  isActive(): boolean;
+  /** Resolves once everything committed before the call has gone through both sinks, or the attempt failed. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Sends committed outbox rows to Socket.IO and RabbitMQ, in id order, and marks each sink's rows after it
+ * accepted them (RabbitMQ: after the publisher confirm). A failure marks nothing, so the rows go again:
+ * at least once. Each sink drains on its own, so a broker that is down never holds back the sockets.
+ */
+export function startOutboxRelay(options: RelayOptions): OutboxRelay {
+  const { database, logger, clock } = options;
+  const batchSize = options.batchSize ?? 200;
+  const pollMs = options.pollMs ?? (database.kind === 'pglite' ? 100 : 1_000);
+  let isStopped = false;
+  let isLeader = false;
+
+  const leadership: RelayLeadership =
+    database.kind === 'postgres' && database.url !== undefined
+      ? serverLeadership(database.url, logger, () => kick())
+      : embeddedLeadership(database);
+
+  /** One batch of a sink; true when there may be more. */
+  const drainSocket = async (db: Db): Promise<boolean> => {
+    const publish = options.publishToSockets;
+    if (publish === undefined) return false;
+    const rows = await listUnpublished(db, 'socket', batchSize);
+    const events: RealtimeEvent[] = [];
+    for (const row of rows) {
+      const event = toRealtimeEvent(row);
+      if (event === null) logger.error({ outboxId: row.id }, 'outbox payload has the wrong shape: not sent to sockets');
+      else events.push(event);
+    }
+    publish(events);
+    await markPublished(
+      db,
+      'socket',
+      rows.map((r) => r.id),
+      clock.now(),
+    );
+    return rows.length === batchSize;
+  };
+
+  const drainAmqp = async (db: Db): Promise<boolean> => {
+    const amqp = options.amqp;
+    if (amqp === undefined) return false;
+    const rows = await listUnpublished(db, 'amqp', batchSize);
+    const confirmed = await amqp.publish(
+      rows.map((r) => ({ id: r.id, type: r.type, userId: r.user_id, eventId: r.event_id, payload: r.payload })),
+    );
+    await markPublished(db, 'amqp', confirmed, clock.now());
+    return confirmed.length === batchSize;
+  };
+
+  const sinks = new Map<Sink, ReturnType<typeof serial>>([
+    ['socket', serial('socket', drainSocket)],
+    ['amqp', serial('amqp', drainAmqp)],
+  ]);
+
+  /** Runs a sink's batches one after another; a request while running makes it go round once more. */
+  function serial(sink: Sink, batch: (db: Db) => Promise<boolean>) {
+    let running: Promise<void> | undefined;
+    let again = false;
+    let lastError = '';
+    const loop = async () => {
+      do {
+        again = false;
+        if (isStopped || !(await becomeLeader())) return;
+        try {
+          while (!isStopped && (await batch(leadership.executor()))) continue;
+          lastError = '';
+        } catch (error) {
+          // One line per distinct failure, not one per poll while a broker is down.
+          const text = error instanceof Error ? error.message : String(error);
+          if (text !== lastError) logger.warn({ err: error, sink }, 'outbox relay attempt failed: will retry');
+          lastError = text;
+          return;
+        }
+      } while (again && !isStopped);
+    };
+    return {
+      run(): Promise<void> {
+        if (running !== undefined) {
+          again = true;
+          return running;
+        }
+        running = loop().finally(() => (running = undefined));
+        return running;
+      },
+    };
+  }
+
+  const becomeLeader = async (): Promise<boolean> => {
+    try {
+      const active = await leadership.acquire();
+      if (active !== isLeader) logger.info({ active }, 'outbox relay leadership changed');
+      isLeader = active;
+    } catch (error) {
+      if (isLeader) logger.warn({ err: error }, 'outbox relay cannot reach the database');
+      isLeader = false;
+    }
+    return isLeader;
+  };
+
+  const runAll = () => Promise.all([...sinks.values()].map((s) => s.run())).then(() => {});
+  function kick(): void {
+    if (!isStopped) void runAll();
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(() => {
+      void runAll().finally(() => {
+        if (!isStopped) schedule();
+      });
+    }, pollMs);
+    timer.unref();
+  };
+  kick();
+  schedule();
+
+  return {
+    kick,
+    isActive: () => isLeader,
+    async drain() {
+      // A pass already running may have read before the caller's commit: wait for it, then run one more.
+      await runAll();
+      await runAll();
+    },
+    async stop() {
+      isStopped = true;
+      clearTimeout(timer);
+      await Promise.all([...sinks.values()].map((s) => s.run()));
+      await leadership.close();
+    },
+  };
+}

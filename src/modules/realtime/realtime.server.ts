@@ -1,0 +1,188 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type DefaultEventsMap, type Socket } from 'socket.io';
+import { z } from 'zod';
+import type { Config } from '../../config.ts';
+import type { Database } from '../../db/database.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { isStaff } from '../../shared/actor.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { TokenService } from '../auth/index.ts';
+import { findVisibleOrder } from '../orders/index.ts';
+import { createConnectionHub, type Connection, type ConnectionHub } from './connections.ts';
+import { RELAYED, relayedEventsSchema, type RealtimeEvent } from './events.ts';
+import { allowedOrigins, authenticateHandshake, checkOrigin, HandshakeError, type Session } from './handshake.ts';
+import { connectRedis, type RedisLink } from './redis.ts';
+import { lastUserEventId, listUserEventsAfter } from './realtime.repository.ts';
+
+export interface RealtimeDeps {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  clock: Clock;
+  tokens: TokenService;
+}
+
+export interface Realtime {
+  io: Server;
+  hub: ConnectionHub;
+  /**
+   * The relay's Socket.IO sink: delivers to this node's sockets and, with Redis, to every other node's.
+   * Throws, delivering nothing, while Redis is down, so the relay keeps the rows for later.
+   */
+  publish(events: readonly RealtimeEvent[]): void;
+  /** New sockets are refused from here on. */
+  beginShutdown(): void;
+  /** Disconnects this node's sockets and leaves Redis; the HTTP server is left to its owner. */
+  close(): Promise<void>;
+}
+
+const MAX_FOLLOWED_ORDERS = 1_000;
+
+type SocketData = Session;
+type InterServerEvents = { [RELAYED]: (events: unknown) => void };
+type FulcrumSocket = Socket<DefaultEventsMap, DefaultEventsMap, InterServerEvents, SocketData>;
+
+const subscribeSchema = z.strictObject({ orderId: z.string().min(1).max(100) });
+type Ack = (reply: { ok: true } | { ok: false; error: string }) => void;
+
+/**
+ * Socket.IO on `server` at /socket.io (or, without a server, a detached instance a worker emits through).
+ * Only this module imports socket.io.
+ */
+export function createRealtime(server: HttpServer | undefined, deps: RealtimeDeps): Realtime {
+  const { config, database, logger, clock, tokens } = deps;
+  const origins = allowedOrigins(config);
+  const redis: RedisLink | undefined =
+    config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, logger);
+  const io = new Server<DefaultEventsMap, DefaultEventsMap, InterServerEvents, SocketData>({
+    path: '/socket.io',
+    // Browsers polling from an allowed origin need CORS headers; the handshake checks Origin for every transport.
+    cors: { origin: [...origins], credentials: false },
+    maxHttpBufferSize: 16 * 1024,
+    connectTimeout: 10_000,
+    ...(redis === undefined ? {} : { adapter: redis.adapter }),
+  });
+  if (server !== undefined) io.attach(server);
+  let isShuttingDown = false;
+
+  const sockets = new Map<string, FulcrumSocket>();
+  const hub = createConnectionHub({
+    fetchAfter: (userId, after, limit) => listUserEventsAfter(database.db, userId, after, limit),
+    lastEventId: (userId) => lastUserEventId(database.db, userId),
+    logger,
+    onCatchUpFailed(connection, error) {
+      logger.warn({ err: error, userId: connection.userId }, 'socket could not catch up: closing it');
+      // Closing the transport (not the socket) lets the client reconnect by itself, with its lastEventId.
+      sockets.get(connection.id)?.conn.close();
+    },
+  });
+
+  io.use((socket, next) => {
+    if (isShuttingDown) return next(new HandshakeError('service_unavailable'));
+    try {
+      checkOrigin(socket.handshake.headers.origin, origins);
+    } catch (error) {
+      return next(error as HandshakeError);
+    }
+    authenticateHandshake(socket.handshake.auth, tokens).then(
+      (session) => {
+        socket.data = session;
+        next();
+      },
+      (error: unknown) => {
+        if (!(error instanceof HandshakeError)) logger.error({ err: error }, 'socket handshake failed');
+        next(error instanceof HandshakeError ? error : new HandshakeError('unauthorized'));
+      },
+    );
+  });
+
+  io.on('connection', (socket) => {
+    const { actor, lastEventId, expiresAt } = socket.data;
+    sockets.set(socket.id, socket);
+    void socket.join(`user:${actor.id}`);
+    const connection = hub.open({
+      id: socket.id,
+      userId: actor.id,
+      isStaff: isStaff(actor),
+      emitter: { emit: (event, data) => void socket.emit(event, data) },
+      lastEventId,
+    });
+    // The token's authority ends at its expiry: a revoked or demoted user does not keep a live feed.
+    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, expiresAt - clock.now().getTime()));
+    expiry.unref();
+    socket.on('order:subscribe', (payload: unknown, ack: unknown) => {
+      void subscribe(socket, connection, payload, ack);
+    });
+    socket.on('order:unsubscribe', (payload: unknown, ack: unknown) => {
+      const reply = toAck(payload, ack);
+      const parsed = subscribeSchema.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, error: 'validation_failed' });
+      hub.unfollow(connection, parsed.data.orderId);
+      reply({ ok: true });
+    });
+    socket.on('disconnect', () => {
+      clearTimeout(expiry);
+      sockets.delete(socket.id);
+      hub.close(connection);
+    });
+  });
+
+  const subscribe = async (socket: FulcrumSocket, connection: Connection, payload: unknown, ack: unknown) => {
+    const reply = toAck(payload, ack);
+    const parsed = subscribeSchema.safeParse(payload);
+    if (!parsed.success) return reply({ ok: false, error: 'validation_failed' });
+    const { orderId } = parsed.data;
+    const { actor } = socket.data;
+    try {
+      // Another customer's order is answered exactly like a missing one: existence is not revealed.
+      const order = await findVisibleOrder(database.db, actor, orderId);
+      if (order.user_id !== actor.id) {
+        if (connection.orders.size >= MAX_FOLLOWED_ORDERS && !connection.orders.has(orderId))
+          return reply({ ok: false, error: 'too_many_subscriptions' });
+        hub.follow(connection, orderId);
+      }
+      reply({ ok: true });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') return reply({ ok: false, error: 'not_found' });
+      logger.error({ err: error, orderId }, 'order:subscribe failed');
+      reply({ ok: false, error: 'unavailable' });
+    }
+  };
+
+  io.on(RELAYED, (events: unknown) => {
+    const parsed = relayedEventsSchema.safeParse(events);
+    if (parsed.success) hub.deliver(parsed.data);
+    else logger.error({ issues: parsed.error.issues.slice(0, 3) }, 'malformed relayed events ignored');
+  });
+
+  return {
+    io,
+    hub,
+    publish(events) {
+      if (events.length === 0) return;
+      if (redis !== undefined && !redis.isReady()) throw new Error('redis is not connected');
+      hub.deliver(events);
+      // Other nodes only: the Redis adapter does not echo a server-side emit to its sender.
+      if (redis !== undefined) io.serverSideEmit(RELAYED, events);
+    },
+    beginShutdown() {
+      isShuttingDown = true;
+    },
+    async close() {
+      isShuttingDown = true;
+      // Local only: with Redis, io.disconnectSockets would close every node's sockets.
+      io.local.disconnectSockets(true);
+      (io.engine as typeof io.engine | undefined)?.close();
+      await io.of('/').adapter.close();
+      redis?.close();
+    },
+  };
+}
+
+/** The acknowledgement callback, wherever the client put it; a no-op when it sent none. */
+function toAck(payload: unknown, ack: unknown): Ack {
+  if (typeof ack === 'function') return ack as Ack;
+  if (typeof payload === 'function') return payload as Ack;
+  return () => {};
+}

@@ -1,0 +1,95 @@
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import type { Database, Db } from '../../db/database.ts';
+import type { DB } from '../../db/schema.ts';
+import type { Logger } from '../../observability/logger.ts';
+
+/** The channel migration 0004's trigger notifies on every outbox insert. */
+export const OUTBOX_CHANNEL = 'fulcrum_outbox';
+const LOCK_NAME = 'fulcrum.outbox_relay';
+
+/** Who may relay right now, and through which connection. */
+export interface RelayLeadership {
+  /** Becomes (or stays) the active relay when it can; false while another process is. */
+  acquire(): Promise<boolean>;
+  /** The queries of the active relay go through this. */
+  executor(): Db;
+  close(): Promise<void>;
+}
+
+/** PGlite lives in one process, which is therefore always the only relay; it is polled, not notified. */
+export function embeddedLeadership(database: Database): RelayLeadership {
+  return { acquire: () => Promise.resolve(true), executor: () => database.db, close: () => Promise.resolve() };
+}
+
+/**
+ * On a PostgreSQL server: one connection of its own holds a session advisory lock (so one relay is active
+ * across processes, and a crashed one frees it with its connection), LISTENs for new outbox rows, and runs
+ * the active relay's queries — so a relay whose lock connection died cannot read or mark anything.
+ */
+export function serverLeadership(url: string, logger: Logger, onNotify: () => void): RelayLeadership {
+  let client: pg.Client | undefined;
+  let db: Db | undefined;
+  let isLeader = false;
+  let connecting: Promise<pg.Client> | undefined;
+
+  const drop = (dead: pg.Client, error?: Error) => {
+    if (client !== dead) return;
+    if (isLeader) logger.warn({ err: error }, 'outbox relay lost its database connection: no longer active');
+    client = undefined;
+    db = undefined;
+    isLeader = false;
+    dead.removeAllListeners('notification');
+    void dead.end().catch(() => {});
+  };
+
+  const connect = async (): Promise<pg.Client> => {
+    const fresh = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    fresh.on('error', (error) => drop(fresh, error));
+    fresh.on('end', () => drop(fresh));
+    fresh.on('notification', () => onNotify());
+    try {
+      await fresh.connect();
+      await fresh.query(`listen ${OUTBOX_CHANNEL}`);
+    } catch (error) {
+      void fresh.end().catch(() => {});
+      throw error;
+    }
+    client = fresh;
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: onePool(fresh) }) });
+    return fresh;
+  };
+
+  return {
+    async acquire() {
+      if (isLeader && client !== undefined) return true;
+      connecting ??= connect().finally(() => (connecting = undefined));
+      const c = client ?? (await connecting);
+      const { rows } = await c.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [
+        LOCK_NAME,
+      ]);
+      isLeader = rows[0]?.locked === true && client === c;
+      // Notifications missed while connecting are caught by the first drain after this.
+      if (isLeader) logger.info('outbox relay active');
+      return isLeader;
+    },
+    executor() {
+      if (!isLeader || db === undefined) throw new Error('not the active outbox relay');
+      return db;
+    },
+    async close() {
+      const c = client;
+      client = undefined;
+      db = undefined;
+      isLeader = false;
+      // Ending the session releases the advisory lock for the next relay.
+      if (c !== undefined) await c.end().catch(() => {});
+    },
+  };
+}
+
+/** Kysely over one client: every query the relay makes runs in the lock-holding session. */
+function onePool(client: pg.Client): PostgresPool {
+  const connection: PostgresPoolClient = { query: client.query.bind(client), release: () => {} };
+  return { connect: () => Promise.resolve(connection), end: () => Promise.resolve() };
+}
