@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type { Db, Executor } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError, conflict, invalid } from '../shared/errors.ts';
@@ -242,16 +242,20 @@ function replay(res: Response, status: number, body: unknown): void {
   res.type(status >= 400 ? 'application/problem+json' : 'application/json').send(JSON.stringify(body));
 }
 
-/** Cleanup job: deletes keys older than the retention, in batches so no statement runs long. */
+/**
+ * Cleanup job: deletes keys older than the retention (done ones, or in-progress ones whose lease is over),
+ * in batches so no statement runs long; `maxBatches` bounds one call. Returns how many were deleted.
+ */
 export async function deleteExpiredIdempotencyKeys(
-  db: Db,
+  db: Executor,
   now: Date,
-  options: { retentionMs?: number; batchSize?: number } = {},
+  options: { retentionMs?: number; batchSize?: number; maxBatches?: number } = {},
 ): Promise<number> {
   const cutoff = new Date(now.getTime() - (options.retentionMs ?? IDEMPOTENCY_RETENTION_MS));
   const batchSize = options.batchSize ?? 1000;
+  const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   let deleted = 0;
-  for (;;) {
+  for (let batch = 0; batch < maxBatches; batch += 1) {
     const result = await sql`
       delete from idempotency_keys
       where (scope, key) in (
@@ -262,6 +266,7 @@ export async function deleteExpiredIdempotencyKeys(
       )`.execute(db);
     const n = Number(result.numAffectedRows ?? 0n);
     deleted += n;
-    if (n < batchSize) return deleted;
+    if (n < batchSize) break;
   }
+  return deleted;
 }
