@@ -4,6 +4,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { startWorkerJobs } from './modules/jobs/worker.ts';
 import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
 import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   }
   const stoppers: Stopper[] = [() => database.close()];
   const shutdown = installShutdown(config, logger, stoppers);
+  if (mode === 'worker' || mode === 'all') startWorker(database, logger, stoppers);
   const realtime =
     mode === 'api' || mode === 'all' ? await startApi(config, database, logger, stoppers, shutdown) : undefined;
   startRealtime(mode, config, database, logger, stoppers, realtime);
@@ -111,6 +113,12 @@ function startRealtime(
     await amqp?.close();
     await broadcaster?.close();
   });
+}
+
+/** Periodic jobs (order expiry, idempotency-key cleanup); stopped after in-flight ticks finish. */
+function startWorker(database: Database, logger: Logger, stoppers: Stopper[]): void {
+  const worker = startWorkerJobs({ db: database.db, clock: systemClock, logger });
+  stoppers.push(() => worker.stop());
 }
 
 function installShutdown(config: Config, logger: Logger, stoppers: Stopper[]): { onBegin(fn: () => void): void } {

@@ -78,43 +78,51 @@ describe('Idempotency-Key, as Stripe honours it', () => {
     });
   });
 
-  test('while the first request is in flight the same key gets 409 idempotency_key_in_use', async () => {
-    await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 400 });
-    const first = h.stripe.checkout.sessions.create(sessionParams(), { idempotencyKey: 'inflight-1' });
-    // Sent a little later, it arrives while the first is held by the injected latency.
+  /** Two calls with one key, the second sent while the first is held by the injected latency. */
+  async function racePair(stripe: Stripe, key: string): Promise<PromiseSettledResult<Stripe.Checkout.Session>[]> {
+    const first = stripe.checkout.sessions.create(sessionParams(), { idempotencyKey: key });
     await new Promise((r) => setTimeout(r, 50));
-    const second = h.stripe.checkout.sessions.create(sessionParams(), { idempotencyKey: 'inflight-1' });
-    const [a, b] = await Promise.allSettled([first, second]);
-    assert.equal(a.status, 'fulfilled');
-    assert.equal(b.status, 'rejected');
-    const err: unknown = b.reason;
+    const second = stripe.checkout.sessions.create(sessionParams(), { idempotencyKey: key });
+    return Promise.allSettled([first, second]);
+  }
+
+  /** Whichever arrived first succeeded; the other got 409 idempotency_key_in_use. */
+  function assertOneInUse(results: PromiseSettledResult<Stripe.Checkout.Session>[]): void {
+    const fulfilled = results.filter((r) => r.status === 'fulfilled');
+    const rejected = results.filter((r) => r.status === 'rejected');
+    assert.equal(fulfilled.length, 1);
+    assert.equal(rejected.length, 1);
+    const err: unknown = rejected[0]?.reason;
     assert.ok(err instanceof Stripe.errors.StripeAPIError);
     assert.equal(err.statusCode, 409);
     assert.equal(err.code, 'idempotency_key_in_use');
+    assert.equal(err.rawType, 'invalid_request_error');
     assert.equal(err.headers?.['stripe-should-retry'], 'false');
+  }
+
+  test('while the first request is in flight the same key gets 409 idempotency_key_in_use', async () => {
+    await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 600 });
+    assertOneInUse(await racePair(h.stripe, 'inflight-1'));
   });
 
   test('with retries on, the SDK does not retry a 409 marked Stripe-Should-Retry: false', async () => {
-    await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 300 });
+    await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 600 });
     const retrying = sdkFor(h.sandbox.port, 'sk_test_sandbox', { maxNetworkRetries: 3 });
-    const first = retrying.checkout.sessions.create(sessionParams(), { idempotencyKey: 'inflight-2' });
-    await new Promise((r) => setTimeout(r, 50));
-    await assert.rejects(
-      retrying.checkout.sessions.create(sessionParams(), { idempotencyKey: 'inflight-2' }),
-      (err: unknown) => err instanceof Stripe.errors.StripeAPIError && err.statusCode === 409,
-    );
-    await first;
+    let attempts = 0;
+    retrying.on('request', () => attempts++);
+    assertOneInUse(await racePair(retrying, 'inflight-2'));
+    assert.equal(attempts, 2);
   });
 
   test('a client that timed out and retries with its key gets the original answer', async () => {
-    await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 300 });
-    const impatient = sdkFor(h.sandbox.port, 'sk_test_sandbox', { timeout: 50 });
+    await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 1000 });
+    const impatient = sdkFor(h.sandbox.port, 'sk_test_sandbox', { timeout: 250 });
     await assert.rejects(
       impatient.checkout.sessions.create(sessionParams(), { idempotencyKey: 'timeout-1' }),
       Stripe.errors.StripeConnectionError,
     );
     await h.control('DELETE', '/_sandbox/faults');
-    // The first call is still being answered for up to 300 ms: 409 until then, then the replay.
+    // The first call is still being answered: 409 until then, then the replay.
     let replay: Stripe.Response<Stripe.Checkout.Session> | undefined;
     while (replay === undefined) {
       try {
