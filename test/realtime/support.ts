@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { io as connect, type Socket } from 'socket.io-client';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { startTestApp, type TestApp } from '../helpers.ts';
+
+/** Realtime tests: clients, an app with its relay, and a PostgreSQL server database for the multi-process ones. */
+
+export interface RealtimeTestApp extends TestApp {
+  relay: OutboxRelay;
+}
+
+/** The test app with its outbox relay publishing to its own sockets, as `npm start` runs it. */
+export async function startRealtimeApp(env: Record<string, string> = {}): Promise<RealtimeTestApp> {
+  const app = await startTestApp({ env });
+  const relay = startOutboxRelay({
+    database: app.database,
+    logger: createLogger('silent'),
+    clock: systemClock,
+    publishToSockets: (events) => app.built.realtime.publish(events),
+  });
+  return {
+    ...app,
+    relay,
+    async close() {
+      await relay.stop();
+      await app.built.realtime.close();
+      await app.close();
+    },
+  };
+}
+
+export interface Received {
+  name: string;
+  data: Record<string, unknown>;
+}
+
+export interface TestClient {
+  socket: Socket;
+  /** Every server event, in arrival order. */
+  received: Received[];
+  /** Outbox events only (order.updated / payment.updated). */
+  events(): Received[];
+  waitFor(check: (received: Received[]) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+export interface ClientOptions {
+  token?: string;
+  lastEventId?: unknown;
+  origin?: string;
+  auth?: Record<string, unknown>;
+}
+
+function open(baseUrl: string, options: ClientOptions): Socket {
+  const auth = options.auth ?? {
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
+  };
+  return connect(baseUrl, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth,
+    ...(options.origin === undefined ? {} : { extraHeaders: { origin: options.origin } }),
+  });
+}
+
+/** Connects and resolves once the server said `session.ready` (replay, if any, done). */
+export async function connectClient(baseUrl: string, options: ClientOptions): Promise<TestClient> {
+  const socket = open(baseUrl, options);
+  const received: Received[] = [];
+  socket.onAny((name: string, data: Record<string, unknown>) => received.push({ name, data }));
+  const client: TestClient = {
+    socket,
+    received,
+    events: () => received.filter((r) => r.name === 'order.updated' || r.name === 'payment.updated'),
+    waitFor: (check, what, timeoutMs = 10_000) => waitUntil(() => check(received), what, timeoutMs),
+    close: () => socket.close(),
+  };
+  const failed = new Promise<never>((_, reject) =>
+    socket.once('connect_error', (error) => reject(new Error(`connect_error: ${error.message}`))),
+  );
+  await Promise.race([client.waitFor((r) => r.some((x) => x.name === 'session.ready'), 'session.ready'), failed]);
+  return client;
+}
+
+/** Connects expecting a refusal; resolves with the connect_error. */
+export function connectError(baseUrl: string, options: ClientOptions): Promise<Error & { data?: { code?: string } }> {
+  const socket = open(baseUrl, options);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no connect_error within 10 s')), 10_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.close();
+      reject(new Error('connected, but a refusal was expected'));
+    });
+    socket.once('connect_error', (error) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(error);
+    });
+  });
+}
+
+/** Polls `check` until true; fails with `what` after the bound. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Acknowledged emit. */
+export function emitWithAck(socket: Socket, event: string, payload: unknown): Promise<unknown> {
+  return socket.timeout(10_000).emitWithAck(event, payload);
+}
+
+export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface ServerDatabase {
+  url: string;
+  /** Opened and migrated, unless `migrated: false`. */
+  database: Database;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database on the PostgreSQL server (TEST_DATABASE_URL's, else the local one). These tests need
+ * the server: when it cannot be reached they fail, saying so, rather than skip.
+ */
+export async function createServerDatabase(options: { migrated?: boolean } = {}): Promise<ServerDatabase> {
+  const name = `fulcrum_rt_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL, connectionTimeoutMillis: 5_000 });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } catch (error) {
+    throw new Error(`this test needs the PostgreSQL server at ${ADMIN_DATABASE_URL}: ${String(error)}`, {
+      cause: error,
+    });
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), dataDir: '' });
+  if (options.migrated !== false) await migrateToLatest(database.db);
+  return {
+    url: url.toString(),
+    database,
+    async drop() {
+      await database.close();
+      const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
