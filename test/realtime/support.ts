@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
 import { openDatabase, type Database } from '../../src/db/database.ts';
+import { appendOutbox } from '../../src/db/outbox.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -163,4 +164,25 @@ export async function createServerDatabase(options: { migrated?: boolean } = {})
       await c.end();
     },
   };
+}
+
+/** An order.updated outbox row for a user, committed in a transaction of its own. */
+export async function append(database: Database, userId: string, status: string, orderId = 'ord_1') {
+  return database.db.transaction().execute((trx) =>
+    appendOutbox(trx, {
+      userId,
+      type: 'order.updated',
+      payload: { orderId, status, paymentStatus: null, at: new Date().toISOString() },
+    }),
+  );
+}
+
+/** Rows the Socket.IO sink has not published. */
+export async function unpublished(database: Database): Promise<number> {
+  const row = await database.db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('published_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

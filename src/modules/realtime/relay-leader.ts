@@ -44,7 +44,11 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
   };
 
   const connect = async (): Promise<pg.Client> => {
-    const fresh = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    const fresh = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: 5_000,
+      application_name: 'fulcrum-outbox-relay',
+    });
     fresh.on('error', (error) => drop(fresh, error));
     fresh.on('end', () => drop(fresh));
     fresh.on('notification', () => onNotify());

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { startOutboxRelay, type RealtimeEvent } from '../../src/modules/realtime/index.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers.ts';
+import { append, unpublished, waitUntil } from './support.ts';
+
+const logger = createLogger('silent');
+
+describe('outbox relay', () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(() => t.drop());
+
+  it('sends committed rows to the socket sink in id order and marks them published after', async () => {
+    const sent: RealtimeEvent[] = [];
+    const relay = startOutboxRelay({
+      database: t.database,
+      logger,
+      clock: systemClock,
+      publishToSockets: (events) => sent.push(...events),
+      pollMs: 50,
+    });
+    try {
+      await append(t.database, 'usr_r1', 'CREATED');
+      await append(t.database, 'usr_r2', 'CREATED');
+      await append(t.database, 'usr_r1', 'CANCELLED');
+      await relay.drain();
+      const mine = sent.filter((e) => e.userId === 'usr_r1' || e.userId === 'usr_r2');
+      assert.deepEqual(
+        mine.map((e) => [e.userId, e.eventId, e.data.status]),
+        [
+          ['usr_r1', 1, 'CREATED'],
+          ['usr_r2', 1, 'CREATED'],
+          ['usr_r1', 2, 'CANCELLED'],
+        ],
+      );
+      assert.equal(await unpublished(t.database), 0);
+      assert.equal(relay.isActive(), true);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('when the socket sink fails, nothing is marked, and the rows go out in order once it works again', async () => {
+    const sent: RealtimeEvent[] = [];
+    let isDown = true;
+    const relay = startOutboxRelay({
+      database: t.database,
+      logger,
+      clock: systemClock,
+      publishToSockets: (events) => {
+        if (isDown && events.length > 0) throw new Error('redis is not connected');
+        sent.push(...events);
+      },
+      pollMs: 30,
+    });
+    try {
+      await append(t.database, 'usr_f', 'CREATED');
+      await append(t.database, 'usr_f', 'PAID');
+      await relay.drain();
+      assert.equal(await unpublished(t.database), 2, 'both rows stay unpublished while the sink fails');
+      assert.equal(sent.length, 0);
+      isDown = false;
+      await waitUntil(() => sent.length === 2, 'the retry after the sink came back');
+      assert.deepEqual(
+        sent.map((e) => e.eventId),
+        [1, 2],
+      );
+      await waitUntil(async () => (await unpublished(t.database)) === 0, 'rows marked');
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('a row whose payload has the wrong shape is marked and stepped over, and later rows still go', async () => {
+    const sent: RealtimeEvent[] = [];
+    await sql`insert into outbox (user_id, event_id, type, payload) values ('usr_bad', 1, 'order.updated', '{"x":1}')`.execute(
+      t.database.db,
+    );
+    await append(t.database, 'usr_bad2', 'CREATED');
+    const relay = startOutboxRelay({
+      database: t.database,
+      logger,
+      clock: systemClock,
+      publishToSockets: (events) => sent.push(...events),
+    });
+    try {
+      await relay.drain();
+      assert.deepEqual(
+        sent.map((e) => e.userId),
+        ['usr_bad2'],
+      );
+      assert.equal(await unpublished(t.database), 0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('after stop, no more rows are sent', async () => {
+    const sent: RealtimeEvent[] = [];
+    const relay = startOutboxRelay({
+      database: t.database,
+      logger,
+      clock: systemClock,
+      publishToSockets: (events) => sent.push(...events),
+      pollMs: 20,
+    });
+    await relay.drain();
+    await relay.stop();
+    await append(t.database, 'usr_after', 'CREATED');
+    relay.kick();
+    await relay.drain();
+    assert.equal(sent.length, 0);
+    assert.equal(await unpublished(t.database), 1);
+  });
+});
