@@ -12,7 +12,7 @@ export interface WorkerDeps {
   clock: Clock;
   logger: Logger;
   /** Payments' hooks, so expiry messages carry the payment status once payments exist. */
-  orderHooks?: Pick<OrderHooks, 'paymentStatusOf'>;
+  orderHooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire'>;
   intervals?: { orderExpiryMs?: number; idempotencyCleanupMs?: number };
 }
 

@@ -10,7 +10,7 @@ export interface ExpiryDeps {
   db: Db;
   /** Orders per transaction. */
   batchSize?: number;
-  hooks?: Pick<OrderHooks, 'paymentStatusOf'>;
+  hooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire'>;
 }
 
 /**
@@ -23,8 +23,9 @@ export async function expireBatch(
   now: Date,
   limit: number,
   hooks: Pick<OrderHooks, 'paymentStatusOf'> = {},
+  only?: readonly string[],
 ): Promise<string[]> {
-  const ids = await repo.claimExpiredOrders(trx, now, limit);
+  const ids = await repo.claimExpiredOrders(trx, now, limit, only);
   for (const id of ids) {
     await transitionOrder(trx, id, 'CANCELLED', {
       actor: { system: 'expiry' },
@@ -44,11 +45,28 @@ export async function expireBatch(
  */
 export async function expireOrders(deps: ExpiryDeps, now: Date): Promise<number> {
   const batchSize = deps.batchSize ?? 100;
+  const beforeExpire = deps.hooks?.beforeExpire;
+  const kept = new Set<string>();
   let total = 0;
   for (;;) {
-    const result = await runExclusive(deps.db, ORDER_EXPIRY_JOB, (trx) => expireBatch(trx, now, batchSize, deps.hooks));
+    let only: string[] | undefined;
+    let due = 0;
+    if (beforeExpire !== undefined) {
+      // Payments' seam: each order's open checkout is closed at the gateway first (no transaction is held
+      // across that call); only orders it lets go are claimed below, and those it keeps wait for a later run.
+      const candidates = await repo.claimExpiredOrders(deps.db, now, batchSize, undefined, [...kept]);
+      due = candidates.length;
+      only = [];
+      for (const id of candidates) {
+        if ((await beforeExpire(id)) === 'cancel') only.push(id);
+        else kept.add(id);
+      }
+    }
+    const result = await runExclusive(deps.db, ORDER_EXPIRY_JOB, (trx) =>
+      expireBatch(trx, now, batchSize, deps.hooks, only),
+    );
     if (!result.ran) return total;
     total += result.value.length;
-    if (result.value.length < batchSize) return total;
+    if ((only === undefined ? result.value.length : due) < batchSize) return total;
   }
 }

@@ -128,16 +128,17 @@ export async function reservedLines(
  * Claims unpaid orders past their expiry for this transaction. SKIP LOCKED: two expiry runs at once
  * take disjoint batches instead of waiting on each other's rows.
  */
-export async function claimExpiredOrders(trx: Executor, now: Date, limit: number): Promise<string[]> {
-  const rows = await trx
-    .selectFrom('orders')
-    .select('id')
-    .where('status', '=', 'CREATED')
-    .where('expires_at', '<=', now)
-    .orderBy('expires_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+export async function claimExpiredOrders(
+  trx: Executor,
+  now: Date,
+  limit: number,
+  only?: readonly string[],
+  except: readonly string[] = [],
+): Promise<string[]> {
+  if (only !== undefined && only.length === 0) return [];
+  let query = trx.selectFrom('orders').select('id').where('status', '=', 'CREATED').where('expires_at', '<=', now);
+  if (only !== undefined) query = query.where('id', 'in', [...only]);
+  if (except.length > 0) query = query.where('id', 'not in', [...except]);
+  const rows = await query.orderBy('expires_at').limit(limit).forUpdate().skipLocked().execute();
   return rows.map((r) => r.id);
 }

@@ -17,8 +17,17 @@ export interface OrderHooks {
   /**
    * Called inside the cancel transaction, after the order became CANCELLED, when an admin cancels a PAID
    * order: refund in full (record the refund; call the gateway after commit). Absent: such cancels are refused.
+   * May return work to run once the transaction has committed (the gateway call).
    */
-  onPaidOrderCancelled?: (trx: Tx, input: { order: OrderRow; actor: Actor; reason: string | null }) => Promise<void>;
+  onPaidOrderCancelled?: (
+    trx: Tx,
+    input: { order: OrderRow; actor: Actor; reason: string | null },
+  ) => Promise<void | (() => Promise<void>)>;
+  /**
+   * Asked by expiry, outside any transaction, before an unpaid order is cancelled: payments closes the
+   * order's open checkout at the gateway, or learns it was paid ('keep'). Absent: expiry just cancels.
+   */
+  beforeExpire?: (orderId: string) => Promise<'cancel' | 'keep'>;
   /** The current payment of each order, for the `payment` field of responses. Absent: `payment` is null. */
   loadPayments?: (db: Executor, orderIds: readonly string[]) => Promise<ReadonlyMap<string, PaymentSummary>>;
   /** The order's payment status for realtime messages sent by orders' own transitions. Absent: null. */
@@ -100,6 +109,7 @@ export async function cancelOrder(
 ): Promise<OrderResponse> {
   const at = deps.clock.now();
   const { onPaidOrderCancelled } = deps.hooks;
+  let afterCommit: (() => Promise<void>) | undefined;
   const order = await deps.db.transaction().execute(async (trx) => {
     const current = await repo.lockOrder(trx, orderId);
     const party = current === undefined ? null : partyOf(actor, current);
@@ -121,9 +131,13 @@ export async function cancelOrder(
       reason,
       paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
     });
-    if (wasPaid) await onPaidOrderCancelled!(trx, { order: updated, actor, reason });
+    if (wasPaid) {
+      const followUp = await onPaidOrderCancelled!(trx, { order: updated, actor, reason });
+      if (typeof followUp === 'function') afterCommit = followUp;
+    }
     return updated;
   });
+  if (afterCommit !== undefined) await afterCommit();
   const [response] = await present(deps, [order]);
   return response!;
 }
