@@ -1,0 +1,24 @@
+import type { PaymentsDeps } from './deps.ts';
+import * as repo from './payments.repository.ts';
+import { GatewayError } from './providers/index.ts';
+import { closeCheckout } from './reconciliation.ts';
+
+/**
+ * Asked by order expiry before it cancels an unpaid order, outside any transaction. Closes the order's
+ * open checkout at the gateway first; if the gateway says it was paid meanwhile, the payment is confirmed
+ * (the order becomes PAID) and the answer is 'keep'. 'keep' also when the gateway cannot be reached or the
+ * money is on its way or flagged: the next expiry run asks again.
+ */
+export async function settleBeforeExpiry(deps: PaymentsDeps, orderId: string): Promise<'cancel' | 'keep'> {
+  const payment = await repo.findActivePayment(deps.db, orderId);
+  if (payment === undefined) return 'cancel';
+  if (payment.status !== 'PENDING' || payment.flagged_reason !== null) return 'keep';
+  try {
+    const status = await closeCheckout(deps, payment, 'order expired');
+    return status === 'CANCELED' || status === 'EXPIRED' || status === 'FAILED' ? 'cancel' : 'keep';
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    deps.logger.warn({ err: error, orderId }, 'expiry: gateway unavailable; the order waits for the next run');
+    return 'keep';
+  }
+}

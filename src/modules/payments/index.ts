@@ -1,0 +1,14 @@
+import type { ModuleContext } from '../../app.ts';
+import { paymentsRoutes } from './payments.routes.ts';
+
+// The payments module's public surface: other modules and main.ts import only from here.
+export { createPaymentsRuntime, stripeFromConfig, type PaymentsOptions, type PaymentsRuntime } from './runtime.ts';
+export { paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
+export { toPaymentResponse, toRefundResponse, type PaymentResponse, type RefundResponse } from './payments.schemas.ts';
+export { createStripeClient, type PaymentProvider, type Providers } from './providers/index.ts';
+export type { ReconcileReport } from './reconciliation.ts';
+
+/** Mounts checkout, GET /payments/:id, refunds and manual confirmation. */
+export function paymentsModule(ctx: ModuleContext): void {
+  paymentsRoutes(ctx, ctx.deps.payments.deps);
+}

@@ -1,0 +1,35 @@
+import type { OrderHooks } from '../orders/index.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { settleBeforeExpiry } from './expiry.ts';
+import * as repo from './payments.repository.ts';
+import { paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
+import { issueRefund, recordRefund } from './refunds.service.ts';
+import { refundableAmount } from './refund-facts.ts';
+
+/** How payments plugs into orders (see OrderHooks). */
+export function createOrderHooks(deps: PaymentsDeps): OrderHooks {
+  return {
+    loadPayments: (db, orderIds) => paymentViewsForOrders(db, orderIds),
+    paymentStatusOf: (trx, orderId) => paymentStatusOf(trx, orderId),
+    // An admin cancelling a PAID order: the rest of its money is refunded in full. Recorded in the cancel's
+    // transaction; the gateway is asked after commit (and by reconciliation if that fails).
+    async onPaidOrderCancelled(trx, { order, actor, reason }) {
+      const payment = await repo.findActivePayment(trx, order.id);
+      if (payment === undefined || (await refundableAmount(trx, payment)) <= 0) return undefined;
+      const refund = await recordRefund(trx, payment.id, {
+        reason: reason === null ? 'order cancelled' : `order cancelled: ${reason}`,
+        actorId: actor.id,
+        at: order.updated_at,
+      });
+      return async () => {
+        try {
+          await issueRefund(deps, refund.id);
+        } catch (error) {
+          // The order is cancelled and the refund recorded; reconciliation asks the gateway again.
+          deps.logger.error({ err: error, refundId: refund.id }, 'refund after cancelling a paid order failed');
+        }
+      };
+    },
+    beforeExpire: (orderId) => settleBeforeExpiry(deps, orderId),
+  };
+}

@@ -1,0 +1,114 @@
+import type { ModuleContext } from '../../app.ts';
+import { actorOf } from '../../http/authenticate.ts';
+import { createIdempotency } from '../../http/idempotency.ts';
+import { startCheckout } from './checkout.service.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { confirmManualPayment, getPayment } from './payments.service.ts';
+import {
+  checkoutBody,
+  idParams,
+  paymentEnvelope,
+  paymentSchema,
+  refundBody,
+  refundEnvelope,
+  toPaymentResponse,
+  toRefundResponse,
+} from './payments.schemas.ts';
+import { requestRefund } from './refunds.service.ts';
+
+const tags = ['payments'];
+
+/** POST /orders/:id/checkout, GET /payments/:id, and the admin routes for refunds and manual payments. */
+export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
+  const { database, clock, logger } = ctx.deps;
+  const idempotency = createIdempotency({ db: database.db, clock, logger });
+
+  ctx.define('/api/v1/orders').route(
+    {
+      method: 'post',
+      path: '/:id/checkout',
+      summary: 'Start paying an order: a PENDING payment and, for Stripe, the hosted checkout to send the customer to',
+      tags,
+      auth: true,
+      idempotent: true,
+      before: [idempotency],
+      params: idParams,
+      body: checkoutBody,
+      responses: {
+        201: { description: 'The payment, with checkoutUrl', schema: paymentEnvelope },
+        404: { description: 'not_found' },
+        409: {
+          description: 'payment_already_pending (with `payment`), order_already_paid, invalid_transition',
+        },
+        502: { description: 'gateway_unavailable: the payment stays PENDING; reconciliation finishes it' },
+      },
+    },
+    async ({ params, body }, req, res) => {
+      const payment = await startCheckout(deps, actorOf(req), params.id, body.provider ?? 'stripe');
+      res.status(201).json({ payment: toPaymentResponse(payment) });
+    },
+  );
+
+  ctx.define('/api/v1/payments').route(
+    {
+      method: 'get',
+      path: '/:id',
+      summary: 'A payment: your own; support and admin see all',
+      tags,
+      auth: true,
+      params: idParams,
+      responses: { 200: { description: 'The payment', schema: paymentSchema }, 404: { description: 'not_found' } },
+    },
+    async ({ params }, req, res) => {
+      res.json(toPaymentResponse(await getPayment(deps, actorOf(req), params.id)));
+    },
+  );
+
+  const admin = ctx.define('/api/v1/admin/payments');
+  admin.route(
+    {
+      method: 'post',
+      path: '/:id/refunds',
+      summary: 'Refund a payment, in part or in full (admin); never more than was captured',
+      tags,
+      auth: true,
+      idempotent: true,
+      before: [idempotency],
+      params: idParams,
+      body: refundBody,
+      responses: {
+        201: {
+          description:
+            'The refund: SUCCEEDED, FAILED (the gateway refused), or PENDING (the gateway will be asked again)',
+          schema: refundEnvelope,
+        },
+        403: { description: 'forbidden' },
+        404: { description: 'not_found' },
+        409: { description: 'refund_exceeds_captured (with `refundable`)' },
+      },
+    },
+    async ({ params, body }, req, res) => {
+      const refund = await requestRefund(deps, actorOf(req), params.id, body);
+      res.status(201).json({ refund: toRefundResponse(refund) });
+    },
+  );
+  admin.route(
+    {
+      method: 'post',
+      path: '/:id/confirm',
+      summary: 'Confirm a manual payment (bank transfer, cash on delivery): the money arrived (admin)',
+      tags,
+      auth: true,
+      params: idParams,
+      responses: {
+        200: { description: 'The payment', schema: paymentSchema },
+        403: { description: 'forbidden' },
+        404: { description: 'not_found' },
+        409: { description: 'invalid_transition: not a manual payment, or no longer confirmable' },
+      },
+    },
+    async ({ params }, req, res) => {
+      res.json(toPaymentResponse(await confirmManualPayment(deps, actorOf(req), params.id)));
+    },
+  );
+}

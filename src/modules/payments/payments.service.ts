@@ -1,0 +1,78 @@
+import type { Executor } from '../../db/database.ts';
+import { isAdmin, isStaff, type Actor } from '../../shared/actor.ts';
+import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { applyPaymentFact, type ConfirmResult } from './confirmation.ts';
+import type { PaymentsDeps } from './deps.ts';
+import type { PaymentFact } from './facts.ts';
+import * as repo from './payments.repository.ts';
+import type { PaymentRow } from './payments.repository.ts';
+import { toPaymentResponse, type PaymentResponse } from './payments.schemas.ts';
+import { issueRefund } from './refunds.service.ts';
+
+/** Owners see their payments, staff see all; anyone else is told it does not exist. */
+export async function getPayment(deps: PaymentsDeps, actor: Actor, paymentId: string): Promise<PaymentRow> {
+  const payment = await repo.findPayment(deps.db, paymentId);
+  if (payment === undefined || (payment.user_id !== actor.id && !isStaff(actor))) throw notFound('Payment');
+  return payment;
+}
+
+/**
+ * Applies a fact in a transaction of its own, then asks the gateway for any refund it decided on.
+ * For callers outside the inbox worker: reconciliation, order expiry, manual confirmation.
+ */
+export async function confirm(deps: PaymentsDeps, fact: PaymentFact, actor: string): Promise<ConfirmResult> {
+  const result = await deps.db
+    .transaction()
+    .execute((trx) => applyPaymentFact(trx, fact, { at: deps.clock.now(), actor }));
+  await issueRefunds(deps, result.refundsToIssue);
+  return result;
+}
+
+export async function issueRefunds(deps: PaymentsDeps, refundIds: readonly string[]): Promise<void> {
+  for (const id of refundIds) await issueRefund(deps, id);
+}
+
+/** POST /admin/payments/:id/confirm: money for a manual payment arrived by other means. */
+export async function confirmManualPayment(deps: PaymentsDeps, actor: Actor, paymentId: string): Promise<PaymentRow> {
+  if (!isAdmin(actor)) throw forbidden('Only admins confirm manual payments.');
+  const payment = await repo.findPayment(deps.db, paymentId);
+  if (payment === undefined) throw notFound('Payment');
+  if (payment.provider !== 'manual') {
+    throw conflict(
+      'invalid_transition',
+      'Only manual payments are confirmed by hand; gateway payments confirm themselves.',
+    );
+  }
+  if (payment.status !== 'PENDING' && !repo.capturedStatuses.includes(payment.status)) {
+    throw conflict('invalid_transition', `A ${payment.status} payment cannot be confirmed.`, {
+      status: payment.status,
+    });
+  }
+  await confirm(
+    deps,
+    {
+      kind: 'paid',
+      ref: { paymentId, sessionId: null, paymentIntentId: null },
+      amount: payment.amount,
+      currency: payment.currency,
+      paymentIntentId: null,
+    },
+    actor.id,
+  );
+  return (await repo.findPayment(deps.db, paymentId))!;
+}
+
+/** The payment to show on each order (the active one, else the newest), as API.md's `payment`. */
+export async function paymentViewsForOrders(
+  db: Executor,
+  orderIds: readonly string[],
+): Promise<ReadonlyMap<string, PaymentResponse>> {
+  const rows = await repo.currentPayments(db, orderIds);
+  return new Map(rows.map((row) => [row.order_id, toPaymentResponse(row)]));
+}
+
+/** The order's payment status for realtime messages; null while it has no payment. */
+export async function paymentStatusOf(db: Executor, orderId: string): Promise<string | null> {
+  const [row] = await repo.currentPayments(db, [orderId]);
+  return row?.status ?? null;
+}

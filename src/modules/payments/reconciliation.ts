@@ -1,0 +1,198 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import { runExclusive } from '../jobs/index.ts';
+import { insertInboxEvent } from '../webhooks/index.ts';
+import { openCheckout } from './checkout.service.ts';
+import type { PaymentsDeps } from './deps.ts';
+import type { PaymentFact, PaymentRef } from './facts.ts';
+import * as repo from './payments.repository.ts';
+import type { PaymentRow } from './payments.repository.ts';
+import { confirm } from './payments.service.ts';
+import { GatewayError } from './providers/index.ts';
+import { issueRefund } from './refunds.service.ts';
+
+export const RECONCILE_JOB = 'payments.reconcile';
+const LEASE_KEY = 'payments.reconcile.lease';
+const CURSOR_KEY = 'payments.stripe.events_cursor';
+const ACTOR = 'system:reconciliation';
+/** The first run (no cursor yet) reads this far back in the gateway's event log. */
+const FIRST_WINDOW_MS = 24 * 3600_000;
+const BATCH = 50;
+
+export interface ReconcileReport {
+  events: number;
+  payments: number;
+  refunds: number;
+}
+
+const refOf = (p: PaymentRow): PaymentRef => ({
+  paymentId: p.id,
+  sessionId: p.gateway_session_id,
+  paymentIntentId: p.gateway_payment_intent_id,
+});
+
+async function readState(db: Db, key: string): Promise<unknown> {
+  const row = await db.selectFrom('job_state').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value;
+}
+
+async function writeState(db: Db, key: string, value: unknown, at: Date): Promise<void> {
+  await db
+    .insertInto('job_state')
+    .values({ key, value: JSON.stringify(value), updated_at: at })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: at }))
+    .execute();
+}
+
+/**
+ * One node at a time: the job's advisory lock guards taking a lease row, and the work runs outside any
+ * transaction (it calls the gateway, which never happens inside one). A node that dies mid-run frees the
+ * lease when it runs out.
+ */
+async function takeLease(db: Db, holder: string, now: Date, leaseMs: number): Promise<boolean> {
+  const result = await runExclusive(db, RECONCILE_JOB, async (trx) => {
+    const { rows } = await sql<{ value: { holder: string; until: string } }>`
+      select value from job_state where key = ${LEASE_KEY}`.execute(trx);
+    const lease = rows[0]?.value;
+    if (lease !== undefined && lease.holder !== holder && new Date(lease.until) > now) return false;
+    const value = JSON.stringify({ holder, until: new Date(now.getTime() + leaseMs).toISOString() });
+    await sql`
+      insert into job_state (key, value, updated_at) values (${LEASE_KEY}, ${value}::jsonb, ${now})
+      on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`.execute(trx);
+    return true;
+  });
+  return result.ran && result.value;
+}
+
+async function releaseLease(db: Db, holder: string, now: Date): Promise<void> {
+  await sql`
+    update job_state set value = ${JSON.stringify({ holder, until: now.toISOString() })}::jsonb
+    where key = ${LEASE_KEY} and value->>'holder' = ${holder}`.execute(db);
+}
+
+/** The gateway's event log since the saved cursor, into the inbox (deduplicated there). */
+export async function feedGatewayEvents(deps: PaymentsDeps, onStored: () => void): Promise<number> {
+  const list = deps.providers.stripe.listEvents;
+  if (list === undefined) return 0;
+  const now = deps.clock.now();
+  const saved = (await readState(deps.db, CURSOR_KEY)) as { cursor: string | null } | undefined;
+  const { events, cursor } = await list(saved?.cursor ?? null, new Date(now.getTime() - FIRST_WINDOW_MS));
+  let stored = 0;
+  for (const event of events) {
+    const isNew = await insertInboxEvent(
+      deps.db,
+      { provider: 'stripe', eventId: event.id, type: event.type, payload: event.payload },
+      now,
+    );
+    if (isNew) stored += 1;
+  }
+  if (cursor !== null && cursor !== saved?.cursor) await writeState(deps.db, CURSOR_KEY, { cursor }, now);
+  if (stored > 0) onStored();
+  return stored;
+}
+
+/**
+ * Closes a payment's open checkout at the gateway, then settles it: CANCELED when the gateway expired it,
+ * or whatever the gateway says happened instead (paid: confirmed, through the one confirmation path).
+ * Returns the resulting payment status. Throws GatewayError when the gateway cannot be reached.
+ */
+export async function closeCheckout(deps: PaymentsDeps, payment: PaymentRow, reason: string): Promise<string> {
+  const provider = deps.providers[payment.provider];
+  const sessionId = payment.gateway_session_id;
+  let fact: PaymentFact | null = { kind: 'canceled', ref: refOf(payment), reason };
+  if (sessionId !== null && (await provider.expireCheckout(sessionId)) === 'not_open') {
+    fact = await provider.lookup({ paymentId: payment.id, sessionId });
+  }
+  if (fact !== null) await confirm(deps, fact, ACTOR);
+  return (await repo.findPayment(deps.db, payment.id))?.status ?? payment.status;
+}
+
+/** One PENDING payment: finish what a crash or a lost webhook left undone. */
+async function reconcilePayment(deps: PaymentsDeps, payment: PaymentRow): Promise<void> {
+  const order = await repo.findOrderForPayment(deps.db, payment.order_id);
+  const payable = order !== undefined && order.status === 'CREATED';
+  if (payment.gateway_session_id === null && payment.provider === 'stripe') {
+    if (!payable) {
+      // Its checkout was never handed to anyone (the URL is returned only once stored): nothing to close.
+      await confirm(deps, { kind: 'canceled', ref: refOf(payment), reason: `order is ${order?.status}` }, ACTOR);
+      return;
+    }
+    try {
+      await openCheckout(deps, payment); // the same idempotency key: the session made before a crash, or a new one
+    } catch (error) {
+      if (!(error instanceof GatewayError) || error.kind === 'unavailable') throw error;
+      await confirm(deps, { kind: 'failed', ref: refOf(payment), reason: 'checkout could not be created' }, ACTOR);
+    }
+    return;
+  }
+  if (!payable) {
+    await closeCheckout(deps, payment, `order is ${order?.status}`);
+    return;
+  }
+  const fact = await deps.providers[payment.provider].lookup({
+    paymentId: payment.id,
+    sessionId: payment.gateway_session_id ?? '',
+  });
+  if (fact !== null && fact.kind !== 'open') await confirm(deps, fact, ACTOR);
+}
+
+export async function reconcilePayments(deps: PaymentsDeps): Promise<number> {
+  const now = deps.clock.now();
+  const olderThan = new Date(now.getTime() - deps.config.RECONCILE_AFTER_SECONDS * 1000);
+  const due = await repo.duePendingPayments(deps.db, olderThan, BATCH);
+  for (const payment of due) {
+    try {
+      await reconcilePayment(deps, payment);
+    } catch (error) {
+      deps.logger.warn({ err: error, paymentId: payment.id }, 'reconciliation: payment left for the next run');
+    }
+    await repo.updatePayment(deps.db, payment.id, { reconciled_at: now });
+  }
+  return due.length;
+}
+
+/** Refunds not yet sent to the gateway are sent (idempotent on their id); the others are looked up. */
+export async function reconcileRefunds(deps: PaymentsDeps): Promise<number> {
+  const now = deps.clock.now();
+  const pending = await repo.pendingRefunds(deps.db, now, BATCH);
+  for (const refund of pending) {
+    try {
+      if (refund.gateway_refund_id === null) {
+        await issueRefund(deps, refund.id);
+        continue;
+      }
+      const payment = (await repo.findPayment(deps.db, refund.payment_id))!;
+      const fact = await deps.providers[payment.provider].lookupRefund(refund.gateway_refund_id);
+      if (fact !== null) {
+        await confirm(deps, { kind: 'refund', ref: refOf(payment), refund: { ...fact, refundId: refund.id } }, ACTOR);
+      }
+    } catch (error) {
+      deps.logger.warn({ err: error, refundId: refund.id }, 'reconciliation: refund left for the next run');
+    }
+  }
+  return pending.length;
+}
+
+/**
+ * One reconciliation run (tests call it directly): the event log into the inbox, PENDING payments looked
+ * up, unsent refunds sent. Null when another node holds the lease.
+ */
+export async function reconcileOnce(
+  deps: PaymentsDeps,
+  options: { holder: string; leaseMs: number; onStored: () => void },
+): Promise<ReconcileReport | null> {
+  if (!(await takeLease(deps.db, options.holder, deps.clock.now(), options.leaseMs))) return null;
+  try {
+    let events = 0;
+    try {
+      events = await feedGatewayEvents(deps, options.onStored);
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'reconciliation: could not read the gateway event log');
+    }
+    const payments = await reconcilePayments(deps);
+    const refunds = await reconcileRefunds(deps);
+    return { events, payments, refunds };
+  } finally {
+    await releaseLease(deps.db, options.holder, deps.clock.now());
+  }
+}

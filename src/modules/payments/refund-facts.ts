@@ -1,0 +1,105 @@
+import type { Executor } from '../../db/database.ts';
+import type { RefundStatusColumn } from '../../db/schema.ts';
+import { newId } from '../../shared/ids.ts';
+import type { RefundFact } from './facts.ts';
+import { describeMoney, notifyPayment, recordOrderEvent } from './payment-events.ts';
+import * as repo from './payments.repository.ts';
+import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
+
+// How far a refund has got: events may arrive in any order, a refund only moves forward.
+// (SUCCEEDED → FAILED is forward: Stripe can fail a refund after reporting it succeeded.)
+const rank: Record<RefundStatusColumn, number> = { PENDING: 0, SUCCEEDED: 1, FAILED: 2 };
+
+/** What can still be refunded: the captured amount less refunds succeeded or under way. */
+export async function refundableAmount(trx: Executor, payment: PaymentRow): Promise<number> {
+  const refunds = await repo.refundsOf(trx, payment.id);
+  const committed = refunds.filter((r) => r.status !== 'FAILED').reduce((sum, r) => sum + r.amount, 0);
+  return repo.capturedStatuses.includes(payment.status) ? payment.amount - committed : 0;
+}
+
+/**
+ * The payment's refunded amount and status, and the order's `refunded`, from its succeeded refunds.
+ * Only a payment that captured money moves (SUCCEEDED ⇄ PARTIALLY_REFUNDED ⇄ REFUNDED).
+ */
+export async function recomputeRefunds(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  at: Date,
+  options: { notify: boolean } = { notify: true },
+): Promise<PaymentRow> {
+  if (!repo.capturedStatuses.includes(payment.status)) return payment;
+  const refunds = await repo.refundsOf(trx, payment.id);
+  const refunded = Math.min(
+    payment.amount,
+    refunds.filter((r) => r.status === 'SUCCEEDED').reduce((sum, r) => sum + r.amount, 0),
+  );
+  const status = refunded === 0 ? 'SUCCEEDED' : refunded >= payment.amount ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+  if (refunded === payment.refunded_amount && status === payment.status) return payment;
+  const updated = await repo.updatePayment(trx, payment.id, { refunded_amount: refunded, status, updated_at: at });
+  if (refunded !== order.refunded_amount) {
+    await repo.setOrderRefunded(trx, order.id, Math.min(refunded, order.total_amount), at);
+  }
+  if (options.notify && status !== payment.status) await notifyPayment(trx, updated, at);
+  return updated;
+}
+
+/** A refund's state from the gateway (event, look-up, or the answer to our create call). */
+export async function applyRefundFact(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  fact: RefundFact,
+  ctx: { at: Date; actor: string },
+): Promise<string> {
+  const { at, actor } = ctx;
+  const existing = await repo.findRefundForFact(trx, payment.id, fact.gatewayRefundId, fact.refundId);
+  let outcome: string;
+  if (existing === undefined) {
+    // A refund made outside Fulcrum (the gateway's dashboard): recorded so the totals stay true.
+    const row = await repo.insertRefund(trx, {
+      id: newId('ref'),
+      payment_id: payment.id,
+      gateway_refund_id: fact.gatewayRefundId,
+      amount: fact.amount,
+      currency: fact.currency,
+      status: fact.status,
+      reason: fact.reason,
+      failure_reason: fact.failureReason,
+      initiated_by: 'gateway',
+      created_at: at,
+      updated_at: at,
+    });
+    outcome = `refund ${row.id} recorded from the gateway as ${row.status}`;
+    if (row.status !== 'PENDING') await auditRefund(trx, order, row.id, row.status, row.amount, fact, actor, at);
+  } else {
+    const forward = rank[fact.status] > rank[existing.status];
+    const needsId = existing.gateway_refund_id === null && fact.gatewayRefundId !== null;
+    if (!forward && !needsId) return `duplicate: refund ${existing.id} already ${existing.status}`;
+    await repo.updateRefund(trx, existing.id, {
+      ...(needsId ? { gateway_refund_id: fact.gatewayRefundId } : {}),
+      ...(forward ? { status: fact.status, failure_reason: fact.failureReason } : {}),
+      updated_at: at,
+    });
+    outcome = forward ? `refund ${existing.id} ${existing.status} -> ${fact.status}` : `refund ${existing.id} linked`;
+    if (forward) await auditRefund(trx, order, existing.id, fact.status, existing.amount, fact, actor, at);
+  }
+  const updated = await recomputeRefunds(trx, order, payment, at);
+  return updated.status === payment.status ? outcome : `${outcome}; payment ${payment.status} -> ${updated.status}`;
+}
+
+async function auditRefund(
+  trx: Executor,
+  order: OrderForPayment,
+  refundId: string,
+  status: RefundStatusColumn,
+  amount: number,
+  fact: RefundFact,
+  actor: string,
+  at: Date,
+): Promise<void> {
+  if (status === 'PENDING') return;
+  const what = `${refundId} ${describeMoney(amount, fact.currency)}`;
+  if (status === 'SUCCEEDED') await recordOrderEvent(trx, order, 'refund.succeeded', actor, what, at);
+  else await recordOrderEvent(trx, order, 'refund.failed', actor, `${what}: ${fact.failureReason ?? 'failed'}`, at);
+}

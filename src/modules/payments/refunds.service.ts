@@ -1,0 +1,133 @@
+import type { Executor } from '../../db/database.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { conflict, notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { money, toCurrency } from '../../shared/money.ts';
+import { requirePermission } from '../auth/index.ts';
+import { applyPaymentFact } from './confirmation.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { describeMoney, recordOrderEvent } from './payment-events.ts';
+import * as repo from './payments.repository.ts';
+import type { PaymentRow, RefundRow } from './payments.repository.ts';
+import { GatewayError } from './providers/index.ts';
+import { refundableAmount } from './refund-facts.ts';
+
+/**
+ * Records a PENDING refund of `amount` (default: all that is left) inside the caller's transaction.
+ * The payment row is locked (after its order), so two refunds at once can never exceed what was captured.
+ */
+export async function recordRefund(
+  trx: Executor,
+  paymentId: string,
+  input: { amount?: number | undefined; reason: string | null; actorId: string; at: Date },
+): Promise<RefundRow> {
+  const found = await repo.findPayment(trx, paymentId);
+  if (found === undefined) throw notFound('Payment');
+  const order = await repo.lockOrderForPayment(trx, found.order_id);
+  const payment = await repo.lockPayment(trx, paymentId);
+  if (order === undefined || payment === undefined) throw notFound('Payment');
+  const left = await refundableAmount(trx, payment);
+  const amount = input.amount ?? left;
+  if (amount <= 0 || amount > left) {
+    throw conflict('refund_exceeds_captured', `At most ${describeMoney(left, payment.currency)} can be refunded.`, {
+      refundable: money(Math.max(0, left), toCurrency(payment.currency)),
+    });
+  }
+  const refund = await repo.insertRefund(trx, {
+    id: newId('ref'),
+    payment_id: payment.id,
+    amount,
+    currency: payment.currency,
+    status: 'PENDING',
+    reason: input.reason,
+    initiated_by: input.actorId,
+    created_at: input.at,
+    updated_at: input.at,
+  });
+  await recordOrderEvent(
+    trx,
+    order,
+    'refund.requested',
+    input.actorId,
+    `${refund.id} ${describeMoney(amount, payment.currency)}${input.reason === null ? '' : `: ${input.reason}`}`,
+    input.at,
+  );
+  return refund;
+}
+
+/**
+ * Asks the gateway for a recorded refund (idempotent on the refund id, so asking twice refunds once) and
+ * applies its answer through the confirmation path. Unreachable gateway: the refund stays PENDING and
+ * reconciliation asks again. A refusal: FAILED, with the reason.
+ */
+export async function issueRefund(deps: PaymentsDeps, refundId: string): Promise<RefundRow> {
+  const refund = await repo.findRefund(deps.db, refundId);
+  if (refund === undefined) throw notFound('Refund');
+  if (refund.status !== 'PENDING' || refund.gateway_refund_id !== null) return refund;
+  const payment = (await repo.findPayment(deps.db, refund.payment_id))!;
+  try {
+    const fact = await deps.providers[payment.provider].refund({
+      refundId: refund.id,
+      paymentId: payment.id,
+      paymentIntentId: payment.gateway_payment_intent_id,
+      amount: refund.amount,
+      currency: refund.currency,
+      reason: refund.reason,
+    });
+    await deps.db.transaction().execute((trx) =>
+      applyPaymentFact(
+        trx,
+        {
+          kind: 'refund',
+          ref: { paymentId: payment.id, sessionId: null, paymentIntentId: null },
+          refund: { ...fact, refundId: refund.id },
+        },
+        { at: deps.clock.now(), actor: 'system:payments' },
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    if (error.kind === 'unavailable') {
+      deps.logger.warn({ err: error, refundId }, 'refund: gateway unavailable; reconciliation will ask again');
+      return refund;
+    }
+    await rejectRefund(deps, payment, refund, error.message);
+  }
+  return (await repo.findRefund(deps.db, refundId))!;
+}
+
+async function rejectRefund(deps: PaymentsDeps, payment: PaymentRow, refund: RefundRow, why: string): Promise<void> {
+  const at = deps.clock.now();
+  await deps.db.transaction().execute(async (trx) => {
+    const order = await repo.lockOrderForPayment(trx, payment.order_id);
+    await repo.lockPayment(trx, payment.id);
+    const updated = await trx
+      .updateTable('refunds')
+      .set({ status: 'FAILED', failure_reason: why, updated_at: at })
+      .where('id', '=', refund.id)
+      .where('status', '=', 'PENDING')
+      .returning('id')
+      .executeTakeFirst();
+    if (updated !== undefined && order !== undefined) {
+      const what = `${refund.id} ${describeMoney(refund.amount, refund.currency)}: ${why}`;
+      await recordOrderEvent(trx, order, 'refund.failed', 'system:payments', what, at);
+    }
+  });
+}
+
+/** POST /admin/payments/:id/refunds: record, then ask the gateway. */
+export async function requestRefund(
+  deps: PaymentsDeps,
+  actor: Actor,
+  paymentId: string,
+  input: { amount?: number | undefined; reason?: string | undefined },
+): Promise<RefundRow> {
+  requirePermission(actor, 'refund');
+  const at = deps.clock.now();
+  const refund = await deps.db
+    .transaction()
+    .execute((trx) =>
+      recordRefund(trx, paymentId, { amount: input.amount, reason: input.reason ?? null, actorId: actor.id, at }),
+    );
+  return issueRefund(deps, refund.id);
+}

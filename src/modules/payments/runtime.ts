@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type Stripe from 'stripe';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/database.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { startJob, type RunningJob } from '../jobs/index.ts';
+import type { OrderHooks } from '../orders/index.ts';
+import { createInboxWorker, type InboxHandler, type InboxWorker, type WebhookIntake } from '../webhooks/index.ts';
+import { applyPaymentFact } from './confirmation.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { settleBeforeExpiry } from './expiry.ts';
+import { createOrderHooks } from './order-hooks.ts';
+import { issueRefunds } from './payments.service.ts';
+import {
+  createProviders,
+  createStripeClient,
+  factOfEvent,
+  verifyStripeEvent,
+  type Providers,
+} from './providers/index.ts';
+import { reconcileOnce, type ReconcileReport } from './reconciliation.ts';
+
+export interface PaymentsOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+  /** The SDK client; default: built from config (real Stripe with STRIPE_SECRET_KEY, else the sandbox). */
+  stripe?: Stripe;
+  /** Secret webhooks are signed with; default STRIPE_WEBHOOK_SECRET. */
+  webhookSecret?: string;
+  /** Replace providers (tests wrap them to count calls or fail them). */
+  providers?: Partial<Providers>;
+  worker?: { leaseMs?: number; pollMs?: number; batchSize?: number; backoffMs?: (attempts: number) => number };
+}
+
+export interface PaymentsRuntime {
+  deps: PaymentsDeps;
+  /** For the webhook routes. */
+  webhooks: WebhookIntake;
+  /** For the orders module: payment views, payment status, refund on cancelling a PAID order, expiry. */
+  orderHooks: OrderHooks;
+  inbox: InboxWorker;
+  /** One reconciliation run now; null when another node holds it. */
+  reconcileOnce(): Promise<ReconcileReport | null>;
+  /** Before an unpaid order is cancelled for expiry: close its checkout at the gateway, or learn it was paid. */
+  settleBeforeExpiry(orderId: string): Promise<'cancel' | 'keep'>;
+  /** Starts the inbox worker and the reconciliation job (worker processes). */
+  start(options?: { reconcileIntervalMs?: number }): void;
+  stop(): Promise<void>;
+}
+
+/** The Stripe client Fulcrum uses when none is given: real Stripe with a key, else the sandbox. */
+export function stripeFromConfig(config: Config, sandboxUrl?: string): Stripe {
+  const hasKey = config.STRIPE_SECRET_KEY !== undefined;
+  const apiBase =
+    config.STRIPE_API_BASE ?? sandboxUrl ?? (hasKey ? undefined : `http://127.0.0.1:${config.SANDBOX_PORT ?? 12111}`);
+  return createStripeClient({ secretKey: config.STRIPE_SECRET_KEY ?? 'sk_test_fulcrum_sandbox', apiBase });
+}
+
+export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime {
+  const { db, clock, logger, config } = options;
+  const stripe = options.stripe ?? stripeFromConfig(config);
+  const secret = options.webhookSecret ?? config.STRIPE_WEBHOOK_SECRET;
+  const providers = { ...createProviders(stripe), ...options.providers };
+  const deps: PaymentsDeps = { db, clock, logger, config, providers };
+
+  const handle: InboxHandler = async (trx, row) => {
+    if (row.provider !== 'stripe') return { outcome: `ignored: unknown provider ${row.provider}` };
+    const translated = factOfEvent(row.payload as Stripe.Event);
+    if ('ignored' in translated) return { outcome: translated.ignored };
+    const result = await applyPaymentFact(trx, translated.fact, { at: clock.now(), actor: 'system:webhook' });
+    const refunds = result.refundsToIssue;
+    return {
+      outcome: result.outcome,
+      ...(refunds.length === 0 ? {} : { afterCommit: () => issueRefunds(deps, refunds) }),
+    };
+  };
+  const inbox = createInboxWorker({
+    db,
+    clock,
+    logger,
+    handle,
+    maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    ...options.worker,
+  });
+
+  const holder = randomUUID();
+  const runReconcile = () => reconcileOnce(deps, { holder, leaseMs: 5 * 60_000, onStored: () => inbox.wake() });
+  let job: RunningJob | undefined;
+
+  if (secret === undefined) logger.warn('no webhook secret: every Stripe webhook will be refused (400)');
+
+  return {
+    deps,
+    webhooks: {
+      verify(_provider, raw, signature) {
+        if (secret === undefined) throw new Error('no webhook secret configured');
+        const event = verifyStripeEvent(stripe, raw, signature, secret, clock.now().getTime());
+        return { eventId: event.id, type: event.type };
+      },
+      onStored: () => inbox.wake(),
+    },
+    orderHooks: createOrderHooks(deps),
+    inbox,
+    reconcileOnce: runReconcile,
+    settleBeforeExpiry: (orderId) => settleBeforeExpiry(deps, orderId),
+    start(startOptions = {}) {
+      inbox.start();
+      job ??= startJob({
+        name: 'payments.reconcile',
+        intervalMs: startOptions.reconcileIntervalMs ?? config.RECONCILE_INTERVAL_SECONDS * 1000,
+        run: runReconcile,
+        logger,
+      });
+    },
+    async stop() {
+      await Promise.all([inbox.stop(), job?.stop()]);
+      job = undefined;
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { ModuleContext } from '../../app.ts';
+import { webhooksRoutes } from './webhooks.routes.ts';
+
+// The webhook inbox: storage, the worker that drains it, and the routes. Provider specifics (signatures,
+// what an event means) come from the payments module through WebhookIntake and the worker's handler.
+export { insertInboxEvent, type InboxRow, type NewInboxEvent } from './inbox.repository.ts';
+export {
+  createInboxWorker,
+  defaultBackoffMs,
+  type HandledEvent,
+  type InboxHandler,
+  type InboxWorker,
+  type InboxWorkerOptions,
+} from './worker.ts';
+export type { WebhookIntake } from './webhooks.routes.ts';
+export { toWebhookEventResponse, type WebhookEventResponse } from './webhooks.schemas.ts';
+
+/** Mounts POST /api/v1/webhooks/stripe (raw body) and /api/v1/admin/webhook-events. */
+export function webhooksModule(ctx: ModuleContext): void {
+  webhooksRoutes(ctx, ctx.deps.payments.webhooks);
+}

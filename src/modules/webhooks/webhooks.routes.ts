@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import type { ModuleContext } from '../../app.ts';
+import { actorOf } from '../../http/authenticate.ts';
+import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { AppError, notFound } from '../../shared/errors.ts';
+import { requirePermission } from '../auth/index.ts';
+import * as inbox from './inbox.repository.ts';
+import {
+  listWebhookEventsQuery,
+  rawBody,
+  toWebhookEventResponse,
+  webhookEventList,
+  webhookEventParams,
+  webhookEventSchema,
+} from './webhooks.schemas.ts';
+
+/** What the webhook routes need from the payments side: signature checks and a worker to wake. */
+export interface WebhookIntake {
+  /** Verifies a delivery over its raw bytes; throws when the signature is missing, wrong or stale. */
+  verify(provider: 'stripe', raw: Buffer, signature: string | undefined): { eventId: string; type: string };
+  /** Rows were stored or re-queued: process them now rather than at the next poll. */
+  onStored(): void;
+}
+
+const tags = ['webhooks'];
+
+export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void {
+  const { database, clock, logger } = ctx.deps;
+  const db = database.db;
+
+  ctx.define('/api/v1/webhooks', { rawBody: true }).route(
+    {
+      method: 'post',
+      path: '/stripe',
+      summary: 'Stripe webhook: signature checked over the raw body, then the event is stored for the worker',
+      tags,
+      auth: false,
+      body: rawBody,
+      responses: {
+        200: { description: 'Stored (or already stored)', schema: z.object({ received: z.literal(true) }) },
+        400: { description: 'invalid_signature: missing, wrong or older than 300 s; nothing stored' },
+        500: { description: 'Not stored (database unavailable): the gateway retries' },
+      },
+    },
+    async ({ body }, req, res) => {
+      let event: { eventId: string; type: string };
+      try {
+        event = intake.verify('stripe', body, req.get('Stripe-Signature'));
+      } catch (error) {
+        logger.warn({ err: error }, 'webhook with a bad signature refused');
+        throw new AppError('invalid', 'invalid_signature', 'The Stripe-Signature header does not verify this body.');
+      }
+      // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries.
+      const isNew = await inbox.insertInboxEvent(
+        db,
+        { provider: 'stripe', eventId: event.eventId, type: event.type, payload: body.toString('utf8') },
+        clock.now(),
+      );
+      if (isNew) intake.onStored();
+      res.json({ received: true });
+    },
+  );
+
+  const admin = ctx.define('/api/v1/admin/webhook-events');
+  admin.route(
+    {
+      method: 'get',
+      path: '/',
+      summary: 'Webhook inbox, newest first, filtered by status (support and admin)',
+      tags,
+      auth: true,
+      query: listWebhookEventsQuery,
+      responses: { 200: { description: 'A page of inbox rows', schema: webhookEventList } },
+    },
+    async ({ query }, req, res) => {
+      requirePermission(actorOf(req), 'read_all');
+      const rows = await inbox.listInbox(db, {
+        status: query.status,
+        after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+        limit: query.limit,
+      });
+      const page = pageOf(
+        rows.map((r) => ({ ...r, created_at: r.received_at })),
+        query.limit,
+      );
+      res.json({ data: page.rows.map(toWebhookEventResponse), nextCursor: page.nextCursor });
+    },
+  );
+  admin.route(
+    {
+      method: 'post',
+      path: '/:id/retry',
+      summary: 'Process a failed or dead inbox row again, with fresh attempts (admin)',
+      tags,
+      auth: true,
+      params: webhookEventParams,
+      responses: {
+        202: { description: 'Queued for the worker', schema: z.object({ event: webhookEventSchema }) },
+        404: { description: 'not_found' },
+        409: { description: 'invalid_transition: the row is pending or processed' },
+      },
+    },
+    async ({ params }, req, res) => {
+      requirePermission(actorOf(req), 'retry_webhook_events');
+      const row = await inbox.requeue(db, params.id, clock.now());
+      if (row === undefined) {
+        const existing = await inbox.findInboxRow(db, params.id);
+        if (existing === undefined) throw notFound('Webhook event');
+        throw new AppError('conflict', 'invalid_transition', `A ${existing.status} event is not retried.`, {
+          extra: { status: existing.status },
+        });
+      }
+      intake.onStored();
+      res.status(202).json({ event: toWebhookEventResponse(row) });
+    },
+  );
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { Db, Tx } from '../../db/database.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
+import * as inbox from './inbox.repository.ts';
+import type { InboxRow } from './inbox.repository.ts';
+
+/** What applying one inbox row decided, and work for after its transaction committed (gateway calls). */
+export interface HandledEvent {
+  outcome: string;
+  afterCommit?: () => Promise<void>;
+}
+
+/** Applies one event inside the worker's transaction; throwing rolls everything back and retries later. */
+export type InboxHandler = (trx: Tx, row: InboxRow) => Promise<HandledEvent>;
+
+export interface InboxWorkerOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  handle: InboxHandler;
+  maxAttempts: number;
+  /** How long a claimed row is ours; a worker that dies holding it frees it when this runs out. */
+  leaseMs?: number;
+  batchSize?: number;
+  /** Fallback poll when nothing wakes the worker (events stored by another process). */
+  pollMs?: number;
+  /** Backoff after the n-th failed attempt; default 2^(n-1) s, at most an hour. */
+  backoffMs?: (attempts: number) => number;
+}
+
+export interface InboxWorker {
+  /** Claims one batch and processes it; resolves with how many rows it finished (processed, failed or dead). */
+  processInboxOnce(): Promise<number>;
+  /** Claims without processing: a test stands for a worker that dies holding its rows. */
+  claim(limit?: number): Promise<{ leaseId: string; rows: InboxRow[] }>;
+  /** Processes rows claimed earlier with `claim` (fenced by the lease). */
+  processClaimed(leaseId: string, rows: InboxRow[]): Promise<number>;
+  /** Something was stored: run now instead of at the next poll. */
+  wake(): void;
+  start(): void;
+  /** Stops polling; resolves when the batch in hand is finished. */
+  stop(): Promise<void>;
+}
+
+export const defaultBackoffMs = (attempts: number): number =>
+  Math.min(2 ** Math.max(0, attempts - 1) * 1000, 3_600_000);
+
+export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
+  const { db, clock, logger, handle, maxAttempts } = options;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const batchSize = options.batchSize ?? 20;
+  const pollMs = options.pollMs ?? 1_000;
+  const backoffMs = options.backoffMs ?? defaultBackoffMs;
+
+  async function claim(limit = batchSize): Promise<{ leaseId: string; rows: InboxRow[] }> {
+    const leaseId = randomUUID();
+    return { leaseId, rows: await inbox.claimDue(db, clock.now(), leaseMs, limit, leaseId) };
+  }
+
+  async function processOne(leaseId: string, claimed: InboxRow): Promise<boolean> {
+    let afterCommit: (() => Promise<void>) | undefined;
+    try {
+      const done = await db.transaction().execute(async (trx) => {
+        const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
+        if (row === undefined) return false; // our lease was taken over: the new holder processes it
+        const handled = await handle(trx, row);
+        afterCommit = handled.afterCommit;
+        await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
+        return true;
+      });
+      if (!done) return false;
+    } catch (error) {
+      const dead = claimed.attempts >= maxAttempts;
+      const message = error instanceof Error ? error.message : String(error);
+      const next = new Date(clock.now().getTime() + backoffMs(claimed.attempts));
+      logger.warn(
+        { err: error, inboxId: claimed.id, eventId: claimed.event_id, attempts: claimed.attempts, dead },
+        'webhook event failed',
+      );
+      await inbox.markFailed(db, claimed.id, leaseId, message.slice(0, 1000), dead ? 'dead' : 'failed', next);
+      return true;
+    }
+    try {
+      await afterCommit?.();
+    } catch (error) {
+      // The event is applied; what follows (a refund request) is retried by reconciliation.
+      logger.error({ err: error, inboxId: claimed.id }, 'work after a webhook event failed');
+    }
+    return true;
+  }
+
+  async function processClaimed(leaseId: string, rows: InboxRow[]): Promise<number> {
+    let finished = 0;
+    for (const row of rows) if (await processOne(leaseId, row)) finished += 1;
+    return finished;
+  }
+
+  async function processInboxOnce(): Promise<number> {
+    const { leaseId, rows } = await claim();
+    return processClaimed(leaseId, rows);
+  }
+
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inHand: Promise<void> | undefined;
+  let again = false;
+
+  const loop = (): void => {
+    if (!running) return;
+    if (inHand !== undefined) {
+      again = true; // woken while busy: go round once more when this batch ends
+      return;
+    }
+    if (timer !== undefined) clearTimeout(timer);
+    inHand = (async () => {
+      let full = false;
+      try {
+        const { leaseId, rows } = await claim();
+        await processClaimed(leaseId, rows);
+        full = rows.length === batchSize;
+      } catch (error) {
+        logger.error({ err: error }, 'inbox worker pass failed');
+      } finally {
+        inHand = undefined;
+      }
+      if (!running) return;
+      if (full || again) {
+        again = false;
+        setImmediate(loop);
+      } else {
+        timer = setTimeout(loop, pollMs);
+        timer.unref();
+      }
+    })();
+  };
+
+  return {
+    processInboxOnce,
+    claim,
+    processClaimed,
+    wake() {
+      if (running) loop();
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop();
+    },
+    async stop() {
+      running = false;
+      if (timer !== undefined) clearTimeout(timer);
+      await inHand;
+    },
+  };
+}
