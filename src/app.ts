@@ -13,8 +13,10 @@ import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts
 import type { TokenService } from './modules/auth/tokens.ts';
 import { authModule, type LoginLimiterOptions } from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
-import { ordersModule } from './modules/orders/index.ts';
+import { createOrdersModule } from './modules/orders/index.ts';
+import { createPaymentsRuntime, paymentsModule, type PaymentsRuntime } from './modules/payments/index.ts';
 import { createRealtime, type Realtime } from './modules/realtime/index.ts';
+import { webhooksModule } from './modules/webhooks/index.ts';
 import type { Logger } from './observability/logger.ts';
 import { opsModule } from './observability/ops.routes.ts';
 import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
@@ -30,11 +32,13 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Login brute-force limits; tests shorten the block. */
   loginLimiter?: LoginLimiterOptions;
+  /** Payment providers, webhook intake, inbox worker and reconciliation; built from config when absent. */
+  payments?: PaymentsRuntime;
 }
 
 /** What a module gets to declare its routes: `define(basePath)` gives a documented, validated router. */
 export interface ModuleContext {
-  deps: AppDeps & { metrics: Metrics };
+  deps: AppDeps & { metrics: Metrics; payments: PaymentsRuntime };
   define(basePath: string, options?: { rawBody?: boolean }): ModuleRoutes;
 }
 
@@ -45,15 +49,26 @@ export interface BuiltApp {
   metrics: Metrics;
   /** Socket.IO on `server` at /socket.io; the outbox relay publishes through it. Close it before the server. */
   realtime: Realtime;
+  /** The payments runtime the routes use; main.ts starts its worker and reconciliation. */
+  payments: PaymentsRuntime;
   /** Readiness turns 503 and new connections are refused from here on. */
   beginShutdown(): void;
 }
 
-const modules: ((ctx: ModuleContext) => void)[] = [authModule, catalogModule, ordersModule];
+const modules: ((ctx: ModuleContext) => void)[] = [
+  authModule,
+  catalogModule,
+  (ctx) => createOrdersModule(ctx.deps.payments.orderHooks)(ctx),
+  paymentsModule,
+  webhooksModule,
+];
 
 export function buildApp(input: AppDeps): BuiltApp {
   const metrics = input.metrics ?? createMetrics();
-  const deps = { ...input, metrics };
+  const payments =
+    input.payments ??
+    createPaymentsRuntime({ db: input.database.db, clock: input.clock, logger: input.logger, config: input.config });
+  const deps = { ...input, metrics, payments };
   const { config, logger } = deps;
   const registry = new RouteRegistry();
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
@@ -110,6 +125,7 @@ export function buildApp(input: AppDeps): BuiltApp {
     registry,
     metrics,
     realtime,
+    payments,
     beginShutdown() {
       shuttingDown = true;
       realtime.beginShutdown();

@@ -7,10 +7,12 @@ import { migrateToLatest } from './db/migrate.ts';
 import { startWorkerJobs } from './modules/jobs/worker.ts';
 import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
 import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
+import { createPaymentsRuntime, stripeFromConfig, type PaymentsRuntime } from './modules/payments/index.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
 import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
+import { startSandbox, type Sandbox } from './sandbox/index.ts';
 
 type Mode = 'api' | 'worker' | 'all' | 'migrate';
 const modes: readonly Mode[] = ['api', 'worker', 'all', 'migrate'];
@@ -44,9 +46,12 @@ async function main(): Promise<void> {
   }
   const stoppers: Stopper[] = [() => database.close()];
   const shutdown = installShutdown(config, logger, stoppers);
-  if (mode === 'worker' || mode === 'all') startWorker(database, logger, stoppers);
+  const payments = await startPayments(mode, config, database, logger, stoppers);
+  if (mode === 'worker' || mode === 'all') startWorker(database, logger, stoppers, payments.runtime);
   const realtime =
-    mode === 'api' || mode === 'all' ? await startApi(config, database, logger, stoppers, shutdown) : undefined;
+    mode === 'api' || mode === 'all'
+      ? await startApi(config, database, logger, stoppers, shutdown, payments)
+      : undefined;
   startRealtime(mode, config, database, logger, stoppers, realtime);
   logger.info({ mode }, 'fulcrum started');
 }
@@ -57,6 +62,7 @@ async function startApi(
   logger: Logger,
   stoppers: Stopper[],
   shutdown: { onBegin(fn: () => void): void },
+  payments: Payments,
 ): Promise<Realtime> {
   if (config.FULCRUM_ADMIN_EMAIL !== undefined && config.FULCRUM_ADMIN_PASSWORD !== undefined) {
     const { created, user } = await ensureAdmin(database.db, config.FULCRUM_ADMIN_EMAIL, config.FULCRUM_ADMIN_PASSWORD);
@@ -65,11 +71,12 @@ async function startApi(
       logger.warn({ userId: user.id }, 'FULCRUM_ADMIN_EMAIL has a non-admin account: left unchanged');
   }
   const tokens = createTokenService(await resolveJwtSecret(config), systemClock);
-  const built = buildApp({ config, database, logger, clock: systemClock, tokens });
+  const built = buildApp({ config, database, logger, clock: systemClock, tokens, payments: payments.runtime });
   built.server.listen(config.PORT, config.HOST);
   await once(built.server, 'listening');
   const address = built.server.address() as AddressInfo;
   logger.info({ url: `http://${address.address}:${address.port}` }, 'listening');
+  payments.listening(address.port);
   shutdown.onBegin(() => built.beginShutdown());
   stoppers.push(
     () =>
@@ -116,9 +123,63 @@ function startRealtime(
 }
 
 /** Periodic jobs (order expiry, idempotency-key cleanup); stopped after in-flight ticks finish. */
-function startWorker(database: Database, logger: Logger, stoppers: Stopper[]): void {
-  const worker = startWorkerJobs({ db: database.db, clock: systemClock, logger });
+function startWorker(database: Database, logger: Logger, stoppers: Stopper[], payments: PaymentsRuntime): void {
+  const worker = startWorkerJobs({ db: database.db, clock: systemClock, logger, orderHooks: payments.orderHooks });
   stoppers.push(() => worker.stop());
+  // The webhook inbox worker and reconciliation run where the jobs run.
+  payments.start();
+  stoppers.push(() => payments.stop());
+}
+
+interface Payments {
+  runtime: PaymentsRuntime;
+  /** The API listens on `port`: the in-process sandbox posts its webhooks there. */
+  listening(port: number): void;
+}
+
+/**
+ * The payments runtime, and the Stripe sandbox when no real Stripe is configured (no STRIPE_SECRET_KEY,
+ * no STRIPE_API_BASE, SANDBOX_PORT not `off`). The sandbox runs in the API's process (`api`, `all`); a
+ * separate `worker` reaches it at SANDBOX_PORT.
+ */
+async function startPayments(
+  mode: Mode,
+  config: Config,
+  database: Database,
+  logger: Logger,
+  stoppers: Stopper[],
+): Promise<Payments> {
+  const wantsSandbox =
+    (mode === 'api' || mode === 'all') &&
+    config.STRIPE_SECRET_KEY === undefined &&
+    config.STRIPE_API_BASE === undefined &&
+    config.SANDBOX_PORT !== null;
+  let sandbox: Sandbox | undefined;
+  if (wantsSandbox) {
+    sandbox = await startSandbox({
+      port: config.SANDBOX_PORT ?? 12111,
+      ...(config.STRIPE_WEBHOOK_SECRET === undefined ? {} : { webhookSecret: config.STRIPE_WEBHOOK_SECRET }),
+      // With the embedded database on disk, the sandbox keeps its sessions beside it across restarts.
+      ...(config.DATABASE_URL === undefined ? { dataFile: `${config.DATA_DIR}/sandbox.json` } : {}),
+    });
+    stoppers.push(() => sandbox!.close());
+    logger.info({ url: sandbox.url }, 'Stripe sandbox listening');
+  }
+  const runtime = createPaymentsRuntime({
+    db: database.db,
+    clock: systemClock,
+    logger,
+    config,
+    stripe: stripeFromConfig(config, sandbox?.url),
+    ...(sandbox === undefined ? {} : { webhookSecret: sandbox.webhookSecret }),
+  });
+  return {
+    runtime,
+    listening(port) {
+      const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+      sandbox?.setWebhookEndpoint(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/v1/webhooks/stripe`);
+    },
+  };
 }
 
 function installShutdown(config: Config, logger: Logger, stoppers: Stopper[]): { onBegin(fn: () => void): void } {
