@@ -41,6 +41,10 @@ describe('idempotency keys', () => {
     };
     app.post('/a', authenticate, idem, handle);
     app.post('/b', authenticate, idem, handle);
+    app.post('/empty', authenticate, idem, (_req, res) => {
+      runs += 1;
+      res.status(204).end();
+    });
     app.use(errorHandler(logger));
     const http = app.listen(0, '127.0.0.1');
     await once(http, 'listening');
@@ -120,6 +124,15 @@ describe('idempotency keys', () => {
     assert.equal((await first).status, 201);
     const third = await post('/a', 'k-busy', { x: 1 });
     assert.equal(third.headers.get('idempotent-replayed'), 'true');
+    assert.equal(runs, 1);
+  });
+
+  it('records a response sent with a bare end() (204) and replays it', async () => {
+    const first = await post('/empty', 'k-204', { x: 1 });
+    assert.equal(first.status, 204);
+    const again = await post('/empty', 'k-204', { x: 1 });
+    assert.equal(again.status, 204);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.equal(runs, 1);
   });
 
