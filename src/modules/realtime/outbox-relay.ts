@@ -147,7 +147,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
 
   return {
     kick,
-    isActive: () => isLeader,
+    isActive: () => !isStopped && leadership.isActive(),
     async drain() {
       // A pass already running may have read before the caller's commit: wait for it, then run one more.
       await runAll();

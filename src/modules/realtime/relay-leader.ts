@@ -14,12 +14,18 @@ export interface RelayLeadership {
   acquire(): Promise<boolean>;
   /** The queries of the active relay go through this. */
   executor(): Db;
+  isActive(): boolean;
   close(): Promise<void>;
 }
 
 /** PGlite lives in one process, which is therefore always the only relay; it is polled, not notified. */
 export function embeddedLeadership(database: Database): RelayLeadership {
-  return { acquire: () => Promise.resolve(true), executor: () => database.db, close: () => Promise.resolve() };
+  return {
+    acquire: () => Promise.resolve(true),
+    executor: () => database.db,
+    isActive: () => true,
+    close: () => Promise.resolve(),
+  };
 }
 
 /**
@@ -31,7 +37,8 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
   let client: pg.Client | undefined;
   let db: Db | undefined;
   let isLeader = false;
-  let connecting: Promise<pg.Client> | undefined;
+  let acquiring: Promise<boolean> | undefined;
+  let isClosed = false;
 
   const drop = (dead: pg.Client, error?: Error) => {
     if (client !== dead) return;
@@ -43,7 +50,7 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
     void dead.end().catch(() => {});
   };
 
-  const connect = async (): Promise<pg.Client> => {
+  const connect = async (): Promise<void> => {
     const fresh = new pg.Client({
       connectionString: url,
       connectionTimeoutMillis: 5_000,
@@ -59,29 +66,42 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
       void fresh.end().catch(() => {});
       throw error;
     }
+    if (isClosed) {
+      void fresh.end().catch(() => {});
+      throw new Error('outbox relay stopped');
+    }
     client = fresh;
     db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: onePool(fresh) }) });
-    return fresh;
+  };
+
+  const tryLock = async (): Promise<boolean> => {
+    if (isClosed) return false;
+    if (client === undefined) await connect();
+    const c = client;
+    if (c === undefined) return false;
+    const { rows } = await c.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [
+      LOCK_NAME,
+    ]);
+    // Notifications missed while connecting are caught by the drain that follows.
+    isLeader = rows[0]?.locked === true && client === c;
+    return isLeader;
   };
 
   return {
-    async acquire() {
-      if (isLeader && client !== undefined) return true;
-      connecting ??= connect().finally(() => (connecting = undefined));
-      const c = client ?? (await connecting);
-      const { rows } = await c.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [
-        LOCK_NAME,
-      ]);
-      isLeader = rows[0]?.locked === true && client === c;
-      // Notifications missed while connecting are caught by the first drain after this.
-      if (isLeader) logger.info('outbox relay active');
-      return isLeader;
+    acquire() {
+      if (isLeader && client !== undefined) return Promise.resolve(true);
+      // One attempt at a time: concurrent callers share it, so a session takes the lock at most once.
+      acquiring ??= tryLock().finally(() => (acquiring = undefined));
+      return acquiring;
     },
+    isActive: () => isLeader && client !== undefined,
     executor() {
       if (!isLeader || db === undefined) throw new Error('not the active outbox relay');
       return db;
     },
     async close() {
+      isClosed = true;
+      await acquiring?.catch(() => false);
       const c = client;
       client = undefined;
       db = undefined;
