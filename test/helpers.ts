@@ -6,7 +6,15 @@ import { buildApp, type AppDeps, type BuiltApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import type Stripe from 'stripe';
 import { createTokenService } from '../src/modules/auth/index.ts';
+import {
+  createPaymentsRuntime,
+  createStripeClient,
+  type PaymentsOptions,
+  type PaymentsRuntime,
+} from '../src/modules/payments/index.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { systemClock, type Clock } from '../src/shared/clock.ts';
 
@@ -66,35 +74,84 @@ export interface TestApp {
   deps: AppDeps;
   database: Database;
   config: Config;
+  /** The app's payments runtime: tests drive its worker and reconciliation by hand (processInboxOnce, reconcileOnce). */
+  payments: PaymentsRuntime;
+  /** With `sandbox`: the Stripe sandbox the app talks to (its webhooks go to the app) and an SDK client for it. */
+  sandbox?: Sandbox;
+  stripe?: Stripe;
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+  database?: Database;
+  /**
+   * Starts the Stripe sandbox on port 0 (sharing the app's clock, quick retries), pointed at the app's
+   * webhook route, and builds the payments runtime with an SDK client for it. Background loops are not
+   * started: tests call processInboxOnce / reconcileOnce.
+   */
+  sandbox?: boolean | SandboxOptions;
+  /** Options for the payments runtime (with `sandbox`): providers to wrap, worker timings. */
+  payments?: Partial<Omit<PaymentsOptions, 'db' | 'clock' | 'logger' | 'config'>>;
+}
+
 /** buildApp on port 0 over a fresh database. */
-export async function startTestApp(
-  options: { env?: Record<string, string>; clock?: Clock; database?: Database } = {},
-): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const owned = options.database === undefined ? await createTestDatabase() : undefined;
   const database = options.database ?? owned!.database;
   const config = testConfig(options.env);
   const clock = options.clock ?? systemClock;
+  const logger = createLogger(config.LOG_LEVEL);
+  let sandbox: Sandbox | undefined;
+  let stripe: Stripe | undefined;
+  let payments: PaymentsRuntime | undefined;
+  if (options.sandbox !== undefined && options.sandbox !== false) {
+    sandbox = await startSandbox({
+      port: 0,
+      retryDelaysMs: [50, 100, 200, 400],
+      asyncPaymentDelayMs: 50,
+      sweepIntervalMs: 50,
+      now: () => clock.now().getTime(),
+      ...(options.sandbox === true ? {} : options.sandbox),
+    });
+    stripe = createStripeClient({ secretKey: 'sk_test_fulcrum', apiBase: sandbox.url, timeoutMs: 5_000 });
+    payments = createPaymentsRuntime({
+      db: database.db,
+      clock,
+      logger,
+      config,
+      stripe,
+      webhookSecret: sandbox.webhookSecret,
+      ...options.payments,
+    });
+  }
   const deps: AppDeps = {
     config,
     database,
-    logger: createLogger(config.LOG_LEVEL),
+    logger,
     clock,
     tokens: createTokenService(config.JWT_SECRET!, clock),
+    ...(payments === undefined ? {} : { payments }),
   };
   const built = buildApp(deps);
   built.server.listen(0, '127.0.0.1');
   await once(built.server, 'listening');
   const { port } = built.server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  sandbox?.setWebhookEndpoint(`${baseUrl}/api/v1/webhooks/stripe`);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl,
     built,
     deps,
     database,
     config,
+    payments: built.payments,
+    ...(sandbox === undefined ? {} : { sandbox }),
+    ...(stripe === undefined ? {} : { stripe }),
     async close() {
+      await built.payments.stop();
+      await sandbox?.close();
       built.server.closeAllConnections();
       await new Promise<void>((resolve) => built.server.close(() => resolve()));
       await owned?.drop();

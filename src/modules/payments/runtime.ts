@@ -30,8 +30,8 @@ export interface PaymentsOptions {
   stripe?: Stripe;
   /** Secret webhooks are signed with; default STRIPE_WEBHOOK_SECRET. */
   webhookSecret?: string;
-  /** Replace providers (tests wrap them to count calls or fail them). */
-  providers?: Partial<Providers>;
+  /** Wraps the providers (tests count or fail gateway calls). */
+  wrapProviders?: (providers: Providers) => Providers;
   worker?: { leaseMs?: number; pollMs?: number; batchSize?: number; backoffMs?: (attempts: number) => number };
 }
 
@@ -63,7 +63,7 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
   const { db, clock, logger, config } = options;
   const stripe = options.stripe ?? stripeFromConfig(config);
   const secret = options.webhookSecret ?? config.STRIPE_WEBHOOK_SECRET;
-  const providers = { ...createProviders(stripe), ...options.providers };
+  const providers = (options.wrapProviders ?? ((p: Providers) => p))(createProviders(stripe));
   const deps: PaymentsDeps = { db, clock, logger, config, providers };
 
   const handle: InboxHandler = async (trx, row) => {
