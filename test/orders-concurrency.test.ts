@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { expireOrders } from '../src/modules/orders/index.ts';
 import { call, createUser, startTestApp, type TestApp } from './helpers.ts';
 import { createProduct, placeOrder, stockOf } from './shop.ts';
 
@@ -105,5 +106,43 @@ describe('orders under concurrency', () => {
     assert.equal(results.filter((r) => r.status === 200).length, 1);
     assert.ok(results.every((r) => r.status === 200 || r.body.code === 'invalid_transition'));
     assert.equal(await stockOf(app, product.id), 10);
+  });
+
+  it('when expiry releases many orders while new orders are placed, nothing deadlocks and stock adds up', async () => {
+    const a = await createProduct(app, admin.token, { stock: 1000 });
+    const b = await createProduct(app, admin.token, { stock: 1000 });
+    const token = (i: number) => customers[i % customers.length]!.token;
+    // Single-product orders alternating B and A: one expiry batch releases B, then A, then B…
+    for (let i = 0; i < 20; i += 1) {
+      const productId = i % 2 === 0 ? b.id : a.id;
+      assert.equal((await placeOrder(app, token(i), { items: [{ productId, quantity: 1 }] })).status, 201);
+    }
+    const future = new Date(Date.now() + 2 * app.config.ORDER_TTL_SECONDS * 1000);
+    const [expired, ...placed] = await Promise.all([
+      expireOrders({ db: app.database.db, batchSize: 20 }, future),
+      ...Array.from({ length: 20 }, (_, i) =>
+        placeOrder(app, token(i), {
+          items: [
+            { productId: a.id, quantity: 1 },
+            { productId: b.id, quantity: 1 },
+          ],
+        }),
+      ),
+    ]);
+    assert.ok(expired >= 20);
+    assert.deepEqual(
+      placed.map((r) => r.status),
+      placed.map(() => 201),
+    );
+    const live = await app.database.db
+      .selectFrom('order_items')
+      .innerJoin('orders', 'orders.id', 'order_items.order_id')
+      .select(['order_items.product_id', 'order_items.quantity'])
+      .where('orders.status', '!=', 'CANCELLED')
+      .where('order_items.product_id', 'in', [a.id, b.id])
+      .execute();
+    const reserved = (id: string) => live.filter((l) => l.product_id === id).reduce((n, l) => n + l.quantity, 0);
+    assert.equal(await stockOf(app, a.id), 1000 - reserved(a.id));
+    assert.equal(await stockOf(app, b.id), 1000 - reserved(b.id));
   });
 });

@@ -26,6 +26,7 @@ export async function expireBatch(
   only?: readonly string[],
 ): Promise<string[]> {
   const ids = await repo.claimExpiredOrders(trx, now, limit, only);
+  await repo.lockProductsOfOrders(trx, ids);
   for (const id of ids) {
     await transitionOrder(trx, id, 'CANCELLED', {
       actor: { system: 'expiry' },

@@ -125,6 +125,29 @@ export async function reservedLines(
 }
 
 /**
+ * Locks every product of these orders in id order, as placing an order does. A transaction that releases
+ * the stock of several orders takes these locks first, so it never holds one product while waiting for
+ * another that an order being placed holds (no deadlock between expiry and checkout traffic).
+ */
+export async function lockProductsOfOrders(trx: Executor, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await trx
+    .selectFrom('products')
+    .select('id')
+    .where(
+      'id',
+      'in',
+      trx
+        .selectFrom('order_items')
+        .select('product_id')
+        .where('order_id', 'in', [...orderIds]),
+    )
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+/**
  * Claims unpaid orders past their expiry for this transaction. SKIP LOCKED: two expiry runs at once
  * take disjoint batches instead of waiting on each other's rows.
  */
