@@ -15,6 +15,9 @@ export function offsetClock(): Clock & { advance(ms: number): void } {
   };
 }
 
+/** How long the sandbox takes to settle an asynchronous payment or fail a refund, in clock time. */
+export const ASYNC_DELAY_MS = 60_000;
+
 export interface User {
   id: string;
   token: string;
@@ -32,10 +35,14 @@ export interface Shop {
   close(): Promise<void>;
 }
 
-/** One app per test file: sandbox, an admin, a support agent, a customer and a product. */
-export async function startShop(options: Omit<TestAppOptions, 'sandbox' | 'clock'> = {}): Promise<Shop> {
+/**
+ * One app per test file: sandbox, an admin, a support agent, a customer and a product. Asynchronous
+ * payments (and failing refunds) settle a minute after, on the shared clock: a test moves it to let them.
+ */
+export async function startShop(options: Omit<TestAppOptions, 'clock'> = {}): Promise<Shop> {
   const clock = offsetClock();
-  const app = await startTestApp({ ...options, clock, sandbox: true });
+  const sandbox = typeof options.sandbox === 'object' ? options.sandbox : {};
+  const app = await startTestApp({ ...options, clock, sandbox: { asyncPaymentDelayMs: ASYNC_DELAY_MS, ...sandbox } });
   const admin = await createUser(app, 'admin');
   const support = await createUser(app, 'support');
   const customer = await createUser(app, 'customer');
@@ -205,10 +212,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-/** Waits until the sandbox has delivered an event of `type` for the session (async payments settle on a timer). */
-export async function waitForDelivery(shop: Shop, type: string): Promise<void> {
-  await waitFor(`a ${type} delivery`, async () => {
-    const log = (await sandboxControl(shop, 'GET', `/_sandbox/deliveries?type=${type}`)) as { data: unknown[] };
-    return log.data.length > 0 ? true : undefined;
+/** Waits until the gateway has emitted an event of `type` about `objectId` (async payments settle on a timer). */
+export async function waitForEvent(shop: Shop, type: string, objectId: string): Promise<Stripe.Event> {
+  return waitFor(`${type} for ${objectId}`, async () => {
+    const list = await shop.stripe.events.list({ type, limit: 100 });
+    return list.data.find((e) => (e.data.object as { id?: string }).id === objectId);
   });
 }
