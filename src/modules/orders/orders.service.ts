@@ -137,8 +137,12 @@ export async function cancelOrder(
     }
     return updated;
   });
-  if (afterCommit !== undefined) await afterCommit();
-  const [response] = await present(deps, [order]);
+  let current = order;
+  if (afterCommit !== undefined) {
+    await afterCommit();
+    current = (await repo.findOrder(deps.db, orderId)) ?? order; // the refund moved `refunded`
+  }
+  const [response] = await present(deps, [current]);
   return response!;
 }
 
