@@ -54,7 +54,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions): AmqpPublishe
     logger.warn({ err: error, why }, 'rabbitmq connection lost: will reconnect');
     model = undefined;
     channel = undefined;
-    void from.close().catch(() => {});
+    void abandon(from);
   };
 
   const open = async (): Promise<ConfirmChannel> => {
@@ -78,7 +78,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions): AmqpPublishe
     } catch (error) {
       nextAttemptAt = Date.now() + backoff;
       backoff = Math.min(backoff * 2, maxBackoff);
-      void fresh?.close().catch(() => {});
+      if (fresh !== undefined) void abandon(fresh);
       throw error;
     }
   };
@@ -143,9 +143,29 @@ export function createAmqpPublisher(options: AmqpPublisherOptions): AmqpPublishe
       model = undefined;
       channel = undefined;
       await opening?.catch(() => {});
-      if (m !== undefined) await m.close().catch(() => {});
+      if (m !== undefined) await abandon(m);
     },
   };
+}
+
+/**
+ * Closes a connection, and tears it down when the broker does not answer within a second: amqplib learns
+ * of a vanished peer only from the socket or missed heartbeats, and until then its heartbeat timer lives on.
+ */
+async function abandon(model: ChannelModel): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    model.close().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 1_000))),
+  ]);
+  clearTimeout(timer);
+  if (answered) return;
+  // Not in amqplib's types: the socket under the connection. An error makes amqplib close everything.
+  const stream = (model.connection as { stream?: { destroy?: (error: Error) => void } }).stream;
+  stream?.destroy?.(new Error('rabbitmq connection abandoned'));
 }
 
 function toError(value: unknown): Error {
