@@ -120,6 +120,7 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
     throw conflict('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed.');
 
     function execute(leaseId: string): void {
+      claims.set(req, { scope, key, leaseId });
       captureResponse(res, async (status, body) => {
         const where = { scope, key, leaseId };
         try {
@@ -138,23 +139,39 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
   };
 }
 
-interface KeyRef {
+/** The key a request holds: a service records its result with it inside its own transaction. */
+export interface IdempotencyClaim {
   scope: string;
   key: string;
   leaseId: string;
 }
+type KeyRef = IdempotencyClaim;
 
-async function release(db: Db, where: KeyRef): Promise<void> {
-  await db
-    .deleteFrom('idempotency_keys')
-    .where('scope', '=', where.scope)
-    .where('key', '=', where.key)
-    .where('lease_id', '=', where.leaseId)
-    .where('state', '=', 'in_progress')
-    .execute();
+const claims = new WeakMap<Request, IdempotencyClaim>();
+
+/** The claim of a request that passed the idempotency middleware, if any. */
+export function idempotencyClaimOf(req: Request): IdempotencyClaim | undefined {
+  return claims.get(req);
 }
 
-async function complete(db: Db, where: KeyRef, status: number, body: unknown, now: Date, logger: Logger) {
+/**
+ * Records the response in the transaction that makes the effect, so both commit or neither does: a process
+ * dying between commit and response leaves a done key, and the retry replays instead of acting again.
+ * The middleware's own recording after the response then finds the key done and leaves it.
+ */
+export async function recordIdempotentResult(
+  trx: Executor,
+  claim: IdempotencyClaim,
+  status: number,
+  body: unknown,
+  now: Date,
+): Promise<void> {
+  const result = await markDone(trx, claim, status, body, now);
+  if (result === 0)
+    throw new AppError('conflict', 'idempotency_request_in_progress', 'The Idempotency-Key was taken over.');
+}
+
+async function markDone(db: Executor, where: KeyRef, status: number, body: unknown, now: Date): Promise<number> {
   const result = await db
     .updateTable('idempotency_keys')
     .set({
@@ -169,9 +186,30 @@ async function complete(db: Db, where: KeyRef, status: number, body: unknown, no
     .where('lease_id', '=', where.leaseId)
     .where('state', '=', 'in_progress')
     .executeTakeFirst();
-  if (result.numUpdatedRows === 0n) {
-    logger.warn({ scope: where.scope, key: where.key }, 'idempotent response not recorded: the lease was lost');
-  }
+  return Number(result.numUpdatedRows);
+}
+
+async function release(db: Db, where: KeyRef): Promise<void> {
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('scope', '=', where.scope)
+    .where('key', '=', where.key)
+    .where('lease_id', '=', where.leaseId)
+    .where('state', '=', 'in_progress')
+    .execute();
+}
+
+async function complete(db: Db, where: KeyRef, status: number, body: unknown, now: Date, logger: Logger) {
+  if ((await markDone(db, where, status, body, now)) > 0) return;
+  const row = await db
+    .selectFrom('idempotency_keys')
+    .select(['state', 'lease_id'])
+    .where('scope', '=', where.scope)
+    .where('key', '=', where.key)
+    .executeTakeFirst();
+  // Already recorded by the service inside its transaction: nothing to do.
+  if (row?.state === 'done' && row.lease_id === where.leaseId) return;
+  logger.warn({ scope: where.scope, key: where.key }, 'idempotent response not recorded: the lease was lost');
 }
 
 function readKey(req: Request): string {

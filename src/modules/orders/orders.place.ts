@@ -1,3 +1,4 @@
+import type { Tx } from '../../db/database.ts';
 import { appendOutbox } from '../../db/outbox.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { AppError, conflict, invalid } from '../../shared/errors.ts';
@@ -32,7 +33,13 @@ export function mergeLines(items: readonly { productId: string; quantity: number
  * or none at all. A fixed number of statements whatever the number of lines: lock the products, take the
  * stock, insert the order, its lines, its first event and the outbox message.
  */
-export async function placeOrder(deps: OrdersDeps, actor: Actor, input: PlaceOrderInput): Promise<OrderResponse> {
+export async function placeOrder(
+  deps: OrdersDeps,
+  actor: Actor,
+  input: PlaceOrderInput,
+  /** Runs last inside the transaction: the route records the idempotent answer with the order itself. */
+  recordResult?: (trx: Tx, order: OrderResponse) => Promise<void>,
+): Promise<OrderResponse> {
   const lines = mergeLines(input.items);
   const now = deps.clock.now();
   const orderId = newId('ord');
@@ -118,6 +125,8 @@ export async function placeOrder(deps: OrdersDeps, actor: Actor, input: PlaceOrd
       type: 'order.updated',
       payload: { orderId, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
     });
-    return toOrderResponse(order, items, null);
+    const response = toOrderResponse(order, items, null);
+    await recordResult?.(trx, response);
+    return response;
   });
 }

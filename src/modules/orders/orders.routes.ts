@@ -1,6 +1,6 @@
 import type { ModuleContext } from '../../app.ts';
 import { actorOf } from '../../http/authenticate.ts';
-import { createIdempotency } from '../../http/idempotency.ts';
+import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
 import {
   cancelOrderBody,
   listOrdersQuery,
@@ -38,7 +38,11 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
       responses: { 201: { description: 'The order, CREATED', schema: orderSchema } },
     },
     async ({ body }, req, res) => {
-      res.status(201).json(await placeOrder(deps, actorOf(req), body));
+      const claim = idempotencyClaimOf(req);
+      const order = await placeOrder(deps, actorOf(req), body, async (trx, placed) => {
+        if (claim !== undefined) await recordIdempotentResult(trx, claim, 201, placed, clock.now());
+      });
+      res.status(201).json(order);
     },
   );
 

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fingerprintOf, recordIdempotentResult } from '../src/http/idempotency.ts';
+import { placeOrder } from '../src/modules/orders/orders.place.ts';
+import { createUser, startTestApp, type TestApp } from './helpers.ts';
+import { createProduct, placeOrder as postOrder, stockOf } from './shop.ts';
+
+describe('a process that dies after placing an order, before answering', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(() => app.close());
+
+  it('leaves a recorded answer: the retry replays the same order and reserves nothing more', async () => {
+    const admin = await createUser(app, 'admin');
+    const customer = await createUser(app, 'customer');
+    const product = await createProduct(app, admin.token, { stock: 10 });
+    const body = { items: [{ productId: product.id, quantity: 3 }] };
+    const key = 'crash-between-commit-and-response';
+    const now = app.deps.clock.now();
+
+    // The dead request's claim, as the middleware wrote it; its lease has run out by the time of the retry.
+    await app.database.db
+      .insertInto('idempotency_keys')
+      .values({
+        scope: customer.id,
+        key,
+        method: 'POST',
+        route: '/api/v1/orders/',
+        fingerprint: fingerprintOf('POST', '/api/v1/orders/', body),
+        state: 'in_progress',
+        response_status: null,
+        response_body: null,
+        locked_until: new Date(now.getTime() - 1000),
+        lease_id: 'lease-of-the-dead-request',
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    // The dead request placed its order (the service commits), then the process died: no response, no
+    // recording by the middleware afterwards.
+    const placed = await placeOrder(
+      { db: app.database.db, clock: app.deps.clock, orderTtlSeconds: 1800, hooks: {} },
+      { id: customer.id, role: 'customer' },
+      body,
+      (trx, order) =>
+        recordIdempotentResult(
+          trx,
+          { scope: customer.id, key, leaseId: 'lease-of-the-dead-request' },
+          201,
+          order,
+          app.deps.clock.now(),
+        ),
+    );
+    assert.equal(await stockOf(app, product.id), 7);
+
+    const retry = await postOrder(app, customer.token, body, key);
+    assert.equal(retry.status, 201);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    assert.equal(retry.body.id, placed.id);
+    const orders = await app.database.db.selectFrom('orders').select('id').where('user_id', '=', customer.id).execute();
+    assert.equal(orders.length, 1);
+    assert.equal(await stockOf(app, product.id), 7);
+  });
+
+  it('a normal request records its answer once, inside the order transaction', async () => {
+    const admin = await createUser(app, 'admin');
+    const customer = await createUser(app, 'customer');
+    const product = await createProduct(app, admin.token, { stock: 5 });
+    const first = await postOrder(app, customer.token, { items: [{ productId: product.id, quantity: 1 }] }, 'k-1');
+    assert.equal(first.status, 201);
+    const row = await app.database.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('scope', '=', customer.id)
+      .where('key', '=', 'k-1')
+      .executeTakeFirstOrThrow();
+    assert.equal(row.state, 'done');
+    assert.equal(row.response_status, 201);
+    assert.equal((row.response_body as { id: string }).id, first.body.id);
+  });
+});
