@@ -92,6 +92,11 @@ describe('payments: the happy path through the sandbox', () => {
       (r) => r.type === 'order.updated' && (r.payload as { status: string }).status === 'PAID',
     );
     assert.equal((paidMessage?.payload as { paymentStatus: string }).paymentStatus, 'SUCCEEDED');
+
+    const metrics = await (await fetch(`${shop.app.baseUrl}/metrics`)).text();
+    assert.match(metrics, /^fulcrum_payments\{status="SUCCEEDED"\} [1-9]/m);
+    assert.match(metrics, /^fulcrum_webhook_inbox_rows\{status="processed"\} [1-9]/m);
+    assert.match(metrics, /^fulcrum_webhook_lag_seconds 0$/m);
   });
 
   it('with the worker running, the webhook wakes it: no call to process the inbox by hand', async () => {
