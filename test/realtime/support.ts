@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect as connectTcp } from 'node:net';
 import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
 import { openDatabase, type Database } from '../../src/db/database.ts';
@@ -185,4 +186,20 @@ export async function unpublished(database: Database): Promise<number> {
     .where('published_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Fails, saying so, unless a Redis server answers PING at `url`. */
+export async function requireRedis(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const answer = await new Promise<string>((resolve) => {
+    const socket = connectTcp({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(5_000, () => socket.destroy(new Error('timeout')));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      resolve(data.toString());
+      socket.end();
+    });
+    socket.once('error', (error) => resolve(String(error)));
+  });
+  if (!answer.startsWith('+PONG')) throw new Error(`this test needs Redis at ${url}: ${answer.trim()}`);
 }
