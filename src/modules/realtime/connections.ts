@@ -212,6 +212,10 @@ export function createConnectionHub(deps: HubDeps) {
         for (const c of byOrder.get(event.orderId) ?? []) offerForeign(c, event);
       }
     },
+    /** Every socket reads the outbox after what it was sent: relayed messages may have been lost meanwhile. */
+    resync(): void {
+      for (const set of byUser.values()) for (const c of set) if (!c.isCatchingUp) void catchUp(c, false);
+    },
     connectionCount(): number {
       let n = 0;
       for (const set of byUser.values()) n += set.size;

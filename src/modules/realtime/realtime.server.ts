@@ -54,7 +54,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
   const { config, database, logger, clock, tokens } = deps;
   const origins = allowedOrigins(config);
   const redis: RedisLink | undefined =
-    config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, logger);
+    config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, logger, () => hub.resync());
   const io = new Server<DefaultEventsMap, DefaultEventsMap, InterServerEvents, SocketData>({
     path: '/socket.io',
     // Browsers polling from an allowed origin need CORS headers; the handshake checks Origin for every transport.

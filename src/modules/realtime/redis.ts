@@ -9,11 +9,27 @@ export interface RedisLink {
   close(): void;
 }
 
-/** The pub/sub pair behind @socket.io/redis-adapter; only this file talks to Redis for Socket.IO. */
-export function connectRedis(url: string, logger: Logger): RedisLink {
+let instances = 0;
+
+/**
+ * The pub/sub pair behind @socket.io/redis-adapter; only this file talks to Redis for Socket.IO.
+ * `onResubscribed` runs once the subscriber is back after a disconnection: messages published meanwhile
+ * were lost for this node (Redis pub/sub keeps nothing), so its sockets must read the outbox again.
+ */
+export function connectRedis(url: string, logger: Logger, onResubscribed: () => void = () => {}): RedisLink {
+  const name = `fulcrum-socketio-${process.pid}-${++instances}`;
   // Commands wait across reconnects instead of failing: the adapter publishes without handling rejections.
-  const pub = new Redis(url, { maxRetriesPerRequest: null, connectionName: 'fulcrum-socketio-pub' });
-  const sub = pub.duplicate({ connectionName: 'fulcrum-socketio-sub' });
+  const pub = new Redis(url, { maxRetriesPerRequest: null, connectionName: `${name}-pub` });
+  const sub = pub.duplicate({ connectionName: `${name}-sub` });
+  let readyCount = 0;
+  sub.on('ready', () => {
+    if (++readyCount === 1) return;
+    logger.info('redis (socket.io adapter) subscriber reconnected: sockets re-read the outbox');
+    // 'ready' comes before ioredis re-sends the subscriptions; a PING queued after them answers once they hold.
+    setImmediate(() => {
+      sub.ping().then(onResubscribed, () => {});
+    });
+  });
   let lastLogged = 0;
   const onError = (error: Error) => {
     // ioredis reports every failed reconnect attempt: one line per 10 s is enough.
