@@ -166,12 +166,23 @@ export async function recordIdempotentResult(
   body: unknown,
   now: Date,
 ): Promise<void> {
-  const result = await markDone(trx, claim, status, body, now);
+  const result = await markDone(trx, claim, status, body, now, true);
   if (result === 0)
     throw new AppError('conflict', 'idempotency_request_in_progress', 'The Idempotency-Key was taken over.');
 }
 
-async function markDone(db: Executor, where: KeyRef, status: number, body: unknown, now: Date): Promise<number> {
+/**
+ * Stores the answer under our lease. `onlyInProgress`: the first recording; otherwise the request's final
+ * answer may replace what its service recorded mid-way (a refund recorded PENDING, then SUCCEEDED).
+ */
+async function markDone(
+  db: Executor,
+  where: KeyRef,
+  status: number,
+  body: unknown,
+  now: Date,
+  onlyInProgress: boolean,
+): Promise<number> {
   const result = await db
     .updateTable('idempotency_keys')
     .set({
@@ -184,7 +195,7 @@ async function markDone(db: Executor, where: KeyRef, status: number, body: unkno
     .where('scope', '=', where.scope)
     .where('key', '=', where.key)
     .where('lease_id', '=', where.leaseId)
-    .where('state', '=', 'in_progress')
+    .where('state', 'in', onlyInProgress ? ['in_progress'] : ['in_progress', 'done'])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
@@ -200,15 +211,8 @@ async function release(db: Db, where: KeyRef): Promise<void> {
 }
 
 async function complete(db: Db, where: KeyRef, status: number, body: unknown, now: Date, logger: Logger) {
-  if ((await markDone(db, where, status, body, now)) > 0) return;
-  const row = await db
-    .selectFrom('idempotency_keys')
-    .select(['state', 'lease_id'])
-    .where('scope', '=', where.scope)
-    .where('key', '=', where.key)
-    .executeTakeFirst();
-  // Already recorded by the service inside its transaction: nothing to do.
-  if (row?.state === 'done' && row.lease_id === where.leaseId) return;
+  // Also replaces an answer the service recorded inside its transaction with the final one.
+  if ((await markDone(db, where, status, body, now, false)) > 0) return;
   logger.warn({ scope: where.scope, key: where.key }, 'idempotent response not recorded: the lease was lost');
 }
 

@@ -1,6 +1,6 @@
 import type { ModuleContext } from '../../app.ts';
 import { actorOf } from '../../http/authenticate.ts';
-import { createIdempotency } from '../../http/idempotency.ts';
+import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
 import { startCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { confirmManualPayment, getPayment } from './payments.service.ts';
@@ -88,7 +88,14 @@ export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
       },
     },
     async ({ params, body }, req, res) => {
-      const refund = await requestRefund(deps, actorOf(req), params.id, body);
+      const claim = idempotencyClaimOf(req);
+      // A crash after the refund is recorded leaves a replayable answer (PENDING; reconciliation sends it),
+      // never a key that a retry would run again into a second refund.
+      const refund = await requestRefund(deps, actorOf(req), params.id, body, async (trx, recorded) => {
+        if (claim !== undefined) {
+          await recordIdempotentResult(trx, claim, 201, { refund: toRefundResponse(recorded) }, clock.now());
+        }
+      });
       res.status(201).json({ refund: toRefundResponse(refund) });
     },
   );

@@ -121,13 +121,20 @@ export async function requestRefund(
   actor: Actor,
   paymentId: string,
   input: { amount?: number | undefined; reason?: string | undefined },
+  /** Runs inside the refund's transaction: the route records the idempotent answer with the refund itself. */
+  recordResult?: (trx: Executor, refund: RefundRow) => Promise<void>,
 ): Promise<RefundRow> {
   requirePermission(actor, 'refund');
   const at = deps.clock.now();
-  const refund = await deps.db
-    .transaction()
-    .execute((trx) =>
-      recordRefund(trx, paymentId, { amount: input.amount, reason: input.reason ?? null, actorId: actor.id, at }),
-    );
+  const refund = await deps.db.transaction().execute(async (trx) => {
+    const recorded = await recordRefund(trx, paymentId, {
+      amount: input.amount,
+      reason: input.reason ?? null,
+      actorId: actor.id,
+      at,
+    });
+    await recordResult?.(trx, recorded);
+    return recorded;
+  });
   return issueRefund(deps, refund.id);
 }
