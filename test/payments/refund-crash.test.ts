@@ -42,7 +42,7 @@ describe('payments: a process that dies after recording a refund, before answeri
       .execute();
     // The dead request: its refund is recorded (and sent), then the process died before answering.
     const recorded = await requestRefund(
-      shop.app.payments!.deps,
+      shop.app.payments.deps,
       { id: shop.admin.id, role: 'admin' },
       payment.id,
       body,
