@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { fingerprintOf } from '../src/http/idempotency.ts';
 import { buildApp, type AppDeps, type BuiltApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
@@ -203,4 +204,32 @@ export async function createUser(
     .execute();
   const token = await app.deps.tokens.issueAccessToken({ id, role });
   return { id, email, token };
+}
+
+/**
+ * The idempotency key of a request that died mid-way, as the middleware left it: in progress, its lease
+ * over. A retry may take it over — unless the service recorded its answer inside its transaction.
+ */
+export async function insertDeadClaim(
+  app: TestApp,
+  claim: { scope: string; key: string; route: string; body: unknown; leaseId: string },
+): Promise<void> {
+  const now = app.deps.clock.now();
+  await app.database.db
+    .insertInto('idempotency_keys')
+    .values({
+      scope: claim.scope,
+      key: claim.key,
+      method: 'POST',
+      route: claim.route,
+      fingerprint: fingerprintOf('POST', claim.route, claim.body),
+      state: 'in_progress',
+      response_status: null,
+      response_body: null,
+      locked_until: new Date(now.getTime() - 1000),
+      lease_id: claim.leaseId,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fingerprintOf, recordIdempotentResult } from '../src/http/idempotency.ts';
+import { recordIdempotentResult } from '../src/http/idempotency.ts';
 import { placeOrder } from '../src/modules/orders/orders.place.ts';
-import { createUser, startTestApp, type TestApp } from './helpers.ts';
+import { createUser, insertDeadClaim, startTestApp, type TestApp } from './helpers.ts';
 import { createProduct, placeOrder as postOrder, stockOf } from './shop.ts';
 
 describe('a process that dies after placing an order, before answering', () => {
@@ -18,26 +18,15 @@ describe('a process that dies after placing an order, before answering', () => {
     const product = await createProduct(app, admin.token, { stock: 10 });
     const body = { items: [{ productId: product.id, quantity: 3 }] };
     const key = 'crash-between-commit-and-response';
-    const now = app.deps.clock.now();
 
     // The dead request's claim, as the middleware wrote it; its lease has run out by the time of the retry.
-    await app.database.db
-      .insertInto('idempotency_keys')
-      .values({
-        scope: customer.id,
-        key,
-        method: 'POST',
-        route: '/api/v1/orders/',
-        fingerprint: fingerprintOf('POST', '/api/v1/orders/', body),
-        state: 'in_progress',
-        response_status: null,
-        response_body: null,
-        locked_until: new Date(now.getTime() - 1000),
-        lease_id: 'lease-of-the-dead-request',
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await insertDeadClaim(app, {
+      scope: customer.id,
+      key,
+      route: '/api/v1/orders/',
+      body,
+      leaseId: 'lease-of-the-dead-request',
+    });
     // The dead request placed its order (the service commits), then the process died: no response, no
     // recording by the middleware afterwards.
     const placed = await placeOrder(

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fingerprintOf, recordIdempotentResult } from '../../src/http/idempotency.ts';
+import { recordIdempotentResult } from '../../src/http/idempotency.ts';
 import { toRefundResponse } from '../../src/modules/payments/index.ts';
 import { requestRefund } from '../../src/modules/payments/refunds.service.ts';
-import { call } from '../helpers.ts';
+import { call, insertDeadClaim } from '../helpers.ts';
 import { newOrder, pay, settle, startPayment, startShop, type Shop } from './support.ts';
 
 describe('payments: a process that dies after recording a refund, before answering', () => {
@@ -22,24 +22,13 @@ describe('payments: a process that dies after recording a refund, before answeri
     const key = 'refund-crash-key';
     const body = { amount: 500 };
     const route = `/api/v1/admin/payments/${payment.id}/refunds`;
-    const now = shop.clock.now();
-    await shop.app.database.db
-      .insertInto('idempotency_keys')
-      .values({
-        scope: shop.admin.id,
-        key,
-        method: 'POST',
-        route,
-        fingerprint: fingerprintOf('POST', route, body),
-        state: 'in_progress',
-        response_status: null,
-        response_body: null,
-        locked_until: new Date(now.getTime() - 1000),
-        lease_id: 'lease-of-the-dead-request',
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await insertDeadClaim(shop.app, {
+      scope: shop.admin.id,
+      key,
+      route: route,
+      body,
+      leaseId: 'lease-of-the-dead-request',
+    });
     // The dead request: its refund is recorded (and sent), then the process died before answering.
     const recorded = await requestRefund(
       shop.app.payments.deps,
