@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call } from '../helpers.ts';
+import { call, createUser } from '../helpers.ts';
 import {
   checkout,
   getOrder,
@@ -72,6 +72,9 @@ describe('payments: the happy path through the sandbox', () => {
       200,
       'support reads every payment',
     );
+    const stranger = await createUser(shop.app, 'customer');
+    const hidden = await call(shop.app, 'GET', `/api/v1/payments/${payment.id}`, { token: stranger.token });
+    assert.equal(hidden.status, 404, "another customer's payment does not exist for them");
 
     const events = await orderEvents(shop, order.id);
     assert.deepEqual(
