@@ -140,6 +140,8 @@ describe('realtime: order updates over Socket.IO', () => {
     const staffSocket = await client({ token: support.token });
     const followed = await newOrder(dave);
     const other = await newOrder(dave);
+    // Staff follow from the subscription on: let both CREATED events go out first.
+    await daveSocket.waitFor((r) => r.filter((e) => e.data.status === 'CREATED').length === 2, 'both CREATED');
     assert.deepEqual(await emitWithAck(daveSocket.socket, 'order:subscribe', { orderId: followed }), { ok: true });
     assert.deepEqual(await emitWithAck(staffSocket.socket, 'order:subscribe', { orderId: followed }), { ok: true });
     await cancel(dave, other);
@@ -169,6 +171,33 @@ describe('realtime: order updates over Socket.IO', () => {
     const orderId = await newOrder(erin);
     assert.deepEqual(await emitWithAck(socket.socket, 'order:subscribe', { orderId }), { ok: true });
     assert.equal(socket.socket.connected, true);
+  });
+
+  it('a burst of order:subscribe beyond 20 a second is answered rate_limited, and the socket stays usable', async () => {
+    const gina = await createUser(app);
+    const socket = await client({ token: gina.token });
+    const orderId = await newOrder(gina);
+    const answers = (await Promise.all(
+      Array.from({ length: 60 }, () => emitWithAck(socket.socket, 'order:subscribe', { orderId })),
+    )) as { ok: boolean; error?: string }[];
+    assert.ok(answers.filter((a) => a.ok).length >= 20, 'the first twenty are served');
+    assert.ok(
+      answers.some((a) => a.error === 'rate_limited'),
+      'the rest of the burst is refused',
+    );
+    assert.ok(answers.every((a) => a.ok || a.error === 'rate_limited'));
+    assert.equal(socket.socket.connected, true);
+  });
+
+  it('/metrics reports the outbox lag per sink and this node’s sockets', async () => {
+    const hal = await createUser(app);
+    await client({ token: hal.token });
+    const res = await fetch(`${app.baseUrl}/metrics`);
+    const text = await res.text();
+    assert.match(text, /^fulcrum_outbox_lag_seconds\{sink="socket"\} [\d.e-]+$/m);
+    assert.match(text, /^fulcrum_outbox_unpublished\{sink="socket"\} \d+$/m);
+    const sockets = Number(/^fulcrum_socketio_connections (\d+)$/m.exec(text)?.[1]);
+    assert.ok(sockets >= 1, `sockets: ${sockets}`);
   });
 
   it('a socket whose token expires is disconnected by the server at expiry', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import { isStaff } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
@@ -12,6 +13,7 @@ import { findVisibleOrder } from '../orders/index.ts';
 import { createConnectionHub, type Connection, type ConnectionHub } from './connections.ts';
 import { RELAYED, relayedEventsSchema, type RealtimeEvent } from './events.ts';
 import { allowedOrigins, authenticateHandshake, checkOrigin, HandshakeError, type Session } from './handshake.ts';
+import { registerRealtimeMetrics } from './realtime.metrics.ts';
 import { connectRedis, type RedisLink } from './redis.ts';
 import { lastUserEventId, listUserEventsAfter } from './realtime.repository.ts';
 
@@ -21,6 +23,8 @@ export interface RealtimeDeps {
   logger: Logger;
   clock: Clock;
   tokens: TokenService;
+  /** The app's registry: outbox lag and socket count are added to /metrics. */
+  metrics?: Metrics;
 }
 
 export interface Realtime {
@@ -38,6 +42,8 @@ export interface Realtime {
 }
 
 const MAX_FOLLOWED_ORDERS = 1_000;
+/** Each order:subscribe costs a database read: a socket gets this many a second. */
+const SUBSCRIBES_PER_SECOND = 20;
 
 type SocketData = Session;
 type InterServerEvents = { [RELAYED]: (events: unknown) => void };
@@ -78,6 +84,12 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     },
   });
 
+  if (deps.metrics !== undefined)
+    registerRealtimeMetrics(deps.metrics.registry, database.db, clock, {
+      isAmqpConfigured: config.AMQP_URL !== undefined,
+      connectionCount: () => hub.connectionCount(),
+    });
+
   io.use((socket, next) => {
     if (isShuttingDown) return next(new HandshakeError('service_unavailable'));
     try {
@@ -111,7 +123,12 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     // The token's authority ends at its expiry: a revoked or demoted user does not keep a live feed.
     const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, expiresAt - clock.now().getTime()));
     expiry.unref();
+    let windowStart = 0;
+    let used = 0;
     socket.on('order:subscribe', (payload: unknown, ack: unknown) => {
+      const now = Date.now();
+      if (now - windowStart >= 1_000) [windowStart, used] = [now, 0];
+      if (++used > SUBSCRIBES_PER_SECOND) return toAck(payload, ack)({ ok: false, error: 'rate_limited' });
       void subscribe(socket, connection, payload, ack);
     });
     socket.on('order:unsubscribe', (payload: unknown, ack: unknown) => {
