@@ -40,7 +40,10 @@ export default tseslint.config(
   },
   {
     files: ['web/**/*.js'],
+    // disableTypeChecked first: its languageOptions would otherwise replace the globals below.
+    ...tseslint.configs.disableTypeChecked,
     languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
       globals: {
         window: 'readonly',
         document: 'readonly',
@@ -50,8 +53,12 @@ export default tseslint.config(
         console: 'readonly',
         location: 'readonly',
         URLSearchParams: 'readonly',
+        sessionStorage: 'readonly',
+        crypto: 'readonly',
+        history: 'readonly',
+        FormData: 'readonly',
+        setTimeout: 'readonly',
       },
     },
-    ...tseslint.configs.disableTypeChecked,
   },
 );

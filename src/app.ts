@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
@@ -55,6 +56,8 @@ export interface BuiltApp {
   beginShutdown(): void;
 }
 
+const webDir = fileURLToPath(new URL('../web/', import.meta.url));
+
 const modules: ((ctx: ModuleContext) => void)[] = [
   authModule,
   catalogModule,
@@ -104,6 +107,8 @@ export function buildApp(input: AppDeps): BuiltApp {
   app.use(globalRateLimit());
 
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
+  // The storefront at `/` and the admin dashboard at `/admin`: static pages, scripts from 'self' only.
+  app.use(express.static(webDir, { extensions: ['html'], redirect: false, fallthrough: true }));
 
   // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
   for (const [path, router] of rawMounts) app.use(path, express.raw({ type: () => true, limit: '1mb' }), router);

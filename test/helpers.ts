@@ -136,7 +136,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(payments === undefined ? {} : { payments }),
   };
   const built = buildApp(deps);
-  built.server.listen(0, '127.0.0.1');
+  // PORT defaults to 0 (a free port); a test that needs PUBLIC_URL to match the server passes PORT.
+  built.server.listen(config.PORT, '127.0.0.1');
   await once(built.server, 'listening');
   const { port } = built.server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
