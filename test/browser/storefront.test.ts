@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { call, createUser, startTestApp, type TestApp } from '../helpers.ts';
+import { createProduct, type TestProduct } from '../shop.ts';
+
+/**
+ * The storefront in a real browser: register, cart, order, checkout on the sandbox's hosted page, and
+ * back at `/?order=…&checkout=success` the page says "Payment processing…" until the signed webhook,
+ * processed by the worker, makes the order PAID and Socket.IO tells the page.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TIMEOUT = 20_000;
+
+/** A port free right now: the app listens on it, so PUBLIC_URL (the success URL's base) is the app itself. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('browser: the storefront and the hosted checkout', () => {
+  let app: TestApp;
+  let relay: OutboxRelay;
+  let browser: Browser;
+  let product: TestProduct;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    const port = await freePort();
+    app = await startTestApp({
+      env: { PORT: String(port) },
+      sandbox: { retryDelaysMs: [50, 100, 200, 400] },
+      payments: { worker: { pollMs: 50 } },
+    });
+    assert.equal(app.baseUrl, app.config.PUBLIC_URL, 'the success redirect comes back to this server');
+    // As in production: the worker applies webhook events, the relay pushes the outbox to sockets.
+    app.payments.start({ reconcileIntervalMs: 60_000 });
+    relay = startOutboxRelay({
+      database: app.database,
+      logger: createLogger('silent'),
+      clock: app.deps.clock,
+      publishToSockets: (events) => app.built.realtime.publish(events),
+      pollMs: 50,
+    });
+    const admin = await createUser(app, 'admin');
+    product = await createProduct(app, admin.token, {
+      name: 'Walnut desk lamp <b>',
+      price: { amount: 4200, currency: 'usd' },
+      stock: 20,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await relay?.stop();
+    await app?.built.realtime.close();
+    await app?.close();
+  });
+
+  async function newShopper(): Promise<Page> {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      // The sandbox's own page answers a declined card with 402: only the shop's errors count.
+      if (message.type() === 'error' && page.url().startsWith(app.baseUrl)) pageErrors.push(message.text());
+    });
+    return page;
+  }
+
+  async function registerAndOrder(page: Page, email: string): Promise<string> {
+    await page.goto(`${app.baseUrl}/`);
+    const form = page.locator('#register-form');
+    await form.locator('input[name=name]').fill('Ada Shopper');
+    await form.locator('input[name=email]').fill(email);
+    await form.locator('input[name=password]').fill('correct horse battery');
+    await form.locator('button[type=submit]').click();
+    await page.locator('#whoami').filter({ hasText: email }).waitFor();
+
+    // The product's name is text, not markup.
+    const item = page.locator(`li.product[data-product-id="${product.id}"]`);
+    await item.getByText('Walnut desk lamp <b>', { exact: true }).waitFor();
+    await item.locator('input.qty').fill('2');
+    await item.getByRole('button', { name: 'Add to cart' }).click();
+    const cartQty = page.locator('#cart input.qty');
+    await cartQty.waitFor();
+    assert.equal(await cartQty.inputValue(), '2');
+    await cartQty.fill('3');
+    await cartQty.dispatchEvent('change');
+    await page.locator('#cart-total').filter({ hasText: '$126.00' }).waitFor();
+
+    await page.locator('#place-order').click();
+    const row = page.locator('#orders tr[data-order-id]').first();
+    await row.waitFor();
+    const orderId = await row.getAttribute('data-order-id');
+    assert.ok(orderId?.startsWith('ord_'));
+    await row.getByText('Awaiting payment').waitFor();
+    assert.equal(await page.locator('#cart tr').count(), 0, 'the cart is emptied once ordered');
+
+    await row.getByRole('button', { name: 'Pay' }).click();
+    await page.waitForURL(`${app.sandbox!.url}/checkout/**`);
+    await page.locator('#total').filter({ hasText: '$126.00' }).waitFor();
+    return orderId!;
+  }
+
+  it('register, cart, order, pay 4242 on the hosted page: back on the shop, processing turns PAID live', async () => {
+    const page = await newShopper();
+    const orderId = await registerAndOrder(page, `ada-${Date.now()}@example.test`);
+
+    // Hold the webhook back: the page must show "processing" after the redirect, before any event.
+    await fetch(`${app.sandbox!.url}/_sandbox/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ delayMs: 60_000 }),
+    });
+    await page.locator('#card').fill('4242 4242 4242 4242');
+    await page.getByRole('button', { name: /^Pay/ }).click();
+    await page.waitForURL(`${app.baseUrl}/?order=${orderId}&checkout=success*`);
+    const status = page.locator('#return-status');
+    await status.filter({ hasText: 'Payment processing…' }).waitFor();
+    await page.locator('#live').filter({ hasText: 'connected' }).waitFor();
+    const unpaid = await call(app, 'GET', `/api/v1/orders/${orderId}`, {
+      token: (await page.evaluate(() => JSON.parse(sessionStorage.getItem('fulcrum.shop')!).accessToken)) as string,
+    });
+    assert.equal(unpaid.body.status, 'CREATED', 'the redirect alone pays nothing');
+    await page.screenshot({ path: '/tmp/storefront-processing.png', fullPage: true });
+
+    // Now the signed webhook arrives; the worker applies it; the socket tells the page.
+    await fetch(`${app.sandbox!.url}/_sandbox/faults`, { method: 'DELETE' });
+    await fetch(`${app.sandbox!.url}/_sandbox/webhooks/flush`, { method: 'POST' });
+    await status.filter({ hasText: 'Payment received — order PAID' }).waitFor({ timeout: TIMEOUT });
+    await page
+      .locator(`#orders tr[data-order-id="${orderId}"] .status`)
+      .filter({ hasText: 'PAID' })
+      .waitFor({ timeout: TIMEOUT });
+    await page.screenshot({ path: '/tmp/storefront-paid.png', fullPage: true });
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
+  it('a declined card: the hosted page says so, and the shop shows the order unpaid', async () => {
+    const page = await newShopper();
+    const orderId = await registerAndOrder(page, `bob-${Date.now()}@example.test`);
+    await page.locator('#card').fill('4000 0000 0000 0002');
+    await page.getByRole('button', { name: /^Pay/ }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /declined/i })
+      .waitFor();
+    assert.ok(page.url().startsWith(`${app.sandbox!.url}/checkout/`), 'no redirect to the shop');
+    await page.screenshot({ path: '/tmp/storefront-declined.png', fullPage: true });
+
+    // The customer gives up and goes back to the shop.
+    await page.getByRole('link', { name: /Cancel and return/ }).click();
+    await page.waitForURL(`${app.baseUrl}/?order=${orderId}*`);
+    await page
+      .locator('#return-status')
+      .filter({ hasText: /Checkout cancelled|Payment not completed/ })
+      .waitFor();
+    const row = page.locator(`#orders tr[data-order-id="${orderId}"]`);
+    await row.waitFor();
+    assert.notEqual(await row.locator('.status').textContent(), 'PAID');
+    await page.waitForTimeout(500); // any (wrong) event would have arrived by now
+    assert.match((await page.locator('#return-status').textContent()) ?? '', /not|cancelled/i);
+    const token = (await page.evaluate(
+      () => JSON.parse(sessionStorage.getItem('fulcrum.shop')!).accessToken,
+    )) as string;
+    const order = await call(app, 'GET', `/api/v1/orders/${orderId}`, { token });
+    assert.equal(order.body.status, 'CREATED');
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
+  it('serves /admin, the Socket.IO client, and keeps JSON 404s under /api', async () => {
+    const admin = await fetch(`${app.baseUrl}/admin`);
+    assert.equal(admin.status, 200);
+    assert.match(admin.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(admin.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const client = await fetch(`${app.baseUrl}/socket.io/socket.io.js`);
+    assert.equal(client.status, 200);
+    const missing = await fetch(`${app.baseUrl}/api/v1/nope`);
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.equal(((await missing.json()) as { code: string }).code, 'not_found');
+  });
+});
