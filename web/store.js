@@ -275,7 +275,7 @@ function renderOrders() {
   for (const order of list) {
     const actions = el('td', { className: 'actions' });
     if (order.status === 'CREATED') {
-      const pay = el('button', { type: 'button' }, 'Pay');
+      const pay = el('button', { type: 'button' }, order.payment?.status === 'PENDING' ? 'Continue payment' : 'Pay');
       pay.addEventListener('click', (event) => void busy(pay, () => startCheckout(order.id), notify)(event));
       const cancel = el('button', { type: 'button', className: 'link' }, 'Cancel');
       cancel.addEventListener('click', (event) => void busy(cancel, () => cancelOrder(order.id), notify)(event));

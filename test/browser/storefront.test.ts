@@ -33,6 +33,7 @@ describe('browser: the storefront and the hosted checkout', () => {
   let browser: Browser;
   let product: TestProduct;
   const pageErrors: string[] = [];
+  let paidOrderId = '';
 
   before(async () => {
     const port = await freePort();
@@ -154,6 +155,7 @@ describe('browser: the storefront and the hosted checkout', () => {
       .filter({ hasText: 'PAID' })
       .waitFor({ timeout: TIMEOUT });
     await page.screenshot({ path: '/tmp/storefront-paid.png', fullPage: true });
+    paidOrderId = orderId;
     assert.deepEqual(pageErrors, []);
     await page.close();
   });
@@ -188,6 +190,49 @@ describe('browser: the storefront and the hosted checkout', () => {
     const order = await call(app, 'GET', `/api/v1/orders/${orderId}`, { token });
     assert.equal(order.body.status, 'CREATED');
     assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
+  it('the admin dashboard: log in, filter PAID orders, ship and deliver one', async () => {
+    assert.ok(paidOrderId, 'the happy path ran first');
+    const email = `staff-${Date.now()}@example.test`;
+    const password = 'staff password 1234';
+    const registered = await call(app, 'POST', '/api/v1/auth/register', { body: { email, password, name: 'Staff' } });
+    assert.equal(registered.status, 201);
+    await app.database.db.updateTable('users').set({ role: 'admin' }).where('email', '=', email).execute();
+
+    const page = await newShopper();
+    await page.goto(`${app.baseUrl}/admin`);
+    await page.locator('#login-form input[name=email]').fill(email);
+    await page.locator('#login-form input[name=password]').fill(password);
+    await page.locator('#login-form button[type=submit]').click();
+    await page.locator('#whoami').filter({ hasText: '(admin)' }).waitFor();
+    await page.locator('#order-status').selectOption('PAID');
+    const row = page.locator(`#orders tr[data-order-id="${paidOrderId}"]`);
+    await row.locator('.status').filter({ hasText: 'PAID' }).waitFor();
+    await row.getByLabel('Carrier').fill('UPS');
+    await row.getByLabel('Tracking number').fill('1Z999<script>');
+    await row.getByRole('button', { name: 'Ship' }).click();
+    await row.locator('.status').filter({ hasText: 'SHIPPED' }).waitFor();
+    await row.getByText('UPS 1Z999<script>').waitFor();
+    await row.getByRole('button', { name: 'Mark delivered' }).click();
+    await row.locator('.status').filter({ hasText: 'DELIVERED' }).waitFor();
+
+    // An API error is shown as its problem detail.
+    await page.locator('[data-tab=products]').click();
+    const form = page.locator('#product-form');
+    await form.locator('input[name=sku]').fill(product.sku);
+    await form.locator('input[name=name]').fill('Duplicate');
+    await form.locator('input[name=amount]').fill('100');
+    await form.locator('input[name=stock]').fill('1');
+    await form.locator('button[type=submit]').click();
+    await page.locator('#notice.error').waitFor();
+    await page.locator(`#products tr[data-product-id="${product.id}"]`).waitFor();
+    await page.screenshot({ path: '/tmp/admin-products.png', fullPage: true });
+    assert.deepEqual(
+      pageErrors.filter((e) => !e.includes('409')),
+      [],
+    );
     await page.close();
   });
 
