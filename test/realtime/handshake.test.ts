@@ -88,7 +88,7 @@ describe('realtime: the handshake', () => {
       assert.equal((await connectError(other.baseUrl, { token: someone.token })).message, 'service_unavailable');
       await other.built.realtime.close();
       await waitUntil(() => reason !== '', 'the open socket to be closed');
-      assert.equal(reason, 'io server disconnect');
+      assert.equal(reason, 'transport close', 'closed so that clients reconnect, to another node');
     } finally {
       await other.close();
     }

@@ -160,7 +160,7 @@ describe('scale-out: two API processes and a worker, sharing rooms through Redis
     onA.socket.on('disconnect', (r) => (reason = r));
     assert.equal(await a.stop(), 0);
     await waitUntil(() => reason !== '', 'the socket on A to be closed');
-    assert.equal(reason, 'io server disconnect', 'closed by the server, not dropped');
+    assert.equal(reason, 'transport close', 'closed so that the client reconnects, to another node');
     assert.equal(onB.socket.connected, true);
   });
 });

@@ -200,7 +200,7 @@ describe('realtime: order updates over Socket.IO', () => {
     assert.ok(sockets >= 1, `sockets: ${sockets}`);
   });
 
-  it('a socket whose token expires is disconnected by the server at expiry', async () => {
+  it('a socket whose token expires has its connection closed by the server at expiry', async () => {
     const frank = await createUser(app);
     const secret = app.config.JWT_SECRET!;
     // Issued 15 min minus 2 s ago: expires in about 2 s.
@@ -209,7 +209,8 @@ describe('realtime: order updates over Socket.IO', () => {
     const socket = await client({ token });
     let reason = '';
     socket.socket.on('disconnect', (r) => (reason = r));
-    await waitUntil(() => reason !== '', 'the server to disconnect the expired socket');
-    assert.equal(reason, 'io server disconnect');
+    await waitUntil(() => reason !== '', 'the server to close the expired socket');
+    // A closed transport (not a server disconnect): socket.io clients reconnect by themselves, with a fresh token.
+    assert.equal(reason, 'transport close');
   });
 });

@@ -120,8 +120,9 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
       emitter: { emit: (event, data) => void socket.emit(event, data) },
       lastEventId,
     });
-    // The token's authority ends at its expiry: a revoked or demoted user does not keep a live feed.
-    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, expiresAt - clock.now().getTime()));
+    // The token's authority ends at its expiry: a revoked or demoted user does not keep a live feed. The
+    // connection is closed, not the socket, so the client reconnects by itself with a fresh token and its lastEventId.
+    const expiry = setTimeout(() => socket.conn.close(), Math.max(0, expiresAt - clock.now().getTime()));
     expiry.unref();
     let windowStart = 0;
     let used = 0;
@@ -188,8 +189,8 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     },
     async close() {
       isShuttingDown = true;
-      // Local only: with Redis, io.disconnectSockets would close every node's sockets.
-      io.local.disconnectSockets(true);
+      // Connections are closed (not the sockets, and only this node's): clients reconnect by themselves,
+      // to another node behind the load balancer, and replay from their lastEventId.
       (io.engine as typeof io.engine | undefined)?.close();
       await io.of('/').adapter.close();
       redis?.close();
