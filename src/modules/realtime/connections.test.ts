@@ -96,6 +96,18 @@ describe('connection hub: the seam between replay and live events', () => {
     assert.deepEqual(socket.eventIds(), [3]);
   });
 
+  it('a lastEventId beyond the user’s newest counts as the newest, so later events are not silenced', async () => {
+    const outbox = fakeOutbox();
+    outbox.rows.push(row('usr_a', 1), row('usr_a', 2));
+    const hub = createConnectionHub(outbox.deps);
+    const socket = recorder();
+    hub.open({ id: 's1', userId: 'usr_a', isStaff: false, emitter: socket, lastEventId: 40 });
+    await until(socket.isReady, 'session.ready');
+    assert.deepEqual(socket.sent.find((s) => s.name === READY_EVENT)?.data, { lastEventId: 2 });
+    hub.deliver([event('usr_a', 3)]);
+    assert.deepEqual(socket.eventIds(), [3]);
+  });
+
   it('when a live event skips one, the missing one is read from the database and sent first', async () => {
     const outbox = fakeOutbox();
     const hub = createConnectionHub(outbox.deps);

@@ -181,14 +181,14 @@ export function createConnectionHub(deps: HubDeps) {
       };
       add(byUser, c.userId, c);
       void (async () => {
-        if (input.lastEventId === undefined) {
-          try {
-            c.lastSent = await deps.lastEventId(c.userId);
-          } catch (error) {
-            close(c);
-            deps.onCatchUpFailed(c, error);
-            return;
-          }
+        try {
+          // A lastEventId beyond the user's newest (another user's, or from before a restore) would silence
+          // every event up to it: it counts as the newest.
+          c.lastSent = Math.min(input.lastEventId ?? Infinity, await deps.lastEventId(c.userId));
+        } catch (error) {
+          close(c);
+          deps.onCatchUpFailed(c, error);
+          return;
         }
         await catchUp(c, true);
       })();
