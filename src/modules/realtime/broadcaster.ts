@@ -29,7 +29,7 @@ export function createBroadcaster(redisUrl: string | undefined, logger: Logger):
     },
     async close() {
       await io.of('/').adapter.close();
-      redis.close();
+      await redis.close();
     },
   };
 }

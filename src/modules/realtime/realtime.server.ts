@@ -193,7 +193,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
       // to another node behind the load balancer, and replay from their lastEventId.
       (io.engine as typeof io.engine | undefined)?.close();
       await io.of('/').adapter.close();
-      redis?.close();
+      await redis?.close();
     },
   };
 }

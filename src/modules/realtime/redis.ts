@@ -6,7 +6,7 @@ export interface RedisLink {
   adapter: ReturnType<typeof createAdapter>;
   /** True while the publishing connection is up: the relay holds its messages back otherwise. */
   isReady(): boolean;
-  close(): void;
+  close(): Promise<void>;
 }
 
 let instances = 0;
@@ -43,7 +43,15 @@ export function connectRedis(url: string, logger: Logger, onResubscribed: () => 
   return {
     adapter: createAdapter(pub, sub, { key: 'fulcrum.socket.io' }),
     isReady: () => pub.status === 'ready' && sub.status === 'ready',
-    close() {
+    async close() {
+      // QUIT waits behind the adapter's UNSUBSCRIBEs, so they are answered rather than cut off; a Redis
+      // that is down does not hold shutdown for more than a second.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([pub.quit(), sub.quit()]),
+        new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+      ]);
+      clearTimeout(timer);
       pub.disconnect();
       sub.disconnect();
     },
