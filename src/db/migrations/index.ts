@@ -3,6 +3,7 @@ import * as m0001 from './0001_users.ts';
 import * as m0002 from './0002_catalog_orders.ts';
 import * as m0003 from './0003_payments.ts';
 import * as m0004 from './0004_outbox_relay.ts';
+import * as m0005 from './0005_orders_user_status.ts';
 
 interface MigrationModule {
   up(db: Kysely<unknown>): Promise<void>;
@@ -15,4 +16,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0002_catalog_orders': m0002,
   '0003_payments': m0003,
   '0004_outbox_relay': m0004,
+  '0005_orders_user_status': m0005,
 };

@@ -36,10 +36,19 @@ export async function itemsOf(db: Executor, orderIds: readonly string[]): Promis
 }
 
 /** Newest first, limit + 1 rows; each filter combination has an index leading with its column. */
-export async function listOrders(
-  db: Executor,
-  options: { userId?: string | undefined; status?: OrderStatus | undefined; after?: Cursor | undefined; limit: number },
-): Promise<OrderRow[]> {
+export interface ListOrdersOptions {
+  userId?: string | undefined;
+  status?: OrderStatus | undefined;
+  after?: Cursor | undefined;
+  limit: number;
+}
+
+export async function listOrders(db: Executor, options: ListOrdersOptions): Promise<OrderRow[]> {
+  return listOrdersQuery(db, options).execute();
+}
+
+/** The list query itself, so a test can ask the planner which index serves each filter. */
+export function listOrdersQuery(db: Executor, options: ListOrdersOptions) {
   let query = db
     .selectFrom('orders')
     .selectAll()
@@ -52,7 +61,7 @@ export async function listOrders(
   if (after !== undefined) {
     query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
   }
-  return query.execute();
+  return query;
 }
 
 export async function eventsOf(db: Executor, orderId: string): Promise<OrderEventRow[]> {
