@@ -120,12 +120,16 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
     throw conflict('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed.');
 
     function execute(leaseId: string): void {
-      claims.set(req, { scope, key, leaseId });
+      const claim = { scope, key, leaseId };
+      claims.set(req, claim);
       captureResponse(res, async (status, body) => {
-        const where = { scope, key, leaseId };
+        const where = claim;
         try {
           if (status >= 500 || status === 400 || body === undefined) {
             await release(db, where);
+          } else if (recorded.get(claim) === canonicalJson({ status, body })) {
+            // The service's transaction stored this very answer (the response is a serialisation of the
+            // recorded body, so the comparison is exact): nothing to write.
           } else {
             await complete(db, where, status, body, clock.now(), logger);
           }
@@ -148,6 +152,8 @@ export interface IdempotencyClaim {
 type KeyRef = IdempotencyClaim;
 
 const claims = new WeakMap<Request, IdempotencyClaim>();
+/** What a service recorded under a claim inside its transaction: the same final answer is not written again. */
+const recorded = new WeakMap<IdempotencyClaim, string>();
 
 /** The claim of a request that passed the idempotency middleware, if any. */
 export function idempotencyClaimOf(req: Request): IdempotencyClaim | undefined {
@@ -169,6 +175,7 @@ export async function recordIdempotentResult(
   const result = await markDone(trx, claim, status, body, now, true);
   if (result === 0)
     throw new AppError('conflict', 'idempotency_request_in_progress', 'The Idempotency-Key was taken over.');
+  recorded.set(claim, canonicalJson({ status, body }));
 }
 
 /**
