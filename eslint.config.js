@@ -2,6 +2,24 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** @type {Record<string, { group: string[]; message: string }>} */
+const transports = {
+  'socket.io': {
+    group: ['socket.io', 'socket.io/*', '@socket.io/*'],
+    message: 'Only src/modules/realtime imports socket.io and @socket.io/*.',
+  },
+  amqplib: { group: ['amqplib', 'amqplib/*'], message: 'Only src/modules/events-out imports amqplib.' },
+  ioredis: {
+    group: ['ioredis', 'ioredis/*'],
+    message: 'Only src/modules/realtime, src/modules/auth and src/app.ts import ioredis.',
+  },
+};
+
+/** no-restricted-imports options forbidding these transports (a later block replaces an earlier one's list). */
+function restrictedImports(/** @type {(keyof typeof transports)[]} */ names) {
+  return { patterns: names.map((name) => transports[name]) };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'web/vendor/**', 'eslint.config.js'] },
   js.configs.recommended,
@@ -25,6 +43,24 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/only-throw-error': 'off',
     },
+  },
+  // Transport libraries stay behind their modules: socket.io in realtime/, amqplib in events-out/,
+  // ioredis in realtime/ (the adapter) and auth/ (rate limits) and app.ts (their wiring).
+  {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', restrictedImports(['socket.io', 'amqplib', 'ioredis'])] },
+  },
+  {
+    files: ['src/modules/realtime/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', restrictedImports(['amqplib'])] },
+  },
+  {
+    files: ['src/modules/events-out/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', restrictedImports(['socket.io', 'ioredis'])] },
+  },
+  {
+    files: ['src/modules/auth/**/*.ts', 'src/app.ts'],
+    rules: { 'no-restricted-imports': ['error', restrictedImports(['socket.io', 'amqplib'])] },
   },
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
