@@ -15,6 +15,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** Set for a PostgreSQL server: LISTEN needs a connection of its own. */
   url: string | undefined;
+  /** Set on PGlite: LISTEN in-process (its NOTIFYs, e.g. the outbox trigger's, reach only this process). Returns the unlisten. */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,6 +51,10 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
     db,
     kind: 'pglite',
     url: undefined,
+    listen: async (channel, onNotify) => {
+      const unlisten = await pglite.listen(channel, () => onNotify());
+      return () => unlisten();
+    },
     ping: async () => {
       await sql`select 1`.execute(db);
     },

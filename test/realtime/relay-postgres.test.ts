@@ -37,8 +37,17 @@ describe('outbox relay on the PostgreSQL server', () => {
     const relay = start(sent, HOUR);
     try {
       await waitUntil(() => relay.isActive(), 'the relay to become active');
-      await append(s.database, 'usr_n', 'CREATED');
-      await waitUntil(() => sent.some((e) => e.userId === 'usr_n'), 'the notified relay to send the row');
+      await relay.drain(); // the start's own pass is over: only the NOTIFY can send what follows
+      for (const status of ['CREATED', 'PAID']) {
+        const started = Date.now();
+        await append(s.database, 'usr_n', status);
+        await waitUntil(
+          () => sent.some((e) => e.userId === 'usr_n' && e.data.status === status),
+          `the notified relay to send ${status}`,
+          2_000,
+        );
+        assert.ok(Date.now() - started < 1_000, `sent ${Date.now() - started} ms after the commit`);
+      }
     } finally {
       await relay.stop();
     }

@@ -101,6 +101,34 @@ describe('outbox relay', () => {
     }
   });
 
+  it('a commit that appends wakes the relay at once, with polling out of the picture (PGlite: in-process NOTIFY)', async () => {
+    const sent: RealtimeEvent[] = [];
+    const relay = startOutboxRelay({
+      database: t.database,
+      logger,
+      clock: systemClock,
+      publishToSockets: (events) => sent.push(...events),
+      pollMs: 3_600_000,
+    });
+    try {
+      await waitUntil(() => relay.isActive(), 'the relay to become active');
+      await relay.drain(); // the start's own pass is over: only a wake-up can send what follows
+      for (const status of ['CREATED', 'PAID']) {
+        const started = Date.now();
+        await append(t.database, 'usr_wake', status);
+        await waitUntil(
+          () => sent.some((e) => e.userId === 'usr_wake' && e.data.status === status),
+          `${status} sent`,
+          2_000,
+        );
+        assert.ok(Date.now() - started < 1_000, `sent ${Date.now() - started} ms after the commit`);
+      }
+      assert.equal(await unpublished(t.database), 0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('after stop, no more rows are sent', async () => {
     const sent: RealtimeEvent[] = [];
     const relay = startOutboxRelay({

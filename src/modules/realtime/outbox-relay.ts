@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.ts';
 import type { AmqpPublisher } from '../events-out/rabbitmq.ts';
 import { toRealtimeEvent, type RealtimeEvent } from './events.ts';
 import { listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
-import { embeddedLeadership, serverLeadership, type RelayLeadership } from './relay-leader.ts';
+import { embeddedLeadership, OUTBOX_CHANNEL, serverLeadership, type RelayLeadership } from './relay-leader.ts';
 
 export interface RelayOptions {
   database: Database;
@@ -14,7 +14,10 @@ export interface RelayOptions {
   publishToSockets?: (events: readonly RealtimeEvent[]) => void;
   /** The RabbitMQ sink, when AMQP_URL is set. */
   amqp?: AmqpPublisher;
-  /** Fallback poll (and the only wake-up on PGlite); defaults 1 s on a server, 100 ms on PGlite. */
+  /**
+   * Fallback poll; default 1 s. Commits wake the relay at once through migration 0004's NOTIFY: on a server
+   * over LISTEN, on PGlite through its in-process `listen` (without one, PGlite is polled every 100 ms).
+   */
   pollMs?: number;
   batchSize?: number;
 }
@@ -37,14 +40,20 @@ export interface OutboxRelay {
 export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   const { database, logger, clock } = options;
   const batchSize = options.batchSize ?? 200;
-  const pollMs = options.pollMs ?? (database.kind === 'pglite' ? 100 : 1_000);
+  const pollMs = options.pollMs ?? (database.kind === 'pglite' && database.listen === undefined ? 100 : 1_000);
   let isStopped = false;
   let isLeader = false;
 
   const leadership: RelayLeadership =
     database.kind === 'postgres' && database.url !== undefined
-      ? serverLeadership(database.url, logger, () => kick())
+      ? // A standby does not try the lock on each NOTIFY (every commit): it tries at each poll.
+        serverLeadership(database.url, logger, () => {
+          if (isLeader) kick();
+        })
       : embeddedLeadership(database);
+  // PGlite's NOTIFYs are delivered in-process: every commit that appended wakes the relay at once.
+  const unlisten = database.kind === 'pglite' ? database.listen?.(OUTBOX_CHANNEL, () => kick()) : undefined;
+  unlisten?.catch((error: unknown) => logger.warn({ err: error }, 'outbox relay cannot LISTEN: polling only'));
 
   /** One batch of a sink; true when there may be more. */
   const drainSocket = async (db: Db): Promise<boolean> => {
@@ -156,6 +165,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     async stop() {
       isStopped = true;
       clearTimeout(timer);
+      await unlisten?.then((stop) => stop()).catch(() => {});
       await Promise.all([...sinks.values()].map((s) => s.run()));
       await leadership.close();
     },

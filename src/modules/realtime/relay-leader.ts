@@ -18,7 +18,7 @@ export interface RelayLeadership {
   close(): Promise<void>;
 }
 
-/** PGlite lives in one process, which is therefore always the only relay; it is polled, not notified. */
+/** PGlite lives in one process, which is therefore always the only relay (woken by its in-process `listen`). */
 export function embeddedLeadership(database: Database): RelayLeadership {
   return {
     acquire: () => Promise.resolve(true),
@@ -55,6 +55,8 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
       connectionString: url,
       connectionTimeoutMillis: 5_000,
       application_name: 'fulcrum-outbox-relay',
+      // An idle LISTEN connection whose server vanished is noticed by TCP keepalive, then reconnected.
+      keepAlive: true,
     });
     fresh.on('error', (error) => drop(fresh, error));
     fresh.on('end', () => drop(fresh));
