@@ -9,6 +9,7 @@ import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
 import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
 import { createPaymentsRuntime, stripeFromConfig, type PaymentsRuntime } from './modules/payments/index.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
+import { listenForInboxEvents } from './modules/webhooks/inbox-listener.ts';
 import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
@@ -129,6 +130,11 @@ function startWorker(database: Database, logger: Logger, stoppers: Stopper[], pa
   // The webhook inbox worker and reconciliation run where the jobs run.
   payments.start();
   stoppers.push(() => payments.stop());
+  // On a server, an API process storing a webhook wakes this worker through migration 0008's NOTIFY.
+  if (database.kind === 'postgres' && database.url !== undefined) {
+    const listener = listenForInboxEvents({ url: database.url, logger, onNotify: () => payments.inbox.wake() });
+    stoppers.push(() => listener.close());
+  }
 }
 
 interface Payments {

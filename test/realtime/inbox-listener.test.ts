@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { createInboxWorker, insertInboxEvent, type InboxWorker } from '../../src/modules/webhooks/index.ts';
+import { listenForInboxEvents, type InboxListener } from '../../src/modules/webhooks/inbox-listener.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { createServerDatabase, waitUntil, type ServerDatabase } from './support.ts';
+
+// A split deployment: an API process stores a webhook, a worker process applies it. The worker hears of the
+// row through migration 0008's NOTIFY, not its poll (an hour here). Needs the PostgreSQL server.
+
+const logger = createLogger(process.env.TEST_LOG ?? 'silent');
+const HOUR = 3_600_000;
+
+describe('webhook inbox: a worker process is woken by NOTIFY when another connection stores an event', () => {
+  let s: ServerDatabase;
+  let apiNode: Database; // stands for the API process: its own pool
+  let worker: InboxWorker;
+  let listener: InboxListener;
+  const handled: { eventId: string; at: number }[] = [];
+
+  before(async () => {
+    s = await createServerDatabase();
+    apiNode = await openDatabase({ url: s.url, dataDir: '' });
+    worker = createInboxWorker({
+      db: s.database.db,
+      clock: systemClock,
+      logger,
+      maxAttempts: 3,
+      pollMs: HOUR,
+      handle: async (_trx, row) => {
+        handled.push({ eventId: row.event_id, at: Date.now() });
+        return { outcome: 'handled' };
+      },
+    });
+    worker.start();
+    listener = listenForInboxEvents({ url: s.url, logger, onNotify: () => worker.wake(), minBackoffMs: 50 });
+    await waitUntil(() => listener.isListening(), 'the listener to LISTEN');
+    // The start's own pass and the one after LISTEN are over: nothing but a notification wakes the worker now.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+  after(async () => {
+    await listener?.close();
+    await worker?.stop();
+    await apiNode?.close();
+    await s?.drop();
+  });
+
+  const store = async (eventId: string) => {
+    const stored = Date.now();
+    assert.equal(
+      await insertInboxEvent(
+        apiNode.db,
+        { provider: 'stripe', eventId, type: 'test.event', payload: '{}' },
+        new Date(),
+      ),
+      true,
+    );
+    await waitUntil(() => handled.some((h) => h.eventId === eventId), `${eventId} processed`, 5_000);
+    const took = handled.find((h) => h.eventId === eventId)!.at - stored;
+    assert.ok(took < 1_000, `processed ${took} ms after it was stored (the poll is an hour)`);
+  };
+
+  it('an event stored through another connection is processed at once', async () => {
+    await store('evt_notify_1');
+    await store('evt_notify_2');
+  });
+
+  it('the listener reconnects after its connection is killed, and hears again', async () => {
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity
+              where application_name = 'fulcrum-inbox-listener' and datname = current_database()`.execute(
+      s.database.db,
+    );
+    await waitUntil(() => !listener.isListening(), 'the listener to notice', 5_000);
+    await waitUntil(() => listener.isListening(), 'the listener to LISTEN again', 5_000);
+    await store('evt_notify_after_kill');
+  });
+});
