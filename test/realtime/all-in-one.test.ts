@@ -55,6 +55,10 @@ describe('npm start: one process, the customer sees PAID over Socket.IO', () => 
     assert.equal(customer.status, 201, JSON.stringify(customer.body));
     const token = customer.body.accessToken as string;
     socket = await connectClient(proc.url, { token });
+    let paidArrivedAt: number | undefined;
+    socket.socket.on('order.updated', (data: { status?: string }) => {
+      if (data.status === 'PAID') paidArrivedAt ??= Date.now();
+    });
 
     const order = await call(app, 'POST', '/api/v1/orders', {
       token,
@@ -85,5 +89,18 @@ describe('npm start: one process, the customer sees PAID over Socket.IO', () => 
     const paidEvent = socket.events().find((e) => e.data.status === 'PAID')!;
     assert.equal(paidEvent.data.orderId, order.body.id);
     assert.equal(paidEvent.data.paymentStatus, 'SUCCEEDED');
+
+    // The issue's bound: PAID reaches the owner within a second of the webhook. The sandbox logs a delivery
+    // when the app has answered it (the event is stored); same machine, same clock.
+    const log = (await (await fetch(`${url.origin}/_sandbox/deliveries`)).json()) as {
+      data: { statusCode: number | null; at: string }[];
+    };
+    const delivered = log.data.find(
+      (d) => d.type === 'checkout.session.completed' && d.statusCode !== null && d.statusCode < 300,
+    );
+    assert.ok(delivered !== undefined, `a delivered webhook: ${JSON.stringify(log.data)}`);
+    assert.ok(paidArrivedAt !== undefined);
+    const latency = paidArrivedAt - Date.parse(delivered.at);
+    assert.ok(latency < 1_000, `order.updated PAID arrived ${latency} ms after the webhook (bound: 1000 ms)`);
   });
 });
