@@ -87,26 +87,47 @@ describe('realtime: a payment seen live, from the sandbox’s webhook to the soc
     const owner = await createUser(shop.app);
     const first = await client({ token: owner.token });
     const order = await newOrder(shop, owner);
-    await first.waitFor((r) => r.some((e) => e.data.orderId === order.id), 'order.updated CREATED');
+    const payment = await startPayment(shop, order.id, owner);
+    await pay(shop, payment.sessionId, '4000000000003220'); // completed unpaid: processing, then async success
+    await waitForEvent(shop, 'checkout.session.completed', payment.sessionId);
+    await settle(shop);
+    await first.waitFor(
+      (r) => r.filter((e) => e.name === 'payment.updated' && e.data.status === 'PENDING').length === 2,
+      'payment.updated PENDING (processing)',
+    );
+    // The payment is in progress (PENDING, processing) when the connection drops.
     const last = Number(first.events().at(-1)!.data.eventId);
     first.close();
 
-    const payment = await startPayment(shop, order.id, owner);
-    await pay(shop, payment.sessionId);
-    await waitForEvent(shop, 'checkout.session.completed', payment.sessionId);
-    await settle(shop);
-    await relay.drain();
-
+    // While disconnected: the bank settles, and the customer places another order (committed, to be replayed).
+    shop.clock.advance(ASYNC_DELAY_MS + 1_000);
+    await waitForEvent(shop, 'checkout.session.async_payment_succeeded', payment.sessionId);
+    const whileAway = await newOrder(shop, owner);
+    // The webhook that makes the order PAID is applied while the client reconnects: live events cross the seam.
+    const settling = settle(shop);
     const again = await client({ token: owner.token, lastEventId: last });
-    await again.waitFor((r) => r.some((e) => e.data.status === 'PAID'), 'order.updated PAID');
-    const replayed = again.events();
+    await settling;
+    // A final marker: an event committed after everything above.
+    const marker = await newOrder(shop, owner);
+    await again.waitFor((r) => r.some((e) => e.data.orderId === marker.id), 'the marker’s order.updated CREATED');
+
+    const ids = eventIds(again.events());
+    const markerId = Number(again.events().find((e) => e.data.orderId === marker.id)!.data.eventId);
     assert.deepEqual(
-      eventIds(replayed),
-      replayed.map((_, i) => last + 1 + i),
-      'every event after lastEventId, once, in order',
+      ids,
+      Array.from({ length: markerId - last }, (_, i) => last + 1 + i),
+      'every event after lastEventId up to the marker, each once, in order',
     );
-    assert.ok(about(again, order.id).includes('order.updated PAID'));
+    const before = eventIds(first.events());
+    assert.deepEqual(
+      [...before, ...ids],
+      Array.from({ length: markerId }, (_, i) => i + 1),
+      'both connections together: 1 … marker, each exactly once',
+    );
+    assert.ok(about(again, order.id).includes('order.updated PAID'), about(again, order.id).join(', '));
+    assert.ok(about(again, order.id).includes('payment.updated SUCCEEDED'), about(again, order.id).join(', '));
     assert.ok(!about(again, order.id).includes('order.updated CREATED'), 'nothing at or before lastEventId');
+    assert.deepEqual(about(again, whileAway.id), ['order.updated CREATED']);
   });
 
   it('another customer hears nothing of the payment; support following the order hears it', async () => {
