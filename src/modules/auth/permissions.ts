@@ -25,7 +25,7 @@ export function can(actor: Actor, permission: Permission): boolean {
   return (permissions[permission] as readonly Role[]).includes(actor.role);
 }
 
-/** Throws 403 forbidden unless the actor's role has the permission. */
-export function requirePermission(actor: Actor, permission: Permission): void {
-  if (!can(actor, permission)) throw forbidden();
+/** Throws 403 forbidden (with `detail` when given) unless the actor's role has the permission. */
+export function requirePermission(actor: Actor, permission: Permission, detail?: string): void {
+  if (!can(actor, permission)) throw forbidden(detail);
 }

@@ -1,10 +1,11 @@
 import type { Updateable } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { ProductsTable } from '../../db/schema.ts';
-import { isAdmin, isStaff, type Actor } from '../../shared/actor.ts';
+import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { decodeCursor, pageOf } from '../../shared/cursor.ts';
-import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { conflict, notFound } from '../../shared/errors.ts';
+import { requirePermission } from '../auth/index.ts';
 import { newId } from '../../shared/ids.ts';
 import * as repo from './catalog.repository.ts';
 import {
@@ -32,13 +33,13 @@ export async function listActiveProducts(
   return list(deps, { ...query, active: true });
 }
 
-/** Staff view: every product, inactive ones included, optionally filtered by `active`. */
+/** Staff view (the `read_all` permission): every product, inactive ones included, optionally filtered by `active`. */
 export async function listAllProducts(
   deps: CatalogDeps,
   actor: Actor,
   query: { limit: number; cursor?: string | undefined; active?: boolean | undefined },
 ): Promise<ProductPage> {
-  if (!isStaff(actor)) throw forbidden('Only staff may list every product.');
+  requirePermission(actor, 'read_all', 'Only staff may list every product.');
   return list(deps, query);
 }
 
@@ -63,7 +64,7 @@ export async function getActiveProduct(deps: CatalogDeps, id: string): Promise<P
 }
 
 export async function getAnyProduct(deps: CatalogDeps, actor: Actor, id: string): Promise<ProductResponse> {
-  if (!isStaff(actor)) throw forbidden('Only staff may read inactive products.');
+  requirePermission(actor, 'read_all', 'Only staff may read inactive products.');
   const row = await repo.findProduct(deps.db, id);
   if (row === undefined) throw notFound('Product');
   return toProductResponse(row);
@@ -74,7 +75,7 @@ export async function createProduct(
   actor: Actor,
   input: CreateProductInput,
 ): Promise<ProductResponse> {
-  if (!isAdmin(actor)) throw forbidden('Only admins may create products.');
+  requirePermission(actor, 'products_write', 'Only admins may create products.');
   const now = deps.clock.now();
   const result = await repo.insertProduct(deps.db, {
     id: newId('prd'),
@@ -99,7 +100,7 @@ export async function updateProduct(
   id: string,
   input: UpdateProductInput,
 ): Promise<ProductResponse> {
-  if (!isAdmin(actor)) throw forbidden('Only admins may change products.');
+  requirePermission(actor, 'products_write', 'Only admins may change products.');
   const values: Updateable<ProductsTable> = { updated_at: deps.clock.now() };
   if (input.name !== undefined) values.name = input.name;
   if (input.description !== undefined) values.description = input.description;

@@ -2,8 +2,9 @@ import type { Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { appendOutbox } from '../../db/outbox.ts';
 import type { OrdersTable } from '../../db/schema.ts';
-import { isStaff, type Actor } from '../../shared/actor.ts';
+import type { Actor } from '../../shared/actor.ts';
 import { conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
+import { can, type Permission } from '../auth/index.ts';
 import { restock } from '../catalog/index.ts';
 import type { OrderRow } from './orders.mapper.ts';
 import * as repo from './orders.repository.ts';
@@ -36,12 +37,26 @@ export function actorLabel(actor: OrderActor): string {
   return 'system' in actor ? `system:${actor.system}` : actor.id;
 }
 
-/** The actor's relation to the order, or null when the actor may not even see it. */
-export function partyOf(actor: OrderActor, order: { user_id: string }): Party | null {
+/**
+ * The permission that makes a person the `admin` party of a move to this status (API.md's table:
+ * ship, deliver, cancel a paid order); moves without one (PAID) are the system's alone.
+ */
+const adminMovePermissions: Partial<Record<OrderStatus, Permission>> = {
+  SHIPPED: 'ship',
+  DELIVERED: 'deliver',
+  CANCELLED: 'cancel_paid_order',
+};
+
+/**
+ * The actor's relation to the order for a move to `to`, or null when the actor may not even see it:
+ * decided through the permission table, never by role name.
+ */
+export function partyOf(actor: OrderActor, order: { user_id: string }, to: OrderStatus): Party | null {
   if ('system' in actor) return 'system';
-  if (actor.role === 'admin') return 'admin';
+  const permission = adminMovePermissions[to];
+  if (permission !== undefined && can(actor, permission)) return 'admin';
   if (actor.id === order.user_id) return 'owner';
-  return isStaff(actor) ? 'support' : null;
+  return can(actor, 'read_all') ? 'support' : null;
 }
 
 export function refusalError(error: TransitionRefusal, from: OrderStatus, to: OrderStatus): AppError {
@@ -65,7 +80,7 @@ export async function transitionOrder(
   options: TransitionOptions,
 ): Promise<OrderRow> {
   const current = await repo.lockOrder(trx, orderId);
-  const party = current === undefined ? null : partyOf(options.actor, current);
+  const party = current === undefined ? null : partyOf(options.actor, current, to);
   if (current === undefined || party === null) throw notFound('Order');
   const decision = transition(current, to, party);
   if (!decision.ok) throw refusalError(decision.error, current.status, to);
