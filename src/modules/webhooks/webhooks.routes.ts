@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import type { ModuleContext } from '../../app.ts';
 import { actorOf } from '../../http/authenticate.ts';
-import { decodeCursor, pageOf } from '../../shared/cursor.ts';
-import { AppError, notFound } from '../../shared/errors.ts';
-import { requirePermission } from '../auth/index.ts';
+import { AppError } from '../../shared/errors.ts';
 import * as inbox from './inbox.repository.ts';
+import { listWebhookEvents, retryWebhookEvent } from './webhooks.service.ts';
 import {
   listWebhookEventsQuery,
   rawBody,
-  toWebhookEventResponse,
   webhookEventList,
   webhookEventParams,
   webhookEventSchema,
@@ -73,17 +71,7 @@ export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void 
       responses: { 200: { description: 'A page of inbox rows', schema: webhookEventList } },
     },
     async ({ query }, req, res) => {
-      requirePermission(actorOf(req), 'read_all');
-      const rows = await inbox.listInbox(db, {
-        status: query.status,
-        after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-        limit: query.limit,
-      });
-      const page = pageOf(
-        rows.map((r) => ({ ...r, created_at: r.received_at })),
-        query.limit,
-      );
-      res.json({ data: page.rows.map(toWebhookEventResponse), nextCursor: page.nextCursor });
+      res.json(await listWebhookEvents(db, actorOf(req), query));
     },
   );
   admin.route(
@@ -101,17 +89,9 @@ export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void 
       },
     },
     async ({ params }, req, res) => {
-      requirePermission(actorOf(req), 'retry_webhook_events');
-      const row = await inbox.requeue(db, params.id, clock.now());
-      if (row === undefined) {
-        const existing = await inbox.findInboxRow(db, params.id);
-        if (existing === undefined) throw notFound('Webhook event');
-        throw new AppError('conflict', 'invalid_transition', `A ${existing.status} event is not retried.`, {
-          extra: { status: existing.status },
-        });
-      }
+      const event = await retryWebhookEvent(db, actorOf(req), params.id, clock.now());
       intake.onStored();
-      res.status(202).json({ event: toWebhookEventResponse(row) });
+      res.status(202).json({ event });
     },
   );
 }
