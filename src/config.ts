@@ -30,6 +30,11 @@ const schema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  /** Prefix of the rate-limit keys in Redis, so deployments (or test runs) sharing one Redis keep apart. */
+  RATE_LIMIT_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, 'must be 1–64 letters, digits, _ : . or -')
+    .default('fulcrum:rl'),
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 bytes').optional(),
   STRIPE_SECRET_KEY: z
