@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { appendOutbox } from '../../src/db/outbox.ts';
@@ -13,6 +13,71 @@ import { append, waitUntil } from './support.ts';
 // Against the local RabbitMQ (CI runs one); unreachable, these fail rather than skip.
 const AMQP_URL = process.env.TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 const logger = createLogger('silent');
+
+/**
+ * A TCP proxy between the publisher and the broker that the test can cut (every connection reset, new ones
+ * refused) and restore, and whose broker → publisher direction it can hold back (confirms sent, not received).
+ */
+interface BrokerProxy {
+  url: string;
+  /** Upstream connections made through it. */
+  connections(): number;
+  holdReplies(): void;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+async function startBrokerProxy(target: URL): Promise<BrokerProxy> {
+  const open = new Set<Socket>();
+  let isDown = false;
+  let isHolding = false;
+  let count = 0;
+  const server: Server = createServer((client) => {
+    if (isDown) {
+      client.destroy();
+      return;
+    }
+    const upstream = connectTcp({ host: target.hostname, port: Number(target.port || 5672) });
+    count += 1;
+    open.add(client).add(upstream);
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (!isHolding) client.write(chunk); // held replies are never delivered: the cut loses them
+    });
+    const end = () => {
+      open.delete(client);
+      open.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const url = new URL(target.toString());
+  url.port = String(port);
+  url.hostname = '127.0.0.1';
+  return {
+    url: url.toString(),
+    connections: () => count,
+    holdReplies: () => (isHolding = true),
+    cut() {
+      isDown = true;
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+    restore() {
+      isHolding = false;
+      isDown = false;
+    },
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('outbox relay to RabbitMQ', () => {
   let t: TestDatabase;
@@ -103,6 +168,78 @@ describe('outbox relay to RabbitMQ', () => {
     } finally {
       await relay.stop();
       await publisher.close();
+    }
+  });
+
+  it('the connection to the broker really cut with messages sent but unconfirmed: the same publisher reconnects, nothing is lost', async () => {
+    const userId = `usr_amqp_cut_${Date.now()}`;
+    const proxy = await startBrokerProxy(new URL(AMQP_URL));
+    const publisher = createAmqpPublisher({
+      url: proxy.url,
+      logger,
+      confirmTimeoutMs: 2_000,
+      minBackoffMs: 20,
+      maxBackoffMs: 200,
+    });
+    const relay = startOutboxRelay({ database: t.database, logger, clock: systemClock, amqp: publisher, pollMs: 50 });
+    const ids: number[] = [];
+    const add = async (status: string) => ids.push((await append(t.database, userId, status)).id);
+    try {
+      await add('CREATED');
+      await waitUntil(async () => (await amqpPending(userId)) === 0, 'the first row confirmed through the proxy');
+
+      // The broker's confirms stop reaching the publisher: messages arrive at the queue, their rows stay unmarked.
+      proxy.holdReplies();
+      // One commit, so one batch: all three are published before the publisher waits for their confirms.
+      await t.database.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < 3; i++) {
+          const payload = { orderId: 'ord_1', status: `HELD_${i}`, paymentStatus: null, at: new Date().toISOString() };
+          ids.push((await appendOutbox(trx, { userId, type: 'order.updated', payload })).id);
+        }
+      });
+      const held = ids.slice(1).map(String);
+      await waitUntil(
+        () => held.every((id) => receivedFor(userId).some((m) => m.properties.messageId === id)),
+        'the held messages at the queue',
+      );
+      assert.equal(await amqpPending(userId), 3, 'sent, not confirmed: not marked');
+
+      // Cut while rows keep being added; restore a moment later.
+      const adding = (async () => {
+        for (let i = 0; i < 10; i++) {
+          await add(`DURING_${i}`);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok((await amqpPending(userId)) >= 3, 'nothing confirmed while the connection is cut');
+      proxy.restore();
+      await adding;
+      await add('AFTER');
+
+      await waitUntil(async () => (await amqpPending(userId)) === 0, 'every amqp_published_at set', 15_000);
+      const arrived = new Set(receivedFor(userId).map((m) => m.properties.messageId as string));
+      assert.deepEqual(
+        ids.map(String).filter((id) => !arrived.has(id)),
+        [],
+        'every messageId reached the bound queue at least once',
+      );
+      for (const id of held) {
+        const copies = receivedFor(userId).filter((m) => m.properties.messageId === id).length;
+        assert.ok(copies >= 2, `unconfirmed ${id} was published again after the reconnect (${copies} copies)`);
+      }
+      assert.ok(proxy.connections() >= 2, `the publisher reconnected by itself (${proxy.connections()} connections)`);
+      const eventIds = [...new Set(receivedFor(userId).map((m) => bodyOf(m).eventId as number))];
+      assert.deepEqual(
+        eventIds.sort((a, b) => a - b),
+        ids.map((_, i) => i + 1),
+      );
+    } finally {
+      await relay.stop();
+      await publisher.close();
+      await proxy.close();
     }
   });
 
