@@ -14,6 +14,7 @@ import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
 import { startSandbox, type Sandbox } from './sandbox/index.ts';
+import { embeddedSandboxOptions } from './sandbox/embedded.ts';
 
 type Mode = 'api' | 'worker' | 'all' | 'migrate';
 const modes: readonly Mode[] = ['api', 'worker', 'all', 'migrate'];
@@ -162,12 +163,16 @@ async function startPayments(
     config.SANDBOX_PORT !== null;
   let sandbox: Sandbox | undefined;
   if (wantsSandbox) {
-    sandbox = await startSandbox({
-      port: config.SANDBOX_PORT ?? 12111,
-      ...(config.STRIPE_WEBHOOK_SECRET === undefined ? {} : { webhookSecret: config.STRIPE_WEBHOOK_SECRET }),
-      // With the embedded database on disk, the sandbox keeps its sessions beside it across restarts.
-      ...(config.DATABASE_URL === undefined ? { dataFile: `${config.DATA_DIR}/sandbox.json` } : {}),
-    });
+    // Kept in DATA_DIR/sandbox.json unless DATABASE_URL is memory://; events made before listening()
+    // sets the endpoint (restored timers firing at start-up) are held for it.
+    sandbox = await startSandbox(
+      embeddedSandboxOptions({
+        port: config.SANDBOX_PORT ?? 12111,
+        webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+        databaseUrl: config.DATABASE_URL,
+        dataDir: config.DATA_DIR,
+      }),
+    );
     stoppers.push(() => sandbox!.close());
     logger.info({ url: sandbox.url }, 'Stripe sandbox listening');
   }

@@ -23,8 +23,17 @@ export interface SandboxOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Where events are POSTed; may be set later with setWebhookEndpoint. Without it events are only listed. */
+  /**
+   * Where events are POSTed; may be set later with setWebhookEndpoint. Without it events are only
+   * listed, unless holdWebhooksUntilEndpoint.
+   */
   webhookUrl?: string;
+  /**
+   * Keep every event made while there is no endpoint as a pending delivery, sent once
+   * setWebhookEndpoint is called (for an embedder that learns its endpoint only after start-up,
+   * while restored timers already fire). Default false: such events are only listed.
+   */
+  holdWebhooksUntilEndpoint?: boolean;
   /** Signing secret (`whsec_…`); generated (and kept in dataFile) when absent. */
   webhookSecret?: string;
   /** JSON file keeping sessions, payment intents, refunds, events and undelivered webhooks across restarts. */
@@ -116,6 +125,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
   const webhooks = createWebhooks(core, {
     url: opts.webhookUrl ?? null,
+    holdUntilEndpoint: opts.holdWebhooksUntilEndpoint ?? false,
     secret: opts.webhookSecret ?? snapshot?.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`,
     retryDelaysMs: opts.retryDelaysMs ?? defaultRetryDelaysMs,
     timeoutMs: opts.webhookTimeoutMs ?? 10_000,

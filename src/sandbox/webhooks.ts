@@ -43,6 +43,8 @@ function post(url: string, body: string, headers: Record<string, string>, timeou
 
 export interface WebhookConfig {
   url: string | null;
+  /** Events made while `url` is null are kept pending for the endpoint set later, not only listed. */
+  holdUntilEndpoint: boolean;
   secret: string;
   retryDelaysMs: number[];
   timeoutMs: number;
@@ -165,7 +167,9 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
   return {
     config,
     onEvent(record) {
-      if (config.url === null || closed) return;
+      if (closed || (config.url === null && !config.holdUntilEndpoint)) return;
+      // Without an endpoint yet (holdUntilEndpoint) the delivery is kept pending exactly like one that
+      // is waiting for a retry: attempt() leaves it alone until setWebhookEndpoint resumes it.
       const { faults } = core;
       const d: DeliveryState = {
         eventId: record.event.id,
