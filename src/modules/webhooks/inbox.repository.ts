@@ -36,7 +36,9 @@ export async function insertInboxEvent(db: Executor, event: NewInboxEvent, now: 
 /**
  * Takes up to `limit` due rows for `leaseMs`: rows nobody holds, or whose holder's lease ran out (a worker
  * that died). SKIP LOCKED lets workers take disjoint rows without waiting; the new lease id fences out a
- * previous holder that wakes up late. Attempts count claims, so a row that kills its worker ends dead too.
+ * previous holder that wakes up late. Attempts count claims, and a row whose lease ran out after its
+ * `maxAttempts`-th claim is not claimed again but marked dead: a row that kills its worker every time (which
+ * then never records the failure) ends dead too. Returns the claimed rows and those it declared dead.
  */
 export async function claimDue(
   db: Executor,
@@ -44,20 +46,32 @@ export async function claimDue(
   leaseMs: number,
   limit: number,
   leaseId: string,
-): Promise<InboxRow[]> {
+  maxAttempts: number,
+): Promise<{ claimed: InboxRow[]; dead: InboxRow[] }> {
   const lockedUntil = new Date(now.getTime() + leaseMs);
   const { rows } = await sql<InboxRow>`
-    update webhook_inbox set locked_until = ${lockedUntil}, lease_id = ${leaseId}, attempts = attempts + 1
-    where id in (
-      select id from webhook_inbox
+    with due as (
+      select id, (locked_until is not null and attempts >= ${maxAttempts}) as lost
+      from webhook_inbox
       where status in ('pending', 'failed') and next_attempt_at <= ${now}
         and (locked_until is null or locked_until <= ${now})
       order by next_attempt_at, received_at
       limit ${limit}
       for update skip locked
     )
-    returning *`.execute(db);
-  return rows.sort((a, b) => a.received_at.getTime() - b.received_at.getTime());
+    update webhook_inbox w set
+      status = case when due.lost then 'dead' else w.status end,
+      last_error = case when due.lost
+        then 'worker lost the row ' || w.attempts || ' times (its lease ran out without an outcome)'
+        else w.last_error end,
+      locked_until = case when due.lost then null else ${lockedUntil}::timestamptz end,
+      lease_id = case when due.lost then null else ${leaseId} end,
+      attempts = case when due.lost then w.attempts else w.attempts + 1 end
+    from due
+    where w.id = due.id
+    returning w.*`.execute(db);
+  const byArrival = rows.sort((a, b) => a.received_at.getTime() - b.received_at.getTime());
+  return { claimed: byArrival.filter((r) => r.status !== 'dead'), dead: byArrival.filter((r) => r.status === 'dead') };
 }
 
 /** Locks a claimed row for its processing transaction, only while our lease still holds it. */

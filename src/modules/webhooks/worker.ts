@@ -55,7 +55,14 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
 
   async function claim(limit = batchSize): Promise<{ leaseId: string; rows: InboxRow[] }> {
     const leaseId = randomUUID();
-    return { leaseId, rows: await inbox.claimDue(db, clock.now(), leaseMs, limit, leaseId) };
+    const { claimed, dead } = await inbox.claimDue(db, clock.now(), leaseMs, limit, leaseId, maxAttempts);
+    for (const row of dead) {
+      logger.error(
+        { inboxId: row.id, eventId: row.event_id, attempts: row.attempts },
+        'webhook event dead: its worker was lost on every attempt',
+      );
+    }
+    return { leaseId, rows: claimed };
   }
 
   async function processOne(leaseId: string, claimed: InboxRow): Promise<boolean> {
