@@ -55,6 +55,8 @@ const schema = z.object({
   ORDER_TTL_SECONDS: intIn(60, 7 * 24 * 3600).default(1800),
   RECONCILE_INTERVAL_SECONDS: intIn(1, 86400).default(60),
   RECONCILE_AFTER_SECONDS: intIn(1, 7 * 86400).default(300),
+  /** How long a PENDING payment may wait for its checkout session (phase 2) before reconciliation opens it. */
+  RECONCILE_CHECKOUT_GRACE_SECONDS: intIn(1, 3600).default(30),
   WEBHOOK_MAX_ATTEMPTS: intIn(1, 100).default(8),
   FULCRUM_ADMIN_EMAIL: z.email('must be an e-mail address').optional(),
   FULCRUM_ADMIN_PASSWORD: z.string().min(12, 'must be 12–128 characters').max(128).optional(),

@@ -121,7 +121,8 @@ export interface OutboxTable {
 
 // --- payments, refunds, webhook inbox, job state (migration 0003) ---
 
-export type PaymentProviderColumn = 'stripe' | 'manual';
+/** A registered provider's name (src/modules/payments/providers/registry.ts); the application validates it. */
+export type PaymentProviderColumn = string;
 export type PaymentStatusColumn =
   'PENDING' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
 

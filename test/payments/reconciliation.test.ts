@@ -29,9 +29,9 @@ describe('payments: reconciliation', () => {
   const toggleLog = (providers: Providers): Providers => ({
     ...providers,
     stripe: {
-      ...providers.stripe,
+      ...providers.stripe!,
       listEvents: (cursor, since) =>
-        eventLog ? providers.stripe.listEvents!(cursor, since) : Promise.resolve({ events: [], cursor }),
+        eventLog ? providers.stripe!.listEvents!(cursor, since) : Promise.resolve({ events: [], cursor }),
     },
   });
   before(async () => {
@@ -171,11 +171,11 @@ describe('payments: reconciliation', () => {
       wrapProviders: (providers) => ({
         ...providers,
         stripe: {
-          ...providers.stripe,
+          ...providers.stripe!,
           listEvents: async (cursor, since) => {
             entered();
             await gate;
-            return providers.stripe.listEvents!(cursor, since);
+            return providers.stripe!.listEvents!(cursor, since);
           },
         },
       }),

@@ -4,6 +4,7 @@ import * as m0002 from './0002_catalog_orders.ts';
 import * as m0003 from './0003_payments.ts';
 import * as m0004 from './0004_outbox_relay.ts';
 import * as m0005 from './0005_orders_user_status.ts';
+import * as m0006 from './0006_payments_provider_registry.ts';
 import * as m0008 from './0008_webhook_inbox_notify.ts';
 
 interface MigrationModule {
@@ -18,5 +19,6 @@ export const migrations: Record<string, MigrationModule> = {
   '0003_payments': m0003,
   '0004_outbox_relay': m0004,
   '0005_orders_user_status': m0005,
+  '0006_payments_provider_registry': m0006,
   '0008_webhook_inbox_notify': m0008,
 };

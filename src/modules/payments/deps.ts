@@ -9,6 +9,6 @@ export interface PaymentsDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
-  config: Pick<Config, 'PUBLIC_URL' | 'RECONCILE_AFTER_SECONDS'>;
+  config: Pick<Config, 'PUBLIC_URL' | 'RECONCILE_AFTER_SECONDS' | 'RECONCILE_CHECKOUT_GRACE_SECONDS'>;
   providers: Providers;
 }

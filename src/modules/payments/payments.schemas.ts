@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { money, moneySchema, toCurrency, type Money } from '../../shared/money.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
+import { providerNames } from './providers/registry.ts';
+
+/** The registered providers (providers/registry.ts), read when this module loads. */
+const providerName = z.enum(providerNames());
 
 export const paymentStatuses = [
   'PENDING',
@@ -12,7 +16,7 @@ export const paymentStatuses = [
   'REFUNDED',
 ] as const;
 
-export const checkoutBody = z.strictObject({ provider: z.enum(['stripe', 'manual']).optional() });
+export const checkoutBody = z.strictObject({ provider: providerName.optional() });
 export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
 
 export const refundBody = z.strictObject({
@@ -24,7 +28,7 @@ export const refundBody = z.strictObject({
 export const paymentSchema = z.object({
   id: z.string(),
   orderId: z.string(),
-  provider: z.enum(['stripe', 'manual']),
+  provider: providerName,
   status: z.enum(paymentStatuses),
   amount: moneySchema,
   refunded: moneySchema,

@@ -2,18 +2,19 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { runExclusive } from '../jobs/index.ts';
 import { insertInboxEvent } from '../webhooks/index.ts';
-import { openCheckout } from './checkout.service.ts';
+import { CHECKOUT_REFUSED, openCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { PaymentFact, PaymentRef } from './facts.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow } from './payments.repository.ts';
 import { confirm } from './payments.service.ts';
-import { GatewayError } from './providers/index.ts';
+import { providerOf, refusedOutright, type PaymentProvider } from './providers/index.ts';
 import { issueRefund } from './refunds.service.ts';
 
 export const RECONCILE_JOB = 'payments.reconcile';
 const LEASE_KEY = 'payments.reconcile.lease';
-const CURSOR_KEY = 'payments.stripe.events_cursor';
+/** Where a provider's event-log cursor is kept (`payments.stripe.events_cursor` for Stripe). */
+const cursorKey = (provider: string): string => `payments.${provider}.events_cursor`;
 const ACTOR = 'system:reconciliation';
 /** The first run (no cursor yet) reads this far back in the gateway's event log. */
 const FIRST_WINDOW_MS = 24 * 3600_000;
@@ -70,24 +71,39 @@ async function releaseLease(db: Db, holder: string, now: Date): Promise<void> {
     where key = ${LEASE_KEY} and value->>'holder' = ${holder}`.execute(db);
 }
 
-/** The gateway's event log since the saved cursor, into the inbox (deduplicated there). */
+/** Each provider's event log since its saved cursor, into the inbox (deduplicated there). */
 export async function feedGatewayEvents(deps: PaymentsDeps, onStored: () => void): Promise<number> {
-  const list = deps.providers.stripe.listEvents;
+  let stored = 0;
+  let failure: unknown;
+  for (const provider of Object.values(deps.providers)) {
+    try {
+      stored += await feedProviderEvents(deps, provider);
+    } catch (error) {
+      failure ??= error; // the other providers' logs are still read
+    }
+  }
+  if (stored > 0) onStored();
+  if (failure !== undefined) throw failure;
+  return stored;
+}
+
+async function feedProviderEvents(deps: PaymentsDeps, provider: PaymentProvider): Promise<number> {
+  const list = provider.listEvents;
   if (list === undefined) return 0;
   const now = deps.clock.now();
-  const saved = (await readState(deps.db, CURSOR_KEY)) as { cursor: string | null } | undefined;
+  const key = cursorKey(provider.name);
+  const saved = (await readState(deps.db, key)) as { cursor: string | null } | undefined;
   const { events, cursor } = await list(saved?.cursor ?? null, new Date(now.getTime() - FIRST_WINDOW_MS));
   let stored = 0;
   for (const event of events) {
     const isNew = await insertInboxEvent(
       deps.db,
-      { provider: 'stripe', eventId: event.id, type: event.type, payload: event.payload },
+      { provider: provider.name, eventId: event.id, type: event.type, payload: event.payload },
       now,
     );
     if (isNew) stored += 1;
   }
-  if (cursor !== null && cursor !== saved?.cursor) await writeState(deps.db, CURSOR_KEY, { cursor }, now);
-  if (stored > 0) onStored();
+  if (cursor !== null && cursor !== saved?.cursor) await writeState(deps.db, key, { cursor }, now);
   return stored;
 }
 
@@ -97,7 +113,7 @@ export async function feedGatewayEvents(deps: PaymentsDeps, onStored: () => void
  * Returns the resulting payment status. Throws GatewayError when the gateway cannot be reached.
  */
 export async function closeCheckout(deps: PaymentsDeps, payment: PaymentRow, reason: string): Promise<string> {
-  const provider = deps.providers[payment.provider];
+  const provider = providerOf(deps.providers, payment.provider);
   const sessionId = payment.gateway_session_id;
   let fact: PaymentFact | null = { kind: 'canceled', ref: refOf(payment), reason };
   if (sessionId !== null && (await provider.expireCheckout(sessionId)) === 'not_open') {
@@ -111,7 +127,8 @@ export async function closeCheckout(deps: PaymentsDeps, payment: PaymentRow, rea
 async function reconcilePayment(deps: PaymentsDeps, payment: PaymentRow): Promise<void> {
   const order = await repo.findOrderForPayment(deps.db, payment.order_id);
   const payable = order !== undefined && order.status === 'CREATED';
-  if (payment.gateway_session_id === null && payment.provider === 'stripe') {
+  const provider = providerOf(deps.providers, payment.provider);
+  if (payment.gateway_session_id === null && provider.hostedCheckout) {
     if (!payable) {
       // Its checkout was never handed to anyone (the URL is returned only once stored): nothing to close.
       await confirm(deps, { kind: 'canceled', ref: refOf(payment), reason: `order is ${order?.status}` }, ACTOR);
@@ -120,8 +137,9 @@ async function reconcilePayment(deps: PaymentsDeps, payment: PaymentRow): Promis
     try {
       await openCheckout(deps, payment); // the same idempotency key: the session made before a crash, or a new one
     } catch (error) {
-      if (!(error instanceof GatewayError) || error.kind === 'unavailable') throw error;
-      await confirm(deps, { kind: 'failed', ref: refOf(payment), reason: 'checkout could not be created' }, ACTOR);
+      // Refused outright: nothing exists under the key (a replay would have answered), so no session either.
+      if (!refusedOutright(error)) throw error;
+      await confirm(deps, { kind: 'failed', ref: refOf(payment), reason: CHECKOUT_REFUSED }, ACTOR);
     }
     return;
   }
@@ -129,18 +147,46 @@ async function reconcilePayment(deps: PaymentsDeps, payment: PaymentRow): Promis
     await closeCheckout(deps, payment, `order is ${order?.status}`);
     return;
   }
-  const fact = await deps.providers[payment.provider].lookup({
+  const fact = await provider.lookup({
     paymentId: payment.id,
     sessionId: payment.gateway_session_id ?? '',
   });
   if (fact !== null && fact.kind !== 'open') await confirm(deps, fact, ACTOR);
 }
 
+/**
+ * PENDING payments of hosted-checkout providers still without a session after the grace (phase 2 takes well
+ * under it): a 502 or a crash left them, and their stored session expiry only stays inside the gateway's
+ * window for a minute or so — waiting for RECONCILE_AFTER_SECONDS would let it run out.
+ */
+async function paymentsAwaitingSession(deps: PaymentsDeps, olderThan: Date): Promise<PaymentRow[]> {
+  const hosted = Object.values(deps.providers)
+    .filter((p) => p.hostedCheckout)
+    .map((p) => p.name);
+  if (hosted.length === 0) return [];
+  return deps.db
+    .selectFrom('payments')
+    .selectAll()
+    .where('status', '=', 'PENDING')
+    .where('gateway_session_id', 'is', null)
+    .where('provider', 'in', hosted)
+    .where('created_at', '<=', olderThan)
+    .where('flagged_reason', 'is', null)
+    .where((eb) => eb.or([eb('reconciled_at', 'is', null), eb('reconciled_at', '<=', olderThan)]))
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(BATCH)
+    .execute();
+}
+
 export async function reconcilePayments(deps: PaymentsDeps): Promise<number> {
   const now = deps.clock.now();
   const olderThan = new Date(now.getTime() - deps.config.RECONCILE_AFTER_SECONDS * 1000);
-  const due = await repo.duePendingPayments(deps.db, olderThan, BATCH);
-  for (const payment of due) {
+  const graceOver = new Date(now.getTime() - deps.config.RECONCILE_CHECKOUT_GRACE_SECONDS * 1000);
+  const due = new Map<string, PaymentRow>();
+  for (const p of await paymentsAwaitingSession(deps, graceOver)) due.set(p.id, p);
+  for (const p of await repo.duePendingPayments(deps.db, olderThan, BATCH)) due.set(p.id, p);
+  for (const payment of due.values()) {
     try {
       await reconcilePayment(deps, payment);
     } catch (error) {
@@ -148,7 +194,7 @@ export async function reconcilePayments(deps: PaymentsDeps): Promise<number> {
     }
     await repo.updatePayment(deps.db, payment.id, { reconciled_at: now });
   }
-  return due.length;
+  return due.size;
 }
 
 /** Refunds not yet sent to the gateway are sent (idempotent on their id); the others are looked up. */
@@ -162,7 +208,7 @@ export async function reconcileRefunds(deps: PaymentsDeps): Promise<number> {
         continue;
       }
       const payment = (await repo.findPayment(deps.db, refund.payment_id))!;
-      const fact = await deps.providers[payment.provider].lookupRefund(refund.gateway_refund_id);
+      const fact = await providerOf(deps.providers, payment.provider).lookupRefund(refund.gateway_refund_id);
       if (fact !== null) {
         await confirm(deps, { kind: 'refund', ref: refOf(payment), refund: { ...fact, refundId: refund.id } }, ACTOR);
       }

@@ -9,7 +9,7 @@ import type { PaymentsDeps } from './deps.ts';
 import { describeMoney, recordOrderEvent } from './payment-events.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
-import { GatewayError } from './providers/index.ts';
+import { GatewayError, providerOf } from './providers/index.ts';
 import { refundableAmount } from './refund-facts.ts';
 
 /**
@@ -66,7 +66,7 @@ export async function issueRefund(deps: PaymentsDeps, refundId: string): Promise
   if (refund.status !== 'PENDING' || refund.gateway_refund_id !== null) return refund;
   const payment = (await repo.findPayment(deps.db, refund.payment_id))!;
   try {
-    const fact = await deps.providers[payment.provider].refund({
+    const fact = await providerOf(deps.providers, payment.provider).refund({
       refundId: refund.id,
       paymentId: payment.id,
       paymentIntentId: payment.gateway_payment_intent_id,

@@ -12,13 +12,7 @@ import type { PaymentsDeps } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import { createOrderHooks } from './order-hooks.ts';
 import { issueRefunds } from './payments.service.ts';
-import {
-  createProviders,
-  createStripeClient,
-  factOfEvent,
-  verifyStripeEvent,
-  type Providers,
-} from './providers/index.ts';
+import { createProviders, createStripeClient, type Providers } from './providers/index.ts';
 import { reconcileOnce, type ReconcileReport } from './reconciliation.ts';
 
 export interface PaymentsOptions {
@@ -63,12 +57,15 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
   const { db, clock, logger, config } = options;
   const stripe = options.stripe ?? stripeFromConfig(config);
   const secret = options.webhookSecret ?? config.STRIPE_WEBHOOK_SECRET;
-  const providers = (options.wrapProviders ?? ((p: Providers) => p))(createProviders(stripe));
+  const providers = (options.wrapProviders ?? ((p: Providers) => p))(
+    createProviders({ stripe, webhookSecret: secret, clock }),
+  );
   const deps: PaymentsDeps = { db, clock, logger, config, providers };
 
   const handle: InboxHandler = async (trx, row) => {
-    if (row.provider !== 'stripe') return { outcome: `ignored: unknown provider ${row.provider}` };
-    const translated = factOfEvent(row.payload as Stripe.Event);
+    const translate = providers[row.provider]?.translateEvent;
+    if (translate === undefined) return { outcome: `ignored: unknown provider ${row.provider}` };
+    const translated = translate(row.payload);
     if ('ignored' in translated) return { outcome: translated.ignored };
     const result = await applyPaymentFact(trx, translated.fact, { at: clock.now(), actor: 'system:webhook' });
     const refunds = result.refundsToIssue;
@@ -95,10 +92,10 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
   return {
     deps,
     webhooks: {
-      verify(_provider, raw, signature) {
-        if (secret === undefined) throw new Error('no webhook secret configured');
-        const event = verifyStripeEvent(stripe, raw, signature, secret, clock.now().getTime());
-        return { eventId: event.id, type: event.type };
+      verify(provider, raw, signature) {
+        const verify = providers[provider]?.verifyWebhook;
+        if (verify === undefined) throw new Error(`provider ${provider} takes no webhooks`);
+        return verify(raw, signature);
       },
       onStored: () => inbox.wake(),
     },

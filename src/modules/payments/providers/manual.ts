@@ -1,5 +1,7 @@
 import type { RefundFact } from '../facts.ts';
-import type { PaymentProvider, RefundRequest } from './types.ts';
+import type { PaymentProvider, ProviderDefinition, RefundRequest } from './types.ts';
+
+export const manualProvider: ProviderDefinition = { name: 'manual', create: () => createManualProvider() };
 
 /**
  * Bank transfer, cash on delivery: no gateway. The payment waits until an admin confirms the money
@@ -9,6 +11,7 @@ import type { PaymentProvider, RefundRequest } from './types.ts';
 export function createManualProvider(): PaymentProvider {
   return {
     name: 'manual',
+    hostedCheckout: false,
     createCheckout: () => Promise.resolve({ sessionId: null, url: null }),
     lookup: () => Promise.resolve(null),
     expireCheckout: () => Promise.resolve('expired'),

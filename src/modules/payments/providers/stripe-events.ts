@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { PaymentFact, PaymentRef, RefundFact, RefundFactStatus } from '../facts.ts';
+import type { EventTranslation } from './types.ts';
 
 // Stripe objects → Fulcrum facts. Pure: no I/O.
 
@@ -75,7 +76,7 @@ function declineReason(error: Stripe.PaymentIntent.LastPaymentError | null): str
   return error.decline_code === undefined || error.decline_code === null ? code : `${code}: ${error.decline_code}`;
 }
 
-export type Translation = { fact: PaymentFact } | { ignored: string };
+export type Translation = EventTranslation;
 
 /** One Stripe event as a fact, or why it is ignored. */
 export function factOfEvent(event: Stripe.Event): Translation {

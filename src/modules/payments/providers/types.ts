@@ -1,7 +1,10 @@
+import type Stripe from 'stripe';
+import type { Clock } from '../../../shared/clock.ts';
 import type { Currency } from '../../../shared/money.ts';
 import type { PaymentFact, RefundFact } from '../facts.ts';
 
-export type ProviderName = 'stripe' | 'manual';
+/** A registered provider's name (providers/registry.ts is the list; the database stores it as text). */
+export type ProviderName = string;
 
 export interface CheckoutLine {
   name: string;
@@ -37,13 +40,27 @@ export interface RefundRequest {
   reason: string | null;
 }
 
+/** What an event stored in the inbox under a provider's name means: a fact to apply, or why it is ignored. */
+export type EventTranslation = { fact: PaymentFact } | { ignored: string };
+
 /**
- * One payment method. A third provider is a new file implementing this and a line in providers/index.ts.
+ * One payment method. A third provider is a new file implementing this and a line in providers/registry.ts.
  * Every method that changes something at the gateway is idempotent on Fulcrum's id (payment or refund),
  * so a retry after a lost answer never does it twice.
  */
 export interface PaymentProvider {
   readonly name: ProviderName;
+  /**
+   * True: checkout opens a session at the gateway (phase 2), and a PENDING payment without a session id is
+   * unfinished — checkout and reconciliation resume it under the same idempotency key. False: there is no
+   * session to open (the manual provider).
+   */
+  readonly hostedCheckout: boolean;
+  /**
+   * The lifetimes the gateway accepts for a checkout session, when it takes one: the payment stores its
+   * session's `expires_at` (the order's expiry clamped to this) so that every retry sends the same.
+   */
+  readonly checkoutWindow?: { minMs: number; maxMs: number };
   createCheckout(request: CheckoutRequest): Promise<CheckoutCreated>;
   /** The payment's state at the gateway now, or null when there is nobody to ask. */
   lookup(ref: { paymentId: string; sessionId: string }): Promise<PaymentFact | null>;
@@ -57,6 +74,25 @@ export interface PaymentProvider {
    * `since`). For providers with an event log; reconciliation feeds them into the inbox.
    */
   listEvents?: (cursor: string | null, since: Date) => Promise<{ events: GatewayEvent[]; cursor: string | null }>;
+  /** For providers that post webhooks: checks one over the exact bytes received; throws when it is not genuine. */
+  verifyWebhook?: (raw: Buffer, signature: string | undefined) => { eventId: string; type: string };
+  /** What an event stored in the inbox under this provider's name means (webhooks and `listEvents`). */
+  translateEvent?: (payload: unknown) => EventTranslation;
+}
+
+/** What the payments runtime hands a provider's factory. */
+export interface ProviderContext {
+  /** The SDK client (real Stripe or the sandbox). */
+  stripe: Stripe;
+  /** The secret Stripe webhooks are signed with; undefined: every webhook is refused. */
+  webhookSecret: string | undefined;
+  clock: Clock;
+}
+
+/** One line of the registry: a provider's name and how to build it. */
+export interface ProviderDefinition {
+  readonly name: ProviderName;
+  create(context: ProviderContext): PaymentProvider;
 }
 
 export interface GatewayEvent {
@@ -72,9 +108,20 @@ export interface GatewayEvent {
  */
 export class GatewayError extends Error {
   readonly kind: 'unavailable' | 'rejected';
-  constructor(kind: 'unavailable' | 'rejected', message: string, options?: { cause?: unknown }) {
+  /**
+   * A rejection because the idempotency key was used before with other parameters: something may exist
+   * under that key, so this is not a proof that nothing was done.
+   */
+  readonly keyConflict: boolean;
+  constructor(kind: 'unavailable' | 'rejected', message: string, options?: { cause?: unknown; keyConflict?: boolean }) {
     super(message, options);
     this.name = 'GatewayError';
     this.kind = kind;
+    this.keyConflict = options?.keyConflict ?? false;
   }
+}
+
+/** The gateway refused the request itself (not a reused key), so nothing exists under its idempotency key. */
+export function refusedOutright(error: unknown): error is GatewayError {
+  return error instanceof GatewayError && error.kind === 'rejected' && !error.keyConflict;
 }
