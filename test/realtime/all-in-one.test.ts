@@ -93,7 +93,7 @@ describe('npm start: one process, the customer sees PAID over Socket.IO', () => 
     // The issue's bound: PAID reaches the owner within a second of the webhook. The sandbox logs a delivery
     // when the app has answered it (the event is stored); same machine, same clock.
     const log = (await (await fetch(`${url.origin}/_sandbox/deliveries`)).json()) as {
-      data: { statusCode: number | null; at: string }[];
+      data: { type: string; statusCode: number | null; at: string }[];
     };
     const delivered = log.data.find(
       (d) => d.type === 'checkout.session.completed' && d.statusCode !== null && d.statusCode < 300,
