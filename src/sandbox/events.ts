@@ -37,11 +37,11 @@ export function emitEvent(
 
 /**
  * The event as the API shows it now. `pending_webhooks` is, as Stripe documents it, the number of
- * webhooks not successfully delivered: still being retried, or given up.
+ * webhooks not successfully delivered yet (still being retried, or held for an endpoint).
  */
 export function renderEvent(core: Core, record: EventRecord): StripeEvent {
   const status = core.state.deliveries.get(record.event.id)?.status;
-  return { ...record.event, pending_webhooks: status === 'pending' || status === 'failed' ? 1 : 0 };
+  return { ...record.event, pending_webhooks: status === 'pending' ? 1 : 0 };
 }
 
 export function retrieveEvent(core: Core, id: string, params: Params): StripeEvent {
@@ -134,7 +134,7 @@ export function listEvents(core: Core, params: Params): EventList {
 
   const delivered = (id: string): boolean => {
     const status = core.state.deliveries.get(id)?.status;
-    return status !== 'pending' && status !== 'failed';
+    return status !== 'pending';
   };
   const matches = (r: EventRecord): boolean =>
     r.event.created >= oldest &&

@@ -38,7 +38,10 @@ export interface SandboxOptions {
   webhookSecret?: string;
   /** JSON file keeping sessions, payment intents, refunds, events and undelivered webhooks across restarts. */
   dataFile?: string;
-  /** Delays before each webhook retry; after the last one fails the event is given up. */
+  /**
+   * Delays (ms) before each webhook retry; once they are used up the last one repeats until a 2xx.
+   * At least one; the last at least 1 ms.
+   */
   retryDelaysMs?: number[];
   /** How long a 4000 0000 0000 3220 payment (and a failing refund) takes to settle. Default 2000. */
   asyncPaymentDelayMs?: number;
@@ -64,7 +67,10 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** A compressed version of Stripe's three days of exponential backoff: 12 retries over about 1.7 hours. */
+/**
+ * A compressed version of Stripe's exponential backoff: 1 s doubling to 1 h over 12 retries (about
+ * 1.7 hours), then hourly until a 2xx.
+ */
 export const defaultRetryDelaysMs = [
   1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
 ];
@@ -77,8 +83,12 @@ function checkOptions(opts: SandboxOptions): void {
     throw new TypeError(`sandbox: port must be an integer 0..65535, got ${port}`);
   }
   const delays = opts.retryDelaysMs;
-  if (delays !== undefined && !delays.every((d) => Number.isFinite(d) && d >= 0)) {
-    throw new TypeError('sandbox: retryDelaysMs must be non-negative numbers');
+  if (delays !== undefined) {
+    if (delays.length === 0 || !delays.every((d) => Number.isFinite(d) && d >= 0)) {
+      throw new TypeError('sandbox: retryDelaysMs must be one or more non-negative numbers');
+    }
+    // The last delay repeats until a 2xx: 0 would retry a failing endpoint in a tight loop.
+    if ((delays.at(-1) ?? 0) < 1) throw new TypeError('sandbox: the last of retryDelaysMs must be at least 1 ms');
   }
   if (opts.webhookSecret === '') throw new TypeError('sandbox: webhookSecret must not be empty');
   if (opts.webhookUrl !== undefined) assertUrl(opts.webhookUrl, 'webhookUrl');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -118,6 +118,38 @@ describe('persistence with dataFile', () => {
       second.setWebhookEndpoint(receiver.url);
       assert.deepEqual((await control(second, 'POST', '/_sandbox/webhooks/flush')).json, { flushed: 1 });
       assert.equal(receiver.received[0]?.event.type, 'checkout.session.expired');
+    } finally {
+      await second.close();
+      await receiver.close();
+    }
+  });
+
+  test('a delivery given up by an older sandbox (status failed) is retried after the restart', async () => {
+    const dataFile = join(dir, 'given-up.json');
+    const first = await startSandbox({
+      port: 0,
+      dataFile,
+      webhookUrl: 'http://127.0.0.1:1/',
+      retryDelaysMs: [600_000],
+    });
+    const stripe = sdkFor(first.port);
+    await stripe.checkout.sessions.expire((await stripe.checkout.sessions.create(sessionParams())).id);
+    await waitFor('the failed first attempt', async () => {
+      const log = (await control(first, 'GET', '/_sandbox/deliveries')).json as { data: unknown[] };
+      return log.data.length === 1 ? true : undefined;
+    });
+    const secret = first.webhookSecret;
+    await first.close();
+    const saved = JSON.parse(readFileSync(dataFile, 'utf8')) as { deliveries: { status: string }[] };
+    saved.deliveries[0]!.status = 'failed';
+    writeFileSync(dataFile, JSON.stringify(saved));
+
+    const receiver = await startReceiver();
+    receiver.secret = secret;
+    const second = await startSandbox({ port: 0, dataFile, webhookUrl: receiver.url, sweepIntervalMs: 20 });
+    try {
+      const delivery = await waitFor('the retry', () => receiver.received[0]);
+      assert.equal(delivery.event.type, 'checkout.session.expired');
     } finally {
       await second.close();
       await receiver.close();

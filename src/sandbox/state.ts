@@ -28,7 +28,8 @@ export interface EventRecord {
   seq: number;
 }
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'dropped';
+/** `pending` until a 2xx (retried forever) or a `dropRate` fault (`dropped`). */
+export type DeliveryStatus = 'pending' | 'succeeded' | 'dropped';
 
 /** The webhook delivery of one event to the endpoint. */
 export interface DeliveryState {
@@ -53,8 +54,8 @@ export interface DeliveryLogEntry {
   duplicate: boolean;
   dropped: boolean;
   error: string | null;
-  /** The last attempt of the retry schedule failed: the event will not be sent again. */
-  gaveUp: boolean;
+  /** When this failed attempt is retried (ISO 8601); null once delivered, and for copies and drops. */
+  nextRetryAt: string | null;
 }
 
 export interface IdempotencyRecord {
@@ -138,7 +139,11 @@ export function fromSnapshot(s: Snapshot): State {
   state.events = s.events;
   for (const e of s.events) state.eventsById.set(e.event.id, e);
   state.nextSeq = s.nextSeq;
-  for (const d of s.deliveries) state.deliveries.set(d.eventId, d);
+  for (const d of s.deliveries) {
+    // Data files from before retries went on forever hold given-up (`failed`) deliveries: retried again.
+    if ((d.status as string) === 'failed') Object.assign(d, { status: 'pending', nextAttemptAt: null, hold: null });
+    state.deliveries.set(d.eventId, d);
+  }
   state.deliveryLog = s.deliveryLog;
   for (const r of s.idempotency) state.idempotency.set(r.key, r);
   return state;

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import Stripe from 'stripe';
+import { startSandbox } from './index.ts';
 import type { DeliveryLogEntry } from './state.ts';
 import { pay, sessionParams, startHarness, typesReceived, waitFor } from './test-helpers.ts';
 import type { Harness } from './test-helpers.ts';
@@ -96,28 +97,49 @@ describe('webhook delivery', () => {
     assert.equal((await h.stripe.events.list({ delivery_success: true })).data[0]?.id, eventId);
   });
 
-  test('after the last retry fails the event is given up, and listed with delivery_success=false', async () => {
-    h = await startHarness({ retryDelaysMs: [5, 5] });
-    h.receiver.respond = () => 503;
+  test('once the schedule is used up the last delay repeats, until a 2xx; the log says when the next try is', async () => {
+    h = await startHarness({ retryDelaysMs: [5, 10] });
+    let failing = true;
+    h.receiver.respond = () => (failing ? 503 : 200);
     const eventId = await expireOne(h);
-    const log = await waitFor('three attempts', async () => {
-      const entries = await deliveries(h, eventId);
-      return entries.some((e) => e.gaveUp) ? entries : undefined;
-    });
-    assert.deepEqual(
-      log.map((e) => [e.attempt, e.statusCode, e.gaveUp]),
-      [
-        [1, 503, false],
-        [2, 503, false],
-        [3, 503, true],
-      ],
-    );
+    await waitFor('five failed attempts', async () => ((await deliveries(h, eventId)).length >= 5 ? true : undefined));
     const undelivered = await h.stripe.events.list({ delivery_success: false });
     assert.deepEqual(
       undelivered.data.map((e) => e.id),
       [eventId],
     );
     assert.equal(undelivered.data[0]?.pending_webhooks, 1);
+    failing = false;
+    const log = await waitFor('the 2xx', async () => {
+      const entries = await deliveries(h, eventId);
+      return entries.at(-1)?.statusCode === 200 ? entries : undefined;
+    });
+    const last = log.length;
+    assert.ok(last >= 6, `${last} attempts`);
+    assert.deepEqual(
+      log.map((e) => e.attempt),
+      Array.from({ length: last }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      log.map((e) => e.statusCode),
+      [...Array<number>(last - 1).fill(503), 200],
+    );
+    // nextRetryAt − at: the schedule (5, 10), then its last delay again and again; null once delivered.
+    assert.deepEqual(
+      log.map((e) => (e.nextRetryAt === null ? null : Date.parse(e.nextRetryAt) - Date.parse(e.at))),
+      [5, ...Array<number>(last - 2).fill(10), null],
+    );
+    assert.equal((await h.stripe.events.retrieve(eventId)).pending_webhooks, 0);
+    assert.equal((await h.stripe.events.list({ delivery_success: true })).data[0]?.id, eventId);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await deliveries(h, eventId)).length, last, 'no attempt after the 2xx');
+  });
+
+  test('retryDelaysMs must list at least one delay, the last at least 1 ms', async () => {
+    await assert.rejects(startSandbox({ port: 0, retryDelaysMs: [] }), /one or more/);
+    await assert.rejects(startSandbox({ port: 0, retryDelaysMs: [5, 0] }), /at least 1 ms/);
+    await assert.rejects(startSandbox({ port: 0, retryDelaysMs: [5, -1] }), /non-negative/);
+    h = await startHarness({ retryDelaysMs: [0, 1] });
   });
 
   test('a connection error is an attempt with statusCode null; a new endpoint gets the retry', async () => {

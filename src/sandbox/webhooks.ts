@@ -66,9 +66,15 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
   let reorderBatch: string[] = [];
   let closed = false;
 
-  function log(entry: Omit<DeliveryLogEntry, 'at' | 'url'>): void {
-    core.state.deliveryLog.push({ ...entry, at: new Date(core.now()).toISOString(), url: config.url });
+  function log(entry: Omit<DeliveryLogEntry, 'at' | 'url'>, atMs = core.now()): void {
+    core.state.deliveryLog.push({ ...entry, at: new Date(atMs).toISOString(), url: config.url });
     if (core.state.deliveryLog.length > maxLogEntries) core.state.deliveryLog.splice(0, 1000);
+  }
+
+  /** The wait after failed attempt n (1-based): the schedule's nth delay, then its last one, forever. */
+  function retryDelay(attempts: number): number {
+    const delays = config.retryDelaysMs;
+    return delays[Math.min(attempts, delays.length) - 1] ?? 0;
   }
 
   async function send(record: EventRecord): Promise<PostResult> {
@@ -117,24 +123,30 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     d.hold = null;
     d.attempts += 1;
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-    const gaveUp = !ok && d.attempts > config.retryDelaysMs.length;
+    const at = core.now();
     if (ok) {
       d.status = 'succeeded';
       d.nextAttemptAt = null;
-    } else if (gaveUp) {
-      d.status = 'failed';
-      d.nextAttemptAt = null;
     } else {
-      schedule(d, core.now() + (config.retryDelaysMs[d.attempts - 1] ?? 0));
+      // No giving up: past the end of the schedule the last delay repeats until a 2xx.
+      schedule(d, at + retryDelay(d.attempts));
     }
+    const nextRetryAt = d.nextAttemptAt === null ? null : new Date(d.nextAttemptAt).toISOString();
     const base = { eventId: d.eventId, type, duplicate: false, dropped: false };
-    log({ ...base, attempt: d.attempts, statusCode: result.statusCode, error: result.error, gaveUp });
+    log({ ...base, attempt: d.attempts, statusCode: result.statusCode, error: result.error, nextRetryAt }, at);
     core.changed();
     if (d.attempts === 1) {
       for (let i = 0; i < d.duplicates && !closed; i++) {
         const copy = await send(record);
         if (copy.aborted || closed) return;
-        log({ ...base, duplicate: true, attempt: 1, statusCode: copy.statusCode, error: copy.error, gaveUp: false });
+        log({
+          ...base,
+          duplicate: true,
+          attempt: 1,
+          statusCode: copy.statusCode,
+          error: copy.error,
+          nextRetryAt: null,
+        });
       }
     }
   }
@@ -190,7 +202,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
           duplicate: false,
           dropped: true,
           error: 'dropped by fault injection',
-          gaveUp: false,
+          nextRetryAt: null,
         });
         return;
       }
