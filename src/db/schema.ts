@@ -141,6 +141,9 @@ export interface PaymentsTable {
   session_expires_at: Date | null;
   failure_reason: string | null;
   flagged_reason: string | null;
+  /** Money received that is not the order's payment (flagged, or late), as it arrived (migration 0007). */
+  captured_amount: number | null;
+  captured_currency: string | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
   succeeded_at: Date | null;

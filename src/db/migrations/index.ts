@@ -5,6 +5,7 @@ import * as m0003 from './0003_payments.ts';
 import * as m0004 from './0004_outbox_relay.ts';
 import * as m0005 from './0005_orders_user_status.ts';
 import * as m0006 from './0006_payments_provider_registry.ts';
+import * as m0007 from './0007_payments_held_money.ts';
 import * as m0008 from './0008_webhook_inbox_notify.ts';
 
 interface MigrationModule {
@@ -20,5 +21,6 @@ export const migrations: Record<string, MigrationModule> = {
   '0004_outbox_relay': m0004,
   '0005_orders_user_status': m0005,
   '0006_payments_provider_registry': m0006,
+  '0007_payments_held_money': m0007,
   '0008_webhook_inbox_notify': m0008,
 };

@@ -10,7 +10,7 @@ import { describeMoney, recordOrderEvent } from './payment-events.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
 import { GatewayError, providerOf } from './providers/index.ts';
-import { refundableAmount } from './refund-facts.ts';
+import { refundableAmount, refundCurrency } from './refund-facts.ts';
 
 /**
  * Records a PENDING refund of `amount` (default: all that is left) inside the caller's transaction.
@@ -37,7 +37,7 @@ export async function recordRefund(
     id: newId('ref'),
     payment_id: payment.id,
     amount,
-    currency: payment.currency,
+    currency: refundCurrency(payment),
     status: 'PENDING',
     reason: input.reason,
     initiated_by: input.actorId,
