@@ -243,6 +243,116 @@ describe('payments: one confirmation path for every gateway fact', () => {
     assert.equal(paid + refunded, cases.length);
   });
 
+  it('late money for a payment that is no longer the order’s active one is refunded once, the order stays paid', async () => {
+    const refundsOf = (paymentId: string) =>
+      shop.app.database.db.selectFrom('refunds').selectAll().where('payment_id', '=', paymentId).execute();
+    const order = await newOrder(shop);
+    const a = await startPayment(shop, order.id);
+    // A's checkout is reported expired (the session in fact stays payable at the gateway a little longer)…
+    await postEvent(
+      shop,
+      stripeEvent('checkout.session.expired', {
+        id: a.sessionId,
+        object: 'checkout.session',
+        status: 'expired',
+        payment_status: 'unpaid',
+        metadata: { orderId: order.id, paymentId: a.id },
+      }),
+    );
+    await drainInbox(shop);
+    assert.equal((await paymentRow(shop, a.id)).status, 'EXPIRED');
+    // …the order is paid by B…
+    const b = await startPayment(shop, order.id);
+    await pay(shop, b.sessionId);
+    await settle(shop);
+    assert.equal((await getOrder(shop, order.id)).body.status, 'PAID');
+    // …and then A's session is paid too, its events delivered twice.
+    await setFaults(shop, { duplicate: 1 });
+    try {
+      await pay(shop, a.sessionId);
+      await settle(shop);
+    } finally {
+      await clearFaults(shop);
+    }
+    const completed = await waitForEvent(shop, 'checkout.session.completed', a.sessionId);
+    await postEvent(shop, { ...completed, id: `${completed.id}_again` }); // the same fact under another id
+    await drainInbox(shop);
+    await settle(shop);
+
+    const row = await paymentRow(shop, a.id);
+    assert.equal(row.status, 'EXPIRED', 'never a second money-holding payment of the order');
+    assert.equal(row.captured_amount, 2500);
+    assert.equal(row.refunded_amount, 2500);
+    assert.equal(row.flagged_reason, null, 'nothing left for an admin');
+    const refunds = await refundsOf(a.id);
+    assert.equal(refunds.length, 1, 'refunded once');
+    assert.equal(refunds[0]!.status, 'SUCCEEDED');
+    assert.equal(refunds[0]!.reason, 'duplicate_payment');
+    assert.equal(refunds[0]!.initiated_by, 'system');
+    const intent = (await shop.stripe.checkout.sessions.retrieve(a.sessionId)).payment_intent as string;
+    assert.equal(row.gateway_payment_intent_id, intent);
+    const atGateway = (await shop.stripe.events.list({ type: 'charge.refunded', limit: 100 })).data.filter(
+      (e) => (e.data.object as { payment_intent?: string }).payment_intent === intent,
+    );
+    assert.equal(atGateway.length, 1, 'one refund at the gateway');
+
+    const view = (await getOrder(shop, order.id)).body;
+    assert.equal(view.status, 'PAID');
+    assert.equal(view.payment.id, b.id);
+    assert.equal(view.payment.status, 'SUCCEEDED');
+    assert.deepEqual(view.refunded, { amount: 0, currency: 'usd' }, 'B keeps the order paid, untouched');
+    const autos = (await orderEvents(shop, order.id)).filter((e) => e.type === 'payment.auto_refund');
+    assert.equal(autos.length, 1);
+    assert.match(
+      autos[0]!.reason ?? '',
+      new RegExp(`${a.id} \\(EXPIRED\\) received 2500 usd while ${b.id} is SUCCEEDED`),
+    );
+    assert.match(autos[0]!.reason ?? '', /duplicate_payment/);
+  });
+
+  it('late money for a cancelled order whose payment was refunded is refunded too', async () => {
+    const order = await newOrder(shop);
+    const a = await startPayment(shop, order.id);
+    await postEvent(
+      shop,
+      stripeEvent('checkout.session.expired', {
+        id: a.sessionId,
+        object: 'checkout.session',
+        status: 'expired',
+        payment_status: 'unpaid',
+        metadata: { orderId: order.id, paymentId: a.id },
+      }),
+    );
+    await drainInbox(shop);
+    const b = await startPayment(shop, order.id);
+    await pay(shop, b.sessionId);
+    await settle(shop);
+    const cancelled = await call(shop.app, 'POST', `/api/v1/orders/${order.id}/cancel`, {
+      token: shop.admin.token,
+      body: { reason: 'out of stock' },
+    });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    await settle(shop);
+    assert.equal((await paymentRow(shop, b.id)).status, 'REFUNDED');
+    await pay(shop, a.sessionId);
+    await settle(shop);
+    const row = await paymentRow(shop, a.id);
+    assert.equal(row.status, 'EXPIRED');
+    assert.equal(row.refunded_amount, 2500);
+    const refunds = await shop.app.database.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('payment_id', '=', a.id)
+      .execute();
+    assert.equal(refunds.length, 1);
+    assert.equal(refunds[0]!.status, 'SUCCEEDED');
+    assert.equal(refunds[0]!.reason, 'duplicate_payment');
+    const view = (await getOrder(shop, order.id)).body;
+    assert.equal(view.status, 'CANCELLED');
+    assert.equal(view.payment.id, b.id);
+    assert.deepEqual(view.refunded, { amount: 2500, currency: 'usd' });
+  });
+
   it('never moves SUCCEEDED to FAILED: a late failure is recorded and ignored', async () => {
     const order = await newOrder(shop);
     const payment = await startPayment(shop, order.id);

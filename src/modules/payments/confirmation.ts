@@ -1,11 +1,11 @@
 import type { Executor } from '../../db/database.ts';
-import { newId } from '../../shared/ids.ts';
+import { conflict } from '../../shared/errors.ts';
 import { transitionOrder } from '../orders/index.ts';
 import type { PaymentFact } from './facts.ts';
 import { describeMoney, notifyPayment, recordOrderEvent, setPaymentStatus } from './payment-events.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
-import { applyRefundFact, recomputeRefunds, refundableAmount } from './refund-facts.ts';
+import { applyRefundFact, recomputeRefunds, recordFullRefund } from './refund-facts.ts';
 
 export interface ConfirmContext {
   at: Date;
@@ -76,10 +76,25 @@ export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: Co
       if (payment.status !== 'PENDING') return result(`ignored: expiry, payment is ${payment.status}`);
       await setPaymentStatus(trx, payment, 'EXPIRED', {}, at);
       return result('PENDING -> EXPIRED');
-    case 'canceled':
+    case 'canceled': {
       if (payment.status !== 'PENDING') return result(`ignored: cancel, payment is ${payment.status}`);
+      const held = repo.heldMoney(payment);
+      if (held !== null) {
+        // A flagged payment given up with its order: the money it holds goes back, automatically.
+        return refundHeldMoney(trx, order, payment, {
+          received: held,
+          intentId: payment.gateway_payment_intent_id,
+          flaggedReason: null,
+          why: order.status === 'CANCELLED' ? 'order_cancelled' : 'payment_cancelled',
+          note: `${payment.id} flagged (${describeMoney(held.amount, held.currency)}), given up: ${fact.reason}`,
+          ctx,
+        });
+      }
       await setPaymentStatus(trx, payment, 'CANCELED', { failure_reason: fact.reason }, at);
       return result(`PENDING -> CANCELED (${fact.reason})`);
+    }
+    case 'resolve':
+      return resolveFlagged(trx, order, payment, fact, ctx);
     case 'open':
       return result('open: nothing to do');
     case 'refund':
@@ -113,39 +128,97 @@ async function applyPaid(
     }
     return result(`duplicate: already ${payment.status}`);
   }
-
-  const expected = `${describeMoney(order.total_amount, order.currency)}`;
-  const received = describeMoney(fact.amount, fact.currency.toLowerCase());
-  const matches =
-    fact.amount === payment.amount &&
-    fact.currency.toLowerCase() === payment.currency &&
-    payment.amount === order.total_amount &&
-    payment.currency === order.currency;
-  if (!matches) {
-    if (payment.flagged_reason !== null) return result('duplicate: already flagged');
-    const reason = `received ${received}, expected ${expected}: not marked paid, an admin must review it`;
-    await repo.updatePayment(trx, payment.id, {
-      flagged_reason: reason,
-      gateway_payment_intent_id: intentId,
-      updated_at: at,
-    });
-    await recordOrderEvent(trx, order, 'payment.flagged', actor, `${payment.id}: ${reason}`, at);
-    return result(`flagged: ${reason}`);
+  if (payment.captured_amount !== null) {
+    // Flagged (waiting for an admin) or late money already recorded, and refunded if it had to be.
+    return result(`duplicate: money already recorded on the ${payment.status} payment`);
   }
 
-  if (payment.status !== 'PENDING') {
-    // Money for a payment we had closed (its checkout should no longer have been payable).
-    const other = await repo.findActivePayment(trx, order.id);
-    if (other !== undefined && other.id !== payment.id) {
-      const reason = `received ${received} for ${payment.status} payment while ${other.id} is ${other.status}: refund it at the gateway`;
+  const expected = `${describeMoney(order.total_amount, order.currency)}`;
+  const received = { amount: fact.amount, currency: fact.currency.toLowerCase() };
+  const receivedText = describeMoney(received.amount, received.currency);
+  const matches =
+    received.amount === payment.amount &&
+    received.currency === payment.currency &&
+    payment.amount === order.total_amount &&
+    payment.currency === order.currency;
+  // Another payment of the order holds (or may receive) its money: this one can never become the order's.
+  const other = payment.status === 'PENDING' ? undefined : await repo.findActivePayment(trx, order.id);
+  const superseded = other !== undefined && other.id !== payment.id ? other : undefined;
+
+  if (!matches) {
+    const reason = `received ${receivedText}, expected ${expected}: not marked paid, an admin must review it`;
+    if (payment.status === 'PENDING' && order.status === 'CREATED') {
+      // Held for an admin, who accepts it as the order's payment or refunds it (POST /admin/payments/:id/resolve).
+      await repo.updatePayment(trx, payment.id, {
+        flagged_reason: payment.flagged_reason ?? reason,
+        captured_amount: received.amount,
+        captured_currency: received.currency,
+        gateway_payment_intent_id: intentId,
+        updated_at: at,
+      });
       if (payment.flagged_reason === null) {
-        await repo.updatePayment(trx, payment.id, { flagged_reason: reason, updated_at: at });
         await recordOrderEvent(trx, order, 'payment.flagged', actor, `${payment.id}: ${reason}`, at);
       }
       return result(`flagged: ${reason}`);
     }
+    // Nobody could accept it any more (the order is closed, or the payment was given up): it goes back.
+    const why =
+      superseded !== undefined
+        ? 'duplicate_payment'
+        : order.status === 'CANCELLED'
+          ? 'order_cancelled'
+          : 'amount_mismatch';
+    return refundHeldMoney(trx, order, payment, {
+      received,
+      intentId,
+      flaggedReason: `received ${receivedText}, expected ${expected}: not marked paid, refunded automatically`,
+      why,
+      note: `${payment.id} (${payment.status}) received ${receivedText}, expected ${expected}, for a ${order.status} order`,
+      ctx,
+    });
   }
 
+  if (superseded !== undefined) {
+    // Money for a payment we had closed while another payment of the order is active. The partial unique
+    // index keeps that one the order's only money-holding payment: this money is recorded and refunded.
+    return refundHeldMoney(trx, order, payment, {
+      received,
+      intentId,
+      flaggedReason: null,
+      why: 'duplicate_payment',
+      note: `${payment.id} (${payment.status}) received ${receivedText} while ${superseded.id} is ${superseded.status}`,
+      ctx,
+    });
+  }
+  return markPaid(
+    trx,
+    order,
+    payment,
+    intentId,
+    ctx,
+    payment.provider === 'manual' ? `confirmed by ${actor}` : 'confirmed by the gateway',
+  );
+}
+
+/**
+ * Money becomes the order's payment: SUCCEEDED, the order PAID if it is still CREATED; for an order closed
+ * meanwhile (cancelled, or paid otherwise) it is refunded in full, automatically. Webhooks, reconciliation,
+ * manual confirmation and an admin accepting flagged money all end here.
+ */
+async function markPaid(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  intentId: string | null,
+  ctx: ConfirmContext,
+  how: string,
+): Promise<ConfirmResult> {
+  const { at, actor } = ctx;
+  const result = (outcome: string, refundsToIssue: string[] = []): ConfirmResult => ({
+    outcome,
+    paymentId: payment.id,
+    refundsToIssue,
+  });
   const from = payment.status;
   const paid = await setPaymentStatus(
     trx,
@@ -161,34 +234,128 @@ async function applyPaid(
     await transitionOrder(trx, order.id, 'PAID', {
       actor: { system: 'payments' },
       at,
-      reason: `${payment.id} ${paid.provider === 'manual' ? `confirmed by ${actor}` : 'confirmed by the gateway'}`,
+      reason: `${payment.id} ${how}`,
       paymentStatus: settled.status,
     });
     return result(`${from} -> SUCCEEDED; order CREATED -> PAID`);
   }
 
   // The order was cancelled (or paid otherwise) before the money arrived: give it back, automatically.
-  const amount = await refundableAmount(trx, settled);
-  if (amount <= 0) return result(`${from} -> SUCCEEDED for a ${order.status} order; nothing left to refund`);
-  const why = order.status === 'CANCELLED' ? 'order_cancelled' : 'duplicate_payment';
-  const refund = await repo.insertRefund(trx, {
-    id: newId('ref'),
-    payment_id: payment.id,
-    amount,
-    currency: payment.currency,
-    status: 'PENDING',
-    reason: why,
-    initiated_by: 'system',
-    created_at: at,
-    updated_at: at,
-  });
-  await recordOrderEvent(
-    trx,
-    order,
-    'payment.auto_refund',
+  const received = describeMoney(payment.amount, payment.currency);
+  const refund = await recordFullRefund(trx, order, settled, {
+    reason: order.status === 'CANCELLED' ? 'order_cancelled' : 'duplicate_payment',
+    initiatedBy: 'system',
+    eventType: 'payment.auto_refund',
     actor,
-    `${payment.id} received ${received} for a ${order.status} order; refunding in full as ${refund.id}`,
+    note: `${payment.id} received ${received} for a ${order.status} order; refunding in full`,
     at,
-  );
+  });
+  if (refund === undefined) return result(`${from} -> SUCCEEDED for a ${order.status} order; nothing left to refund`);
   return result(`${from} -> SUCCEEDED for a ${order.status} order; refund ${refund.id} issued`, [refund.id]);
+}
+
+/**
+ * Money that will never be the order's payment (late money for a payment no longer the order's active one,
+ * or mismatched money nobody can accept): recorded as held money on the payment, which stays closed (PENDING
+ * becomes CANCELED) and so never a second money-holding payment of the order, and refunded in full.
+ * The gateway is asked after commit; refund events then move the refund and the payment's `refunded`.
+ */
+async function refundHeldMoney(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  input: {
+    received: { amount: number; currency: string };
+    intentId: string | null;
+    flaggedReason: string | null;
+    why: string;
+    note: string;
+    ctx: ConfirmContext;
+  },
+): Promise<ConfirmResult> {
+  const { at, actor } = input.ctx;
+  const values = {
+    captured_amount: input.received.amount,
+    captured_currency: input.received.currency,
+    gateway_payment_intent_id: input.intentId,
+    ...(input.flaggedReason === null ? {} : { flagged_reason: input.flaggedReason }),
+  };
+  const held =
+    payment.status === 'PENDING'
+      ? await setPaymentStatus(trx, payment, 'CANCELED', { ...values, failure_reason: input.why }, at)
+      : await repo.updatePayment(trx, payment.id, { ...values, updated_at: at });
+  const refund = await recordFullRefund(trx, order, held, {
+    reason: input.why,
+    initiatedBy: 'system',
+    eventType: 'payment.auto_refund',
+    actor,
+    note: `${input.note}; refunding in full (${input.why})`,
+    at,
+  });
+  const moved = held.status === payment.status ? payment.status : `${payment.status} -> ${held.status}`;
+  if (refund === undefined)
+    return { outcome: `${moved}; money recorded, nothing to refund`, paymentId: payment.id, refundsToIssue: [] };
+  return {
+    outcome: `${moved}; ${describeMoney(input.received.amount, input.received.currency)} recorded and refunded as ${refund.id} (${input.why})`,
+    paymentId: payment.id,
+    refundsToIssue: [refund.id],
+  };
+}
+
+/** An admin's decision on a flagged payment (see the `resolve` fact). Throws 409 when it cannot be taken. */
+async function resolveFlagged(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  fact: Extract<PaymentFact, { kind: 'resolve' }>,
+  ctx: ConfirmContext,
+): Promise<ConfirmResult> {
+  const { at, actor } = ctx;
+  const held = repo.heldMoney(payment);
+  if (!repo.isFlagged(payment) || held === null) {
+    throw conflict(
+      'invalid_transition',
+      `Payment ${payment.id} is not flagged for an admin (it is ${payment.status}).`,
+      {
+        status: payment.status,
+      },
+    );
+  }
+  const money = describeMoney(held.amount, held.currency);
+  const why = fact.reason === null ? '' : `: ${fact.reason}`;
+  if (fact.action === 'accept') {
+    if (order.status !== 'CREATED') {
+      throw conflict('invalid_transition', `The order is ${order.status}: the money can only be refunded.`, {
+        status: order.status,
+      });
+    }
+    if (held.currency !== order.currency) {
+      throw conflict('invalid_transition', `The order is paid in ${order.currency}, not ${held.currency}: refund it.`, {
+        status: order.status,
+      });
+    }
+    await recordOrderEvent(trx, order, 'payment.flag_accepted', actor, `${payment.id}: ${money} accepted${why}`, at);
+    const taken = await repo.updatePayment(trx, payment.id, {
+      amount: held.amount,
+      currency: held.currency,
+      updated_at: at,
+    });
+    return markPaid(trx, order, taken, payment.gateway_payment_intent_id, ctx, `accepted by ${actor}`);
+  }
+  const closed = await setPaymentStatus(trx, payment, 'CANCELED', { failure_reason: 'flagged money refunded' }, at);
+  const refund = await recordFullRefund(trx, order, closed, {
+    reason: fact.reason ?? 'flagged_payment',
+    initiatedBy: actor,
+    eventType: 'payment.flag_refunded',
+    actor,
+    note: `${payment.id}: ${money} refunded in full${why}`,
+    at,
+  });
+  if (refund === undefined)
+    return { outcome: 'PENDING -> CANCELED; nothing to refund', paymentId: payment.id, refundsToIssue: [] };
+  return {
+    outcome: `PENDING -> CANCELED; flagged money refunded as ${refund.id}`,
+    paymentId: payment.id,
+    refundsToIssue: [refund.id],
+  };
 }

@@ -39,6 +39,11 @@ export type PaymentFact =
   /** Nothing happened yet (a look-up of an open checkout). */
   | { kind: 'open'; ref: PaymentRef }
   | { kind: 'refund'; ref: PaymentRef; refund: RefundFact }
+  /**
+   * An admin settles a flagged payment: `accept` takes the money as the order's payment, `refund` gives it back
+   * in full and closes the payment (the order may be paid again). Refused (409) for a payment not flagged.
+   */
+  | { kind: 'resolve'; ref: PaymentRef; action: 'accept' | 'refund'; reason: string | null }
   /** The gateway's total refunded on the charge: informational, each refund has its own events. */
   | { kind: 'refund_total'; ref: PaymentRef; amountRefunded: number; currency: string };
 

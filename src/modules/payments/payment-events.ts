@@ -7,7 +7,13 @@ import type { PaymentRow } from './payments.repository.ts';
 
 /** Audit-trail entries payments writes on an order (the order's status is unchanged by them). */
 export type PaymentOrderEvent =
-  'payment.flagged' | 'payment.auto_refund' | 'refund.requested' | 'refund.succeeded' | 'refund.failed';
+  | 'payment.flagged'
+  | 'payment.flag_accepted'
+  | 'payment.flag_refunded'
+  | 'payment.auto_refund'
+  | 'refund.requested'
+  | 'refund.succeeded'
+  | 'refund.failed';
 
 export async function recordOrderEvent(
   trx: Executor,

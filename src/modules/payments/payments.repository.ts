@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { PaymentStatusColumn, PaymentsTable, RefundsTable } from '../../db/schema.ts';
+import type { Cursor } from '../../shared/cursor.ts';
 import type { PaymentRef } from './facts.ts';
 
 export type PaymentRow = Selectable<PaymentsTable>;
@@ -15,6 +16,18 @@ export const activeStatuses: readonly PaymentStatusColumn[] = [
 ];
 /** Statuses in which money was captured. */
 export const capturedStatuses: readonly PaymentStatusColumn[] = ['SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
+
+/** Waiting for an admin: money that does not match the order arrived, and nobody has accepted or refunded it yet. */
+export const isFlagged = (p: PaymentRow): boolean => p.status === 'PENDING' && p.flagged_reason !== null;
+
+/**
+ * Money the payment holds outside the order's payment (a flagged payment's, or late money for a payment that is
+ * no longer the order's active one), as it arrived; null when there is none.
+ */
+export function heldMoney(p: PaymentRow): { amount: number; currency: string } | null {
+  if (p.captured_amount === null || capturedStatuses.includes(p.status)) return null;
+  return { amount: p.captured_amount, currency: p.captured_currency ?? p.currency };
+}
 
 export async function insertPayment(trx: Executor, values: Insertable<PaymentsTable>): Promise<PaymentRow> {
   return trx.insertInto('payments').values(values).returningAll().executeTakeFirstOrThrow();
@@ -107,6 +120,35 @@ export async function duePendingPayments(db: Executor, olderThan: Date, limit: n
     .orderBy('id')
     .limit(limit)
     .execute();
+}
+
+/** GET /admin/payments: newest first; `flagged` true is what waits for an admin (see isFlagged). */
+export async function listPayments(
+  db: Executor,
+  options: {
+    flagged?: boolean | undefined;
+    status?: PaymentStatusColumn | undefined;
+    after?: Cursor | undefined;
+    limit: number;
+  },
+): Promise<PaymentRow[]> {
+  let query = db
+    .selectFrom('payments')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit + 1);
+  if (options.status !== undefined) query = query.where('status', '=', options.status);
+  if (options.flagged === true) {
+    query = query.where('status', '=', 'PENDING').where('flagged_reason', 'is not', null);
+  } else if (options.flagged === false) {
+    query = query.where((eb) => eb.or([eb('status', '!=', 'PENDING'), eb('flagged_reason', 'is', null)]));
+  }
+  const after = options.after;
+  if (after !== undefined) {
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  }
+  return query.execute();
 }
 
 // --- refunds ---

@@ -2,19 +2,62 @@ import type { Executor } from '../../db/database.ts';
 import type { RefundStatusColumn } from '../../db/schema.ts';
 import { newId } from '../../shared/ids.ts';
 import type { RefundFact } from './facts.ts';
-import { describeMoney, notifyPayment, recordOrderEvent } from './payment-events.ts';
+import { describeMoney, notifyPayment, recordOrderEvent, type PaymentOrderEvent } from './payment-events.ts';
 import * as repo from './payments.repository.ts';
-import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
+import type { OrderForPayment, PaymentRow, RefundRow } from './payments.repository.ts';
 
 // How far a refund has got: events may arrive in any order, a refund only moves forward.
 // (SUCCEEDED → FAILED is forward: Stripe can fail a refund after reporting it succeeded.)
 const rank: Record<RefundStatusColumn, number> = { PENDING: 0, SUCCEEDED: 1, FAILED: 2 };
 
+/** What the payment captured: its amount once paid; held money (flagged, late) once closed; else nothing. */
+function capturedAmount(payment: PaymentRow): number {
+  if (repo.capturedStatuses.includes(payment.status)) return payment.amount;
+  // A flagged payment still waiting for an admin is settled by the resolve action, not by a plain refund.
+  if (payment.status === 'PENDING') return 0;
+  return repo.heldMoney(payment)?.amount ?? 0;
+}
+
 /** What can still be refunded: the captured amount less refunds succeeded or under way. */
 export async function refundableAmount(trx: Executor, payment: PaymentRow): Promise<number> {
+  const captured = capturedAmount(payment);
+  if (captured === 0) return 0;
   const refunds = await repo.refundsOf(trx, payment.id);
   const committed = refunds.filter((r) => r.status !== 'FAILED').reduce((sum, r) => sum + r.amount, 0);
-  return repo.capturedStatuses.includes(payment.status) ? payment.amount - committed : 0;
+  return captured - committed;
+}
+
+/** The currency refunds of this payment are made in: the held money's, else the payment's. */
+export function refundCurrency(payment: PaymentRow): string {
+  return repo.heldMoney(payment)?.currency ?? payment.currency;
+}
+
+/**
+ * Records a PENDING refund of everything still refundable, made by the system (`initiated_by` `system`) or an
+ * admin, with an order event saying why. The caller holds the order and payment locks and asks the gateway
+ * after commit (issueRefund; reconciliation if that fails). Undefined when nothing is left to refund.
+ */
+export async function recordFullRefund(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  input: { reason: string; initiatedBy: string; eventType: PaymentOrderEvent; actor: string; note: string; at: Date },
+): Promise<RefundRow | undefined> {
+  const amount = await refundableAmount(trx, payment);
+  if (amount <= 0) return undefined;
+  const refund = await repo.insertRefund(trx, {
+    id: newId('ref'),
+    payment_id: payment.id,
+    amount,
+    currency: refundCurrency(payment),
+    status: 'PENDING',
+    reason: input.reason,
+    initiated_by: input.initiatedBy,
+    created_at: input.at,
+    updated_at: input.at,
+  });
+  await recordOrderEvent(trx, order, input.eventType, input.actor, `${input.note} as ${refund.id}`, input.at);
+  return refund;
 }
 
 /**
@@ -28,6 +71,18 @@ export async function recomputeRefunds(
   at: Date,
   options: { notify: boolean } = { notify: true },
 ): Promise<PaymentRow> {
+  const held = repo.heldMoney(payment);
+  if (held !== null) {
+    // Money that was never the order's payment: the payment keeps its status (it must not become a second
+    // money-holding payment of the order) and the order's `refunded` is not its business; only the amount moves.
+    const succeeded = (await repo.refundsOf(trx, payment.id)).filter((r) => r.status === 'SUCCEEDED');
+    const refunded = Math.min(
+      held.amount,
+      succeeded.reduce((sum, r) => sum + r.amount, 0),
+    );
+    if (refunded === payment.refunded_amount) return payment;
+    return repo.updatePayment(trx, payment.id, { refunded_amount: refunded, updated_at: at });
+  }
   if (!repo.capturedStatuses.includes(payment.status)) return payment;
   const refunds = await repo.refundsOf(trx, payment.id);
   const refunded = Math.min(
