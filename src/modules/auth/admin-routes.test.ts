@@ -35,6 +35,9 @@ const adminRoutes: AdminRoute[] = [
   { method: 'POST', path: '/api/v1/admin/payments/:id/refunds', permission: 'refund', body: {}, idempotent: true },
   // Confirming a manual payment is money movement like a refund: admins only.
   { method: 'POST', path: '/api/v1/admin/payments/:id/confirm', permission: 'refund' },
+  { method: 'GET', path: '/api/v1/admin/payments', permission: 'read_all' },
+  // Settling flagged money (accept it, or refund it) is money movement: admins only.
+  { method: 'POST', path: '/api/v1/admin/payments/:id/resolve', permission: 'refund', body: { action: 'refund' } },
   { method: 'GET', path: '/api/v1/admin/webhook-events', permission: 'read_all' },
   { method: 'POST', path: '/api/v1/admin/webhook-events/:id/retry', permission: 'retry_webhook_events' },
   { method: 'PATCH', path: '/api/v1/admin/users/:id', permission: 'change_roles', body: { role: 'support' } },

@@ -10,7 +10,7 @@ export interface ExpiryDeps {
   db: Db;
   /** Orders per transaction. */
   batchSize?: number;
-  hooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire'>;
+  hooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire' | 'onUnpaidOrderCancelled'>;
 }
 
 /**
@@ -22,8 +22,10 @@ export async function expireBatch(
   trx: Executor,
   now: Date,
   limit: number,
-  hooks: Pick<OrderHooks, 'paymentStatusOf'> = {},
+  hooks: Pick<OrderHooks, 'paymentStatusOf' | 'onUnpaidOrderCancelled'> = {},
   only?: readonly string[],
+  /** Collects what the hooks ask to run once the batch has committed (gateway calls). */
+  afterCommit: (() => Promise<void>)[] = [],
 ): Promise<string[]> {
   const ids = await repo.claimExpiredOrders(trx, now, limit, only);
   await repo.lockProductsOfOrders(trx, ids);
@@ -35,6 +37,12 @@ export async function expireBatch(
       eventType: 'order.expired',
       paymentStatus: (await hooks.paymentStatusOf?.(trx, id)) ?? null,
     });
+    const followUp = await hooks.onUnpaidOrderCancelled?.(trx, {
+      orderId: id,
+      actor: 'system:expiry',
+      reason: 'expired',
+    });
+    if (typeof followUp === 'function') afterCommit.push(followUp);
   }
   return ids;
 }
@@ -63,9 +71,11 @@ export async function expireOrders(deps: ExpiryDeps, now: Date): Promise<number>
         else kept.add(id);
       }
     }
+    const afterCommit: (() => Promise<void>)[] = [];
     const result = await runExclusive(deps.db, ORDER_EXPIRY_JOB, (trx) =>
-      expireBatch(trx, now, batchSize, deps.hooks, only),
+      expireBatch(trx, now, batchSize, deps.hooks, only, afterCommit),
     );
+    for (const followUp of afterCommit) await followUp();
     if (!result.ran) return total;
     total += result.value.length;
     if ((only === undefined ? result.value.length : due) < batchSize) return total;

@@ -29,6 +29,15 @@ export interface OrderHooks {
    * order's open checkout at the gateway, or learns it was paid ('keep'). Absent: expiry just cancels.
    */
   beforeExpire?: (orderId: string) => Promise<'cancel' | 'keep'>;
+  /**
+   * Called inside the cancel transaction (customer, admin, or expiry), after an unpaid (CREATED) order became
+   * CANCELLED: payments gives up a payment left waiting for an admin and refunds its money. May return work to
+   * run once the transaction has committed (the gateway call). `actor` is the audit label (a user id, `system:expiry`).
+   */
+  onUnpaidOrderCancelled?: (
+    trx: Executor,
+    input: { orderId: string; actor: string; reason: string | null },
+  ) => Promise<void | (() => Promise<void>)>;
   /** The current payment of each order, for the `payment` field of responses. Absent: `payment` is null. */
   loadPayments?: (db: Executor, orderIds: readonly string[]) => Promise<ReadonlyMap<string, PaymentSummary>>;
   /** The order's payment status for realtime messages sent by orders' own transitions. Absent: null. */
@@ -132,10 +141,10 @@ export async function cancelOrder(
       reason,
       paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
     });
-    if (wasPaid) {
-      const followUp = await onPaidOrderCancelled!(trx, { order: updated, actor, reason });
-      if (typeof followUp === 'function') afterCommit = followUp;
-    }
+    const followUp = wasPaid
+      ? await onPaidOrderCancelled!(trx, { order: updated, actor, reason })
+      : await deps.hooks.onUnpaidOrderCancelled?.(trx, { orderId, actor: actor.id, reason });
+    if (typeof followUp === 'function') afterCommit = followUp;
     return updated;
   });
   let current = order;

@@ -1,4 +1,5 @@
 import type { ModuleContext } from '../../app.ts';
+import { adminPaymentsRoutes } from './admin-payments.routes.ts';
 import { registerPaymentMetrics } from './metrics.ts';
 import { paymentsRoutes } from './payments.routes.ts';
 
@@ -9,8 +10,9 @@ export { toPaymentResponse, toRefundResponse, type PaymentResponse, type RefundR
 export { createStripeClient, type PaymentProvider, type Providers } from './providers/index.ts';
 export type { ReconcileReport } from './reconciliation.ts';
 
-/** Mounts checkout, GET /payments/:id, refunds and manual confirmation; adds its gauges to /metrics. */
+/** Mounts checkout, GET /payments/:id, refunds, manual confirmation and the admin list and resolve; adds its gauges to /metrics. */
 export function paymentsModule(ctx: ModuleContext): void {
   paymentsRoutes(ctx, ctx.deps.payments.deps);
+  adminPaymentsRoutes(ctx, ctx.deps.payments.deps);
   registerPaymentMetrics(ctx.deps.metrics.registry, ctx.deps.database.db, ctx.deps.clock);
 }

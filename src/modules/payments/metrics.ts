@@ -5,7 +5,8 @@ import type { Clock } from '../../shared/clock.ts';
 
 /**
  * Payments' part of /metrics, read from the database at scrape time (so it is right whichever process
- * does the work): inbox depth by status, how long the oldest unprocessed event has waited, payments by status.
+ * does the work): inbox depth by status, how long the oldest unprocessed event has waited, payments by status,
+ * and flagged payments waiting for an admin.
  */
 export function registerPaymentMetrics(registry: Registry, db: Db, clock: Clock): void {
   new Gauge({
@@ -43,6 +44,16 @@ export function registerPaymentMetrics(registry: Registry, db: Db, clock: Clock)
         select status, count(*)::int as n from payments group by status`.execute(db);
       this.reset();
       for (const row of rows) this.set({ status: row.status }, row.n);
+    },
+  });
+  new Gauge({
+    name: 'fulcrum_payments_flagged',
+    help: 'Payments waiting for an admin: money that does not match the order, neither accepted nor refunded yet',
+    registers: [registry],
+    async collect() {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from payments where status = 'PENDING' and flagged_reason is not null`.execute(db);
+      this.set(rows[0]?.n ?? 0);
     },
   });
 }

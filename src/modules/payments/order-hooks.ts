@@ -2,7 +2,8 @@ import type { OrderHooks } from '../orders/index.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import * as repo from './payments.repository.ts';
-import { paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
+import { applyPaymentFact } from './confirmation.ts';
+import { issueRefunds, paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
 import { issueRefund, recordRefund } from './refunds.service.ts';
 import { refundableAmount } from './refund-facts.ts';
 
@@ -31,5 +32,28 @@ export function createOrderHooks(deps: PaymentsDeps): OrderHooks {
       };
     },
     beforeExpire: (orderId) => settleBeforeExpiry(deps, orderId),
+    // An unpaid order cancelled (by its customer, an admin or expiry) while its payment is flagged: the payment
+    // is given up through the confirmation path, which refunds the flagged money; the gateway after commit.
+    async onUnpaidOrderCancelled(trx, { orderId, actor, reason }) {
+      const payment = await repo.findActivePayment(trx, orderId);
+      if (payment === undefined || !repo.isFlagged(payment)) return undefined;
+      const result = await applyPaymentFact(
+        trx,
+        {
+          kind: 'canceled',
+          ref: { paymentId: payment.id, sessionId: null, paymentIntentId: null },
+          reason: reason === null ? 'order cancelled' : `order cancelled: ${reason}`,
+        },
+        { at: deps.clock.now(), actor },
+      );
+      if (result.refundsToIssue.length === 0) return undefined;
+      return async () => {
+        try {
+          await issueRefunds(deps, result.refundsToIssue);
+        } catch (error) {
+          deps.logger.error({ err: error, orderId }, 'refund of flagged money after cancelling the order failed');
+        }
+      };
+    },
   };
 }

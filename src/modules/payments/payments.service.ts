@@ -1,6 +1,8 @@
 import type { Executor } from '../../db/database.ts';
 import { isAdmin, isStaff, type Actor } from '../../shared/actor.ts';
+import { decodeCursor, pageOf } from '../../shared/cursor.ts';
 import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { requirePermission } from '../auth/index.ts';
 import { applyPaymentFact, type ConfirmResult } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { PaymentFact } from './facts.ts';
@@ -75,4 +77,46 @@ export async function paymentViewsForOrders(
 export async function paymentStatusOf(db: Executor, orderId: string): Promise<string | null> {
   const [row] = await repo.currentPayments(db, [orderId]);
   return row?.status ?? null;
+}
+
+/** GET /admin/payments: support and admin (`read_all`), newest first, a cursor page. */
+export async function listPaymentsForAdmin(
+  deps: PaymentsDeps,
+  actor: Actor,
+  query: {
+    flagged?: boolean | undefined;
+    status?: PaymentRow['status'] | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  },
+): Promise<{ rows: PaymentRow[]; nextCursor: string | null }> {
+  requirePermission(actor, 'read_all');
+  const rows = await repo.listPayments(deps.db, {
+    flagged: query.flagged,
+    status: query.status,
+    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    limit: query.limit,
+  });
+  return pageOf(rows, query.limit);
+}
+
+/**
+ * POST /admin/payments/:id/resolve (admin, `refund`): an admin's decision on a flagged payment, through the
+ * confirmation path (accept: the order is paid; refund: recorded, then asked of the gateway after commit).
+ */
+export async function resolveFlaggedPayment(
+  deps: PaymentsDeps,
+  actor: Actor,
+  paymentId: string,
+  action: 'accept' | 'refund',
+  reason: string | null,
+): Promise<PaymentRow> {
+  requirePermission(actor, 'refund', 'Only admins settle flagged payments.');
+  if ((await repo.findPayment(deps.db, paymentId)) === undefined) throw notFound('Payment');
+  await confirm(
+    deps,
+    { kind: 'resolve', ref: { paymentId, sessionId: null, paymentIntentId: null }, action, reason },
+    actor.id,
+  );
+  return (await repo.findPayment(deps.db, paymentId))!;
 }
