@@ -47,7 +47,7 @@ describe('webhook inbox: a row that kills its worker every time', () => {
     const token = await shop.app.deps.tokens.issueAccessToken({ id: shop.admin.id, role: 'admin' });
     const listed = await call(shop.app, 'GET', '/api/v1/admin/webhook-events?status=dead', { token });
     assert.ok(
-      listed.body.items.some((e: { eventId: string }) => e.eventId === event.id),
+      listed.body.data.some((e: { eventId: string }) => e.eventId === event.id),
       'shown to admins',
     );
     const retried = await call(shop.app, 'POST', `/api/v1/admin/webhook-events/${dead.id}/retry`, { token });

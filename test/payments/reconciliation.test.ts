@@ -73,6 +73,38 @@ describe('payments: reconciliation', () => {
     assert.equal(new Set(rows.map((r) => r.event_id)).size, rows.length);
   });
 
+  it('a saved cursor the gateway no longer knows: the event log is read again from the time window', async () => {
+    const cursorRow = () =>
+      shop.app.database.db
+        .selectFrom('job_state')
+        .select('value')
+        .where('key', '=', 'payments.stripe.events_cursor')
+        .executeTakeFirstOrThrow();
+    await shop.app.payments.reconcileOnce();
+    await shop.app.database.db
+      .updateTable('job_state')
+      .set({ value: JSON.stringify({ cursor: 'evt_forgotten_by_the_gateway' }) })
+      .where('key', '=', 'payments.stripe.events_cursor')
+      .execute();
+    const order = await newOrder(shop);
+    const payment = await startPayment(shop, order.id);
+    await dropWebhooks();
+    try {
+      await pay(shop, payment.sessionId);
+      await flushWebhooks(shop);
+    } finally {
+      await clearFaults(shop);
+    }
+    const report = await shop.app.payments.reconcileOnce();
+    assert.ok(report !== null && report.events >= 2, `events fed: ${report?.events}`);
+    await drainInbox(shop);
+    assert.equal((await getOrder(shop, order.id)).body.status, 'PAID');
+    const saved = (await cursorRow()).value as { cursor: string };
+    assert.match(saved.cursor, /^evt_/);
+    assert.notEqual(saved.cursor, 'evt_forgotten_by_the_gateway', 'a cursor the gateway knows replaces it');
+    assert.equal((await shop.app.payments.reconcileOnce())?.events, 0, 'and reading goes on from there');
+  });
+
   it('a dropped webhook and no event log: the PENDING payment is looked up once old enough, and paid', async () => {
     eventLog = false;
     try {
