@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { createAuthenticate } from './http/authenticate.ts';
@@ -12,7 +12,12 @@ import { errorHandler, sendProblem } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
 import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
-import { authModule, type LoginLimiterOptions } from './modules/auth/index.ts';
+import {
+  authModule,
+  createRateLimitStore,
+  type LoginLimiterOptions,
+  type RateLimitStore,
+} from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
 import { createOrdersModule } from './modules/orders/index.ts';
 import { createPaymentsRuntime, paymentsModule, type PaymentsRuntime } from './modules/payments/index.ts';
@@ -39,7 +44,7 @@ export interface AppDeps {
 
 /** What a module gets to declare its routes: `define(basePath)` gives a documented, validated router. */
 export interface ModuleContext {
-  deps: AppDeps & { metrics: Metrics; payments: PaymentsRuntime };
+  deps: AppDeps & { metrics: Metrics; payments: PaymentsRuntime; rateLimits: RateLimitStore };
   define(basePath: string, options?: { rawBody?: boolean }): ModuleRoutes;
 }
 
@@ -52,6 +57,8 @@ export interface BuiltApp {
   realtime: Realtime;
   /** The payments runtime the routes use; main.ts starts its worker and reconciliation. */
   payments: PaymentsRuntime;
+  /** Rate-limit counts (Redis with REDIS_URL, else memory); its Redis connection closes with `server`. */
+  rateLimits: RateLimitStore;
   /** Readiness turns 503 and new connections are refused from here on. */
   beginShutdown(): void;
 }
@@ -71,8 +78,13 @@ export function buildApp(input: AppDeps): BuiltApp {
   const payments =
     input.payments ??
     createPaymentsRuntime({ db: input.database.db, clock: input.clock, logger: input.logger, config: input.config });
-  const deps = { ...input, metrics, payments };
-  const { config, logger } = deps;
+  const { config, logger } = input;
+  const rateLimits = createRateLimitStore({
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.RATE_LIMIT_KEY_PREFIX,
+    logger,
+  });
+  const deps = { ...input, metrics, payments, rateLimits };
   const registry = new RouteRegistry();
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
   const rawMounts: [string, Router][] = [];
@@ -104,7 +116,7 @@ export function buildApp(input: AppDeps): BuiltApp {
       maxAge: 600,
     }),
   );
-  app.use(globalRateLimit());
+  app.use(globalRateLimit(rateLimits));
 
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
   // The storefront at `/` and the admin dashboard at `/admin`: static pages, scripts from 'self' only.
@@ -124,6 +136,8 @@ export function buildApp(input: AppDeps): BuiltApp {
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
   server.keepAliveTimeout = 5_000;
   const realtime = createRealtime(server, deps);
+  // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' Redis goes with it.
+  server.once('close', () => void rateLimits.close());
   return {
     app,
     server,
@@ -131,6 +145,7 @@ export function buildApp(input: AppDeps): BuiltApp {
     metrics,
     realtime,
     payments,
+    rateLimits,
     beginShutdown() {
       shuttingDown = true;
       realtime.beginShutdown();
@@ -151,15 +166,17 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
   next();
 };
 
-function globalRateLimit(): RequestHandler {
-  // Generous per-address ceiling; login has its own stricter limiter in the auth module.
-  const limiter = new RateLimiterMemory({ points: 3000, duration: 60 });
+function globalRateLimit(store: RateLimitStore): RequestHandler {
+  // Generous per-address ceiling, shared by every node with REDIS_URL; login has its own stricter limiter in the auth module.
+  const limiter = store.limiter({ name: 'api', points: 3000, duration: 60 });
   return async (req, _res, next) => {
     try {
       await limiter.consume(req.socket.remoteAddress ?? 'unknown');
     } catch (rejection) {
-      const ms = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 1000;
-      throw new AppError('rate_limited', 'rate_limited', 'Too many requests.', { retryAfter: ms / 1000 });
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      throw new AppError('rate_limited', 'rate_limited', 'Too many requests.', {
+        retryAfter: rejection.msBeforeNext / 1000,
+      });
     }
     next();
   };

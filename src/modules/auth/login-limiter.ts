@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../shared/errors.ts';
+import type { RateLimitStore } from './rate-limits.ts';
 
 export interface LoginLimiterOptions {
   /** Consecutive failures for one e-mail from one address before the block. Default 10. */
@@ -20,12 +21,15 @@ export interface LoginLimiter {
   succeeded(email: string, ip: string): Promise<void>;
 }
 
-/** Per e-mail and address (`${email}|${ip}`), in process memory; a Redis store can replace it behind this interface. */
-export function createLoginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
+/**
+ * Per e-mail and address (`${email}|${ip}`), in the given store: shared by every node through Redis when
+ * REDIS_URL is set (falling back to this node's memory while Redis is unreachable), memory otherwise.
+ */
+export function createLoginLimiter(store: RateLimitStore, options: LoginLimiterOptions = {}): LoginLimiter {
   const maxFailures = options.maxFailures ?? 10;
   // The attempt after `maxFailures` failures exceeds the points, which blocks the key for blockDuration.
-  const limiter = new RateLimiterMemory({
-    keyPrefix: 'login',
+  const limiter = store.limiter({
+    name: 'login',
     points: maxFailures,
     duration: options.windowSeconds ?? 86_400,
     blockDuration: options.blockSeconds ?? 900,
