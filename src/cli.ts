@@ -1,7 +1,7 @@
 // Operator commands: `npm run cli -- create-admin <email>` (the password is read from stdin, never an argument).
 import { text } from 'node:stream/consumers';
 import { ConfigError, loadConfig } from './config.ts';
-import { openDatabase } from './db/database.ts';
+import { DataDirLockedError, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { emailSchema, newPasswordSchema } from './modules/auth/auth.schemas.ts';
 import { createOrPromoteAdmin } from './modules/auth/index.ts';
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     await createAdmin(args);
     return 0;
   } catch (error) {
-    if (error instanceof CliError) {
+    if (error instanceof CliError || error instanceof DataDirLockedError) {
       console.error(`error: ${error.message}`);
       return 1;
     }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openDatabase, type Database } from './db/database.ts';
+import { DataDirLockedError, openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startWorkerJobs } from './modules/jobs/worker.ts';
 import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const database = await openDatabaseOrExit(config);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   if (mode === 'migrate') {
@@ -56,6 +56,19 @@ async function main(): Promise<void> {
       : undefined;
   startRealtime(mode, config, database, logger, stoppers, realtime);
   logger.info({ mode }, 'fulcrum started');
+}
+
+/** A DATA_DIR held by another process stops this one with one line and exit code 1. */
+async function openDatabaseOrExit(config: Config): Promise<Database> {
+  try {
+    return await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
 }
 
 async function startApi(

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -40,12 +41,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPGlite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({
-    ...(dataDir === undefined ? {} : { dataDir: `${dataDir}/pgdata` }),
-    // Counters and sums fit in a double for any real shop; numeric stays a string.
-    parsers: { [INT8_OID]: (v: string) => Number(v) },
-  });
+  let release = () => {};
+  if (dataDir !== undefined) {
+    mkdirSync(dataDir, { recursive: true });
+    release = lockDataDir(dataDir);
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({
+      ...(dataDir === undefined ? {} : { dataDir: `${dataDir}/pgdata` }),
+      // Counters and sums fit in a double for any real shop; numeric stays a string.
+      parsers: { [INT8_OID]: (v: string) => Number(v) },
+    });
+  } catch (error) {
+    release();
+    throw error;
+  }
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -58,8 +69,106 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      try {
+        await db.destroy();
+        // Kysely closes its driver only if it ever ran a query; the files must be closed before the lock goes.
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        release();
+      }
+    },
   };
+}
+
+/** PGlite has no lock of its own: a second process on the same files silently loses writes or corrupts them. */
+export class DataDirLockedError extends Error {}
+
+/** Lock files held by this process: a lock naming our own pid that we do not hold is a previous run's (a container restarted). */
+const heldLocks = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function holder(file: string): number | undefined {
+  const pid = readPid(file);
+  if (pid === undefined) return undefined;
+  if (pid === process.pid) return heldLocks.has(file) ? pid : undefined;
+  return isAlive(pid) ? pid : undefined;
+}
+
+/**
+ * Takes `DATA_DIR/fulcrum.lock` (created with O_EXCL, holding our pid) and returns its release. A lock
+ * whose pid is dead is taken over: renamed away first, so of two processes taking it over only one wins.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'fulcrum.lock');
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o644);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      heldLocks.add(file);
+      const release = () => {
+        if (!heldLocks.delete(file)) return;
+        process.off('exit', release);
+        try {
+          unlinkSync(file);
+        } catch {
+          // already gone: nothing to release
+        }
+      };
+      // A process that exits without closing (process.exit on a timeout) still leaves no lock behind.
+      process.on('exit', release);
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = holder(file);
+    if (pid !== undefined) {
+      throw new DataDirLockedError(
+        `another Fulcrum process (pid ${pid}) is using DATA_DIR ${dataDir}; stop it first (the lock is ${file})`,
+      );
+    }
+    takeOverStale(file);
+  }
+  throw new DataDirLockedError(`could not take the lock ${file} of DATA_DIR ${dataDir}; try again`);
+}
+
+function takeOverStale(file: string): void {
+  const aside = `${file}.stale-${process.pid}-${Date.now()}`;
+  try {
+    renameSync(file, aside);
+  } catch {
+    return; // someone else moved or released it: try again
+  }
+  if (holder(aside) !== undefined) {
+    // We moved a live lock that replaced the stale one meanwhile: put it back unless a newer one exists.
+    try {
+      linkSync(aside, file);
+    } catch {
+      // a third process holds it now; ours will fail or succeed on the next attempt
+    }
+  }
+  unlinkSync(aside);
 }
 
 function openPostgres(url: string, options: DatabaseOptions): Database {
