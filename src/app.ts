@@ -124,7 +124,6 @@ export function buildApp(input: AppDeps): BuiltApp {
 
   // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
   for (const [path, router] of rawMounts) app.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
-  app.use(requireJsonBody);
   app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
   for (const [path, router] of jsonMounts) app.use(path === '' ? '/' : path, router);
 
@@ -153,19 +152,6 @@ export function buildApp(input: AppDeps): BuiltApp {
   };
 }
 
-function hasBody(req: express.Request): boolean {
-  const length = req.get('content-length');
-  return (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
-}
-
-/** A body that is not JSON where JSON is expected is 415, not a silent empty object. */
-const requireJsonBody: RequestHandler = (req, _res, next) => {
-  if (hasBody(req) && req.is(['application/json', 'application/*+json']) === false) {
-    throw new AppError('unsupported', 'unsupported_media_type', 'Send the body as application/json.');
-  }
-  next();
-};
-
 function globalRateLimit(store: RateLimitStore): RequestHandler {
   // Generous per-address ceiling, shared by every node with REDIS_URL; login has its own stricter limiter in the auth module.
   const limiter = store.limiter({ name: 'api', points: 3000, duration: 60 });
@@ -190,7 +176,7 @@ function accessLog(logger: Logger): RequestHandler {
         {
           reqId: res.getHeader('X-Request-Id'),
           method: req.method,
-          path: req.path,
+          url: req.originalUrl,
           status: res.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         },

@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
+import { AppError } from '../shared/errors.ts';
 import { parseInput, singleValuedQuery } from './validate.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -67,6 +68,22 @@ export interface ModuleRoutes {
   ) => void;
 }
 
+function hasBody(req: Request): boolean {
+  const length = req.get('content-length');
+  return (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
+}
+
+/**
+ * A body that is not JSON where a route expects JSON is 415, not a silent empty object. Checked per route,
+ * so an unknown route stays 404 whatever its body; raw-body routes (webhooks) already hold their bytes.
+ */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (!Buffer.isBuffer(req.body) && hasBody(req) && req.is(['application/json', 'application/*+json']) === false) {
+    throw new AppError('unsupported', 'unsupported_media_type', 'Send the body as application/json.');
+  }
+  next();
+};
+
 /**
  * A module's router: each route is validated by its zod schemas and documented from the same schemas.
  * `authenticate` is the bearer-token middleware of the app.
@@ -82,7 +99,7 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
         path: `${basePath}${spec.path}`.replace(/\/$/, '') || '/',
         spec,
       });
-      const chain: RequestHandler[] = [];
+      const chain: RequestHandler[] = [requireJsonBody];
       if (spec.auth) chain.push(authenticate);
       chain.push(...(spec.before ?? []));
       chain.push(async (req, res) => {
