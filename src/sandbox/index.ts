@@ -69,7 +69,7 @@ export interface Sandbox {
 
 /**
  * A compressed version of Stripe's exponential backoff: 1 s doubling to 1 h over 12 retries (about
- * 1.7 hours), then hourly until a 2xx.
+ * 1.8 hours), then hourly until a 2xx.
  */
 export const defaultRetryDelaysMs = [
   1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
