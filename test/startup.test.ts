@@ -2,38 +2,18 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-async function waitFor(url: string, deadlineMs: number): Promise<Response> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await fetch(url);
-    } catch (error) {
-      if (Date.now() > end) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+import { freePort, waitFor } from './process-helpers.ts';
 
 describe('the process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-start-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('starts on the embedded database with no server, answers /healthz, and exits 0 on SIGTERM', async () => {
+  it('starts on the embedded database with no server, answers /healthz, and exits 0 on SIGTERM', async (t) => {
     const port = await freePort();
+    const started = performance.now();
     const child = spawn(process.execPath, ['src/main.ts', 'all'], {
       env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, SANDBOX_PORT: '0', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,6 +24,9 @@ describe('the process', () => {
       // Bounded generously: other test files load both cores meanwhile (idle start-up is measured, not asserted).
       const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 60_000);
       assert.equal(health.status, 200);
+      // The issue's bound is 15 s on an idle machine; reported, not asserted (the suite loads both cores).
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      t.diagnostic(`time to /healthz from an empty DATA_DIR: ${seconds} s`);
       assert.deepEqual(await health.json(), { status: 'ok' });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 200);
