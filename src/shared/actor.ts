@@ -6,5 +6,4 @@ export interface Actor {
   role: Role;
 }
 
-export const isStaff = (actor: Actor): boolean => actor.role === 'support' || actor.role === 'admin';
-export const isAdmin = (actor: Actor): boolean => actor.role === 'admin';
+// What an actor may do is decided by the permission table (auth's `can`), never by its role's name.

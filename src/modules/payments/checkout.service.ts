@@ -1,4 +1,5 @@
-import { isStaff, type Actor } from '../../shared/actor.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { can } from '../auth/index.ts';
 import { AppError, conflict, forbidden, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { toCurrency } from '../../shared/money.ts';
@@ -100,7 +101,7 @@ async function insertPendingPayment(
   try {
     return await deps.db.transaction().execute(async (trx) => {
       const order = await repo.shareLockOrder(trx, orderId);
-      if (order === undefined || (order.user_id !== actor.id && !isStaff(actor))) throw notFound('Order');
+      if (order === undefined || (order.user_id !== actor.id && !can(actor, 'read_all'))) throw notFound('Order');
       if (order.user_id !== actor.id) throw forbidden('Only the customer who placed an order pays for it.');
       checkOrder(order, now);
       const existing = await repo.findActivePayment(trx, orderId);

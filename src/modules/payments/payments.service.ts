@@ -1,8 +1,8 @@
 import type { Executor } from '../../db/database.ts';
-import { isAdmin, isStaff, type Actor } from '../../shared/actor.ts';
+import type { Actor } from '../../shared/actor.ts';
 import { decodeCursor, pageOf } from '../../shared/cursor.ts';
-import { conflict, forbidden, notFound } from '../../shared/errors.ts';
-import { requirePermission } from '../auth/index.ts';
+import { conflict, notFound } from '../../shared/errors.ts';
+import { can, requirePermission } from '../auth/index.ts';
 import { applyPaymentFact, type ConfirmResult } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { PaymentFact } from './facts.ts';
@@ -14,7 +14,7 @@ import { issueRefund } from './refunds.service.ts';
 /** Owners see their payments, staff see all; anyone else is told it does not exist. */
 export async function getPayment(deps: PaymentsDeps, actor: Actor, paymentId: string): Promise<PaymentRow> {
   const payment = await repo.findPayment(deps.db, paymentId);
-  if (payment === undefined || (payment.user_id !== actor.id && !isStaff(actor))) throw notFound('Payment');
+  if (payment === undefined || (payment.user_id !== actor.id && !can(actor, 'read_all'))) throw notFound('Payment');
   return payment;
 }
 
@@ -36,7 +36,8 @@ export async function issueRefunds(deps: PaymentsDeps, refundIds: readonly strin
 
 /** POST /admin/payments/:id/confirm: money for a manual payment arrived by other means. */
 export async function confirmManualPayment(deps: PaymentsDeps, actor: Actor, paymentId: string): Promise<PaymentRow> {
-  if (!isAdmin(actor)) throw forbidden('Only admins confirm manual payments.');
+  // API.md's table has no row of its own for this: settling money by hand goes with refunds (admins).
+  requirePermission(actor, 'refund', 'Only admins confirm manual payments.');
   const payment = await repo.findPayment(deps.db, paymentId);
   if (payment === undefined) throw notFound('Payment');
   if (payment.provider !== 'manual') {

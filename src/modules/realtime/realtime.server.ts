@@ -5,10 +5,9 @@ import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { isStaff } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
-import type { TokenService } from '../auth/index.ts';
+import { can, type TokenService } from '../auth/index.ts';
 import { findVisibleOrder } from '../orders/index.ts';
 import { createConnectionHub, type Connection, type ConnectionHub } from './connections.ts';
 import { RELAYED, relayedEventsSchema, type RealtimeEvent } from './events.ts';
@@ -116,7 +115,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     const connection = hub.open({
       id: socket.id,
       userId: actor.id,
-      isStaff: isStaff(actor),
+      isStaff: can(actor, 'read_all'),
       emitter: { emit: (event, data) => void socket.emit(event, data) },
       lastEventId,
     });
