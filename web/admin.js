@@ -1,5 +1,5 @@
 // The admin dashboard: orders (filter, ship, deliver, cancel), products (create, stock, active),
-// webhook events (list, retry dead ones). Support staff read; admins also act (the API decides).
+// payments (flagged ones: accept or refund the money), webhook events (list, retry dead ones). Support staff read; admins also act (the API decides).
 import { busy, clear, createSession, el, money, notifier, when } from './api.js';
 
 const session = createSession('fulcrum.admin');
@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const notify = notifier($('notice'));
 const STAFF = new Set(['support', 'admin']);
 
-const cursors = { orders: null, products: null, webhooks: null };
+const cursors = { orders: null, products: null, payments: null, webhooks: null };
 let currentTab = 'orders';
 
 const isAdmin = () => session.user()?.role === 'admin';
@@ -28,6 +28,7 @@ async function showTab(name) {
   if (!session.user()) return;
   if (name === 'orders') await loadOrders();
   if (name === 'products') await loadProducts();
+  if (name === 'payments') await loadPayments();
   if (name === 'webhooks') await loadWebhooks();
 }
 
@@ -263,6 +264,73 @@ $('product-form').addEventListener('submit', (event) => {
 
 $('products-reload').addEventListener('click', () => safely(loadProducts()));
 $('products-more').addEventListener('click', () => safely(loadProducts(true)));
+
+// ---------------------------------------------------------------- payments
+
+async function loadPayments(more = false) {
+  const query = new URLSearchParams({ limit: '50' });
+  const flagged = $('payment-flagged').value;
+  if (flagged) query.set('flagged', flagged);
+  const status = $('payment-status').value;
+  if (status) query.set('status', status);
+  if (more && cursors.payments) query.set('cursor', cursors.payments);
+  const page = await session.call('GET', `/admin/payments?${query}`);
+  const body = $('payments');
+  if (!more) clear(body);
+  for (const payment of page.data) body.append(paymentRow(payment));
+  if (!more && page.data.length === 0)
+    body.append(el('tr', {}, el('td', { colSpan: 9, className: 'muted' }, 'No payments.')));
+  cursors.payments = page.nextCursor;
+  $('payments-more').hidden = !page.nextCursor;
+}
+
+/** Accept (the money pays the order) or refund (all of it goes back): only for a flagged payment, by an admin. */
+function resolveButton(payment, action, label, done) {
+  const button = el('button', { type: 'button' }, label);
+  button.addEventListener(
+    'click',
+    busy(
+      button,
+      async () => {
+        await session.call('POST', `/admin/payments/${encodeURIComponent(payment.id)}/resolve`, {
+          body: { action, reason: `${action} from the admin dashboard` },
+        });
+        notify(done, 'ok');
+        await loadPayments();
+      },
+      notify,
+    ),
+  );
+  return button;
+}
+
+function paymentRow(payment) {
+  const actions = el('td', { className: 'actions' });
+  if (payment.flagged && payment.status === 'PENDING' && isAdmin()) {
+    actions.append(
+      resolveButton(payment, 'accept', 'Accept money', `Payment ${payment.id} accepted: the order is paid.`),
+      resolveButton(payment, 'refund', 'Refund money', `Payment ${payment.id}: the money is being refunded.`),
+    );
+  }
+  return el(
+    'tr',
+    { dataset: { paymentId: payment.id } },
+    el('td', {}, when(payment.createdAt)),
+    el('td', {}, el('code', {}, payment.id)),
+    el('td', {}, el('code', {}, payment.orderId)),
+    el('td', {}, payment.provider),
+    el('td', {}, el('span', { className: `status s-${payment.status}` }, payment.status)),
+    el('td', { className: 'num' }, money(payment.amount)),
+    el('td', { className: 'num' }, payment.captured ? money(payment.captured) : ''),
+    el('td', { className: 'muted' }, payment.flaggedReason ?? ''),
+    actions,
+  );
+}
+
+$('payment-flagged').addEventListener('change', () => safely(loadPayments()));
+$('payment-status').addEventListener('change', () => safely(loadPayments()));
+$('payments-reload').addEventListener('click', () => safely(loadPayments()));
+$('payments-more').addEventListener('click', () => safely(loadPayments(true)));
 
 // ---------------------------------------------------------------- webhook events
 

@@ -6,7 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { call, createUser, startTestApp, type TestApp } from '../helpers.ts';
-import { createProduct, type TestProduct } from '../shop.ts';
+import { createProduct, placeOrder, type TestProduct } from '../shop.ts';
 
 /**
  * The storefront in a real browser: register, cart, order, checkout on the sandbox's hosted page, and
@@ -233,6 +233,70 @@ describe('browser: the storefront and the hosted checkout', () => {
       pageErrors.filter((e) => !e.includes('409')),
       [],
     );
+    await page.close();
+  });
+
+  it('the admin dashboard: a flagged payment is listed with why, and its money refunded from there', async () => {
+    const errorsBefore = pageErrors.length;
+    // Money that does not match its order: the order (and payment) are moved to more than the session asks.
+    const customer = await createUser(app);
+    const placed = await placeOrder(app, customer.token, { items: [{ productId: product.id, quantity: 1 }] });
+    assert.equal(placed.status, 201);
+    const orderId = (placed.body as { id: string }).id;
+    const checkout = await call(app, 'POST', `/api/v1/orders/${orderId}/checkout`, {
+      token: customer.token,
+      headers: { 'idempotency-key': `flag-${orderId}` },
+      body: {},
+    });
+    assert.equal(checkout.status, 201);
+    const { id: paymentId, checkoutUrl } = checkout.body.payment as { id: string; checkoutUrl: string };
+    await app.database.db.updateTable('orders').set({ total_amount: 5000 }).where('id', '=', orderId).execute();
+    await app.database.db.updateTable('payments').set({ amount: 5000 }).where('id', '=', paymentId).execute();
+    const paid = await fetch(`${app.sandbox!.url}/_sandbox/checkout/sessions/${checkoutUrl.split('/').pop()!}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(paid.status, 200);
+
+    const email = `flag-admin-${Date.now()}@example.test`;
+    const password = 'staff password 1234';
+    assert.equal(
+      (await call(app, 'POST', '/api/v1/auth/register', { body: { email, password, name: 'Admin' } })).status,
+      201,
+    );
+    await app.database.db.updateTable('users').set({ role: 'admin' }).where('email', '=', email).execute();
+    const page = await newShopper();
+    await page.goto(`${app.baseUrl}/admin`);
+    await page.locator('#login-form input[name=email]').fill(email);
+    await page.locator('#login-form input[name=password]').fill(password);
+    await page.locator('#login-form button[type=submit]').click();
+    await page.locator('#whoami').filter({ hasText: '(admin)' }).waitFor();
+    await page.locator('[data-tab=payments]').click();
+    const row = page.locator(`#payments tr[data-payment-id="${paymentId}"]`);
+    // The webhook may still be on its way: reload until the worker has flagged the payment.
+    const deadline = Date.now() + TIMEOUT;
+    while ((await row.count()) === 0) {
+      assert.ok(Date.now() < deadline, 'the flagged payment is listed');
+      await new Promise((r) => setTimeout(r, 200));
+      await page.locator('#payments-reload').click();
+    }
+    await row.getByText('expected 5000 usd').waitFor();
+    await row.getByRole('button', { name: 'Refund money' }).click();
+    await page.locator('#notice').filter({ hasText: 'being refunded' }).waitFor();
+    await row.waitFor({ state: 'detached' });
+
+    const payment = await call(app, 'GET', `/api/v1/payments/${paymentId}`, { token: customer.token });
+    assert.equal(payment.body.status, 'CANCELED');
+    const refunds = await app.database.db
+      .selectFrom('refunds')
+      .select(['amount', 'initiated_by'])
+      .where('payment_id', '=', paymentId)
+      .execute();
+    assert.equal(refunds.length, 1);
+    assert.equal(refunds[0]!.amount, 4200);
+    assert.match(refunds[0]!.initiated_by, /^usr_/, 'the admin who refunded');
+    assert.deepEqual(pageErrors.slice(errorsBefore), []);
     await page.close();
   });
 
