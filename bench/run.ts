@@ -97,6 +97,8 @@ async function main(): Promise<void> {
     ORDER_TTL_SECONDS: '7200',
     RECONCILE_INTERVAL_SECONDS: '86400',
     RECONCILE_AFTER_SECONDS: '86400',
+    // Every request comes from one address: the per-address limit would measure itself.
+    API_RATE_LIMIT_PER_MINUTE: '0',
   });
   const base = fulcrum.baseUrl;
   console.log(

@@ -116,7 +116,7 @@ export function buildApp(input: AppDeps): BuiltApp {
       maxAge: 600,
     }),
   );
-  app.use(globalRateLimit(rateLimits));
+  if (config.API_RATE_LIMIT_PER_MINUTE > 0) app.use(globalRateLimit(rateLimits, config.API_RATE_LIMIT_PER_MINUTE));
 
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
   // The storefront at `/` and the admin dashboard at `/admin`: static pages, scripts from 'self' only.
@@ -152,9 +152,9 @@ export function buildApp(input: AppDeps): BuiltApp {
   };
 }
 
-function globalRateLimit(store: RateLimitStore): RequestHandler {
-  // Generous per-address ceiling, shared by every node with REDIS_URL; login has its own stricter limiter in the auth module.
-  const limiter = store.limiter({ name: 'api', points: 3000, duration: 60 });
+function globalRateLimit(store: RateLimitStore, perMinute: number): RequestHandler {
+  // Per-address ceiling (API_RATE_LIMIT_PER_MINUTE), shared by every node with REDIS_URL; login has its own stricter limiter in the auth module.
+  const limiter = store.limiter({ name: 'api', points: perMinute, duration: 60 });
   return async (req, _res, next) => {
     try {
       await limiter.consume(req.socket.remoteAddress ?? 'unknown');

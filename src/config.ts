@@ -35,6 +35,8 @@ const schema = z.object({
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'must be 1–64 letters, digits, _ : . or -')
     .default('fulcrum:rl'),
+  /** Requests per minute one address may make (all routes; login has its own, stricter limiter); 0: no limit. */
+  API_RATE_LIMIT_PER_MINUTE: intIn(0, 10_000_000).default(3000),
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 bytes').optional(),
   STRIPE_SECRET_KEY: z
