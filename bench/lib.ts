@@ -105,16 +105,25 @@ export function summarize(samples: number[]): Summary {
 export const ms = (v: number): string => `${v.toFixed(1)} ms`;
 export const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 
-/** Runs `task(i)` for i in [0, count) at `perSecond` starts per second, without waiting for one to end. */
-export async function atRate(count: number, perSecond: number, task: (i: number) => Promise<void>): Promise<number> {
-  const started = performance.now();
+/**
+ * Runs `task(i)` for i in [0, count) at `perSecond` starts per second, without waiting for one to end.
+ * Returns the rate the tasks were started at and the rate they were finished at (count / time to the last end).
+ */
+export async function atRate(
+  count: number,
+  perSecond: number,
+  task: (i: number) => Promise<void>,
+): Promise<{ started: number; finished: number }> {
+  const t0 = performance.now();
   const running: Promise<void>[] = [];
   for (let i = 0; i < count; i += 1) {
-    const due = started + (i * 1000) / perSecond;
+    const due = t0 + (i * 1000) / perSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     running.push(task(i));
   }
+  const lastStart = performance.now();
   await Promise.all(running);
-  return count / ((performance.now() - started) / 1000);
+  const seconds = (end: number) => Math.max(end - t0, 1) / 1000;
+  return { started: count / seconds(lastStart + 1000 / perSecond), finished: count / seconds(performance.now()) };
 }

@@ -312,13 +312,19 @@ async function benchWebhooks(base: string, customers: string[], order: PlaceOrde
     const baseline = summarize(lookups);
     console.log(
       `\nWebhook → order.updated PAID at the client: ${PAYMENTS} payments, ${customers.length} sockets, ` +
-        `asked ${RATE}/s, sent ${webhookRate.toFixed(0)}/s (lookups ${lookupRate.toFixed(0)}/s)`,
+        `asked ${RATE}/s; webhooks sent ${webhookRate.started.toFixed(0)}/s, answered ${webhookRate.finished.toFixed(0)}/s; ` +
+        `lookups sent ${lookupRate.started.toFixed(0)}/s, answered ${lookupRate.finished.toFixed(0)}/s`,
     );
     console.log(`${header}  vs baseline`);
     console.log(row('GET /orders/:id (baseline)', baseline));
     console.log(row('webhook POST → 200', summarize(acks), baseline));
     console.log(row('webhook POST → socket PAID', summarize(latencies), baseline));
-    console.log(`received ${paidAt.size} of ${PAYMENTS} PAID updates; ${duplicates} duplicates`);
+    const lastPaid = Math.max(...paidAt.values());
+    const firstSent = Math.min(...sentAt.values());
+    console.log(
+      `received ${paidAt.size} of ${PAYMENTS} PAID updates (${duplicates} twice); ` +
+        `payments confirmed end to end: ${(paidAt.size / ((lastPaid - firstSent) / 1000)).toFixed(0)}/s`,
+    );
   } finally {
     for (const socket of sockets) socket.close();
   }

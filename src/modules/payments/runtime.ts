@@ -26,7 +26,13 @@ export interface PaymentsOptions {
   webhookSecret?: string;
   /** Wraps the providers (tests count or fail gateway calls). */
   wrapProviders?: (providers: Providers) => Providers;
-  worker?: { leaseMs?: number; pollMs?: number; batchSize?: number; backoffMs?: (attempts: number) => number };
+  worker?: {
+    leaseMs?: number;
+    pollMs?: number;
+    batchSize?: number;
+    backoffMs?: (attempts: number) => number;
+    concurrency?: number;
+  };
 }
 
 export interface PaymentsRuntime {

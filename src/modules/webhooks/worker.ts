@@ -27,6 +27,11 @@ export interface InboxWorkerOptions {
   pollMs?: number;
   /** Backoff after the n-th failed attempt; default 2^(n-1) s, at most an hour. */
   backoffMs?: (attempts: number) => number;
+  /**
+   * Rows of a batch processed at once, each in its own transaction (default 1). Worth more than 1 on a
+   * PostgreSQL server, whose pool runs them in parallel; events of one order still serialize on its row lock.
+   */
+  concurrency?: number;
 }
 
 export interface InboxWorker {
@@ -97,9 +102,18 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     return true;
   }
 
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+
   async function processClaimed(leaseId: string, rows: InboxRow[]): Promise<number> {
     let finished = 0;
-    for (const row of rows) if (await processOne(leaseId, row)) finished += 1;
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        if (await processOne(leaseId, row)) finished += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane));
     return finished;
   }
 
