@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { requestIdFor } from '../../http/request-id.ts';
 import { AppError } from '../../shared/errors.ts';
 import { can, type TokenService } from '../auth/index.ts';
 import { findVisibleOrder } from '../orders/index.ts';
@@ -69,6 +70,14 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     ...(redis === undefined ? {} : { adapter: redis.adapter }),
   });
   if (server !== undefined) io.attach(server);
+  // Socket.IO answers its HTTP requests (polling, the WebSocket upgrade) outside Express: the request id
+  // every response carries is added here.
+  io.engine.on(
+    'headers',
+    (headers: Record<string, string | string[]>, req: { headers: Record<string, string | string[] | undefined> }) => {
+      headers['X-Request-Id'] = requestIdFor(req.headers['x-request-id']);
+    },
+  );
   let isShuttingDown = false;
 
   const sockets = new Map<string, FulcrumSocket>();
