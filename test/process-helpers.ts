@@ -35,6 +35,9 @@ export function isRefused(port: number): Promise<boolean> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ECONNREFUSED') resolve(true);
+      // A connection the kernel queued just as the server closed its listening socket is reset: not refused
+      // yet, the next attempt tells.
+      else if (error.code === 'ECONNRESET') resolve(false);
       else reject(error);
     });
   });
