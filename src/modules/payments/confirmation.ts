@@ -23,6 +23,11 @@ export interface ConfirmResult {
 
 const isCaptured = (p: PaymentRow): boolean => repo.capturedStatuses.includes(p.status);
 
+/** What a confirmation did about `payment`, and the refunds to ask of the gateway after commit. */
+function answerFor(payment: PaymentRow, outcome: string, refundsToIssue: string[]): ConfirmResult {
+  return { outcome, paymentId: payment.id, refundsToIssue };
+}
+
 /**
  * THE confirmation path: webhooks (through the inbox worker), reconciliation, order expiry and the manual
  * provider all end here, inside the caller's transaction. Idempotent — applying a fact twice changes
@@ -36,11 +41,7 @@ export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: Co
   const order = await repo.lockOrderForPayment(trx, found.order_id);
   const payment = await repo.lockPayment(trx, found.id);
   if (order === undefined || payment === undefined) throw new Error(`payment ${found.id} lost its order`);
-  const result = (outcome: string, refundsToIssue: string[] = []): ConfirmResult => ({
-    outcome,
-    paymentId: payment.id,
-    refundsToIssue,
-  });
+  const result = (outcome: string, refundsToIssue: string[] = []) => answerFor(payment, outcome, refundsToIssue);
   const { at } = ctx;
 
   switch (fact.kind) {
@@ -116,11 +117,7 @@ async function applyPaid(
   ctx: ConfirmContext,
 ): Promise<ConfirmResult> {
   const { at, actor } = ctx;
-  const result = (outcome: string, refundsToIssue: string[] = []): ConfirmResult => ({
-    outcome,
-    paymentId: payment.id,
-    refundsToIssue,
-  });
+  const result = (outcome: string, refundsToIssue: string[] = []) => answerFor(payment, outcome, refundsToIssue);
   const intentId = fact.paymentIntentId ?? payment.gateway_payment_intent_id;
   if (isCaptured(payment)) {
     if (payment.gateway_payment_intent_id === null && intentId !== null) {
@@ -214,11 +211,7 @@ async function markPaid(
   how: string,
 ): Promise<ConfirmResult> {
   const { at, actor } = ctx;
-  const result = (outcome: string, refundsToIssue: string[] = []): ConfirmResult => ({
-    outcome,
-    paymentId: payment.id,
-    refundsToIssue,
-  });
+  const result = (outcome: string, refundsToIssue: string[] = []) => answerFor(payment, outcome, refundsToIssue);
   const from = payment.status;
   const paid = await setPaymentStatus(
     trx,
