@@ -70,13 +70,25 @@ session.onChange((value) => {
 
 // ---------------------------------------------------------------- orders
 
+// Only the newest list request renders: an older answer arriving late (the list before a filter changed)
+// would replace rows with stale ones. The table is aria-busy while a request is out.
+let ordersRequest = 0;
+
 async function loadOrders(more = false) {
   const query = new URLSearchParams({ limit: '50' });
   const status = $('order-status').value;
   if (status) query.set('status', status);
   if (more && cursors.orders) query.set('cursor', cursors.orders);
-  const page = await session.call('GET', `/orders?${query}`);
   const body = $('orders');
+  const request = ++ordersRequest;
+  body.setAttribute('aria-busy', 'true');
+  let page;
+  try {
+    page = await session.call('GET', `/orders?${query}`);
+  } finally {
+    if (request === ordersRequest) body.removeAttribute('aria-busy');
+  }
+  if (request !== ordersRequest) return;
   if (!more) clear(body);
   for (const order of page.data) body.append(orderRow(order));
   if (!more && page.data.length === 0)

@@ -208,6 +208,8 @@ describe('browser: the storefront and the hosted checkout', () => {
     await page.locator('#login-form button[type=submit]').click();
     await page.locator('#whoami').filter({ hasText: '(admin)' }).waitFor();
     await page.locator('#order-status').selectOption('PAID');
+    // The filtered list replaces the rows when it arrives: act on the rows it shows, not on the ones before.
+    await page.locator('#orders:not([aria-busy])').waitFor({ state: 'attached' });
     const row = page.locator(`#orders tr[data-order-id="${paidOrderId}"]`);
     await row.locator('.status').filter({ hasText: 'PAID' }).waitFor();
     await row.getByLabel('Carrier').fill('UPS');
