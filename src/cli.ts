@@ -1,4 +1,5 @@
 // Operator commands: `npm run cli -- create-admin <email>` (the password is read from stdin, never an argument).
+import './require-node.ts';
 import { text } from 'node:stream/consumers';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError, openDatabase } from './db/database.ts';

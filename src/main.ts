@@ -1,3 +1,4 @@
+import './require-node.ts';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.ts';
