@@ -1,4 +1,4 @@
-// A Stripe-compatible, stateful sandbox (see ../../../shared/API.md "The Stripe sandbox").
+// A Stripe-compatible, stateful sandbox (docs/sandbox.md).
 // Standalone: imports nothing from the rest of Fulcrum.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
