@@ -66,7 +66,24 @@ function isNotOpen(error: unknown): boolean {
   return error instanceof Stripe.errors.StripeInvalidRequestError && /status/i.test(error.message);
 }
 
+/**
+ * The gateway says the checkout session does not exist (404 `resource_missing`). Nothing can be paid through a
+ * session the gateway does not have, so this is an answer, not an outage. Stripe answers the same 404 when the
+ * session lives in the other mode ("a similar object exists in live mode"): that is a misconfigured key, so it is
+ * left to look like an outage rather than closing every payment.
+ */
+export function isMissingSession(error: unknown): boolean {
+  return (
+    error instanceof Stripe.errors.StripeInvalidRequestError &&
+    error.code === 'resource_missing' &&
+    error.statusCode === 404 &&
+    !/similar object exists/i.test(error.message)
+  );
+}
+
 const MINUTE = 60_000;
+/** Why a payment whose checkout session the gateway does not know was closed. */
+export const MISSING_SESSION = 'checkout_session_missing';
 
 /** Stripe, or the sandbox standing in for it. */
 export const stripeProvider: ProviderDefinition = {
@@ -115,8 +132,15 @@ export function createStripeProvider(
       return { sessionId: session.id, url: session.url };
     },
 
-    async lookup({ sessionId }) {
-      const session = await call('retrieve checkout session', () => stripe.checkout.sessions.retrieve(sessionId));
+    async lookup({ paymentId, sessionId }) {
+      let session: Stripe.Checkout.Session;
+      try {
+        session = await stripe.checkout.sessions.retrieve(sessionId);
+      } catch (error) {
+        if (!isMissingSession(error)) throw toGatewayError(error, 'retrieve checkout session');
+        const ref = { paymentId, sessionId, paymentIntentId: null };
+        return { kind: 'failed', ref, reason: MISSING_SESSION };
+      }
       return sessionFact(session);
     },
 
@@ -125,7 +149,8 @@ export function createStripeProvider(
         await stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey: `expire:${sessionId}` });
         return 'expired';
       } catch (error) {
-        if (isNotOpen(error)) return 'not_open';
+        // Missing: nothing to close; the look-up that follows 'not_open' closes the payment.
+        if (isNotOpen(error) || isMissingSession(error)) return 'not_open';
         throw toGatewayError(error, 'expire checkout session');
       }
     },

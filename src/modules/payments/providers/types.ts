@@ -62,9 +62,12 @@ export interface PaymentProvider {
    */
   readonly checkoutWindow?: { minMs: number; maxMs: number };
   createCheckout(request: CheckoutRequest): Promise<CheckoutCreated>;
-  /** The payment's state at the gateway now, or null when there is nobody to ask. */
+  /**
+   * The payment's state at the gateway now, or null when there is nobody to ask. A session the gateway says does
+   * not exist is a `failed` fact (nothing can be paid through it), never an error.
+   */
   lookup(ref: { paymentId: string; sessionId: string }): Promise<PaymentFact | null>;
-  /** Closes an open checkout; 'not_open' when it was already completed or expired. */
+  /** Closes an open checkout; 'not_open' when it was already completed or expired, or the gateway has no such session. */
   expireCheckout(sessionId: string): Promise<'expired' | 'not_open'>;
   refund(request: RefundRequest): Promise<RefundFact>;
   /** The refund's state at the gateway now, or null when there is nobody to ask. */
