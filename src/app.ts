@@ -103,7 +103,8 @@ export function buildApp(input: AppDeps): BuiltApp {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Behind a reverse proxy (TRUST_PROXY), req.ip is the client's address from X-Forwarded-For; else the TCP peer's.
+  app.set('trust proxy', config.TRUST_PROXY ?? false);
   app.use(requestId);
   app.use(accessLog(logger));
   app.use(measureHttp(metrics));
@@ -157,7 +158,7 @@ function globalRateLimit(store: RateLimitStore, perMinute: number): RequestHandl
   const limiter = store.limiter({ name: 'api', points: perMinute, duration: 60 });
   return async (req, _res, next) => {
     try {
-      await limiter.consume(req.socket.remoteAddress ?? 'unknown');
+      await limiter.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       throw new AppError('rate_limited', 'rate_limited', 'Too many requests.', {

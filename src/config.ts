@@ -62,9 +62,35 @@ const schema = z.object({
   WEBHOOK_MAX_ATTEMPTS: intIn(1, 100).default(8),
   FULCRUM_ADMIN_EMAIL: z.email('must be an e-mail address').optional(),
   FULCRUM_ADMIN_PASSWORD: z.string().min(12, 'must be 12–128 characters').max(128).optional(),
+  /**
+   * How far back a reconnecting socket can replay (`lastEventId`): published outbox rows older than this are
+   * pruned, and a socket asking for pruned events is sent `resync`.
+   */
+  REALTIME_REPLAY_WINDOW_HOURS: intIn(1, 24 * 366).default(7 * 24),
+  /**
+   * Processed webhook inbox rows older than this are pruned (pending, failed and dead rows are kept). Stripe
+   * redelivers an event for up to three days, and the row is what makes a redelivery a duplicate: at least 7.
+   */
+  WEBHOOK_INBOX_RETENTION_DAYS: intIn(7, 3650).default(30),
+  /**
+   * Proxies in front of the API whose X-Forwarded-For is believed (rate limits are per client address): a hop
+   * count (`1`: one reverse proxy) or a comma-separated list of addresses, CIDRs, `loopback`, `linklocal`,
+   * `uniquelocal`. Unset: nobody's, the TCP peer is the client.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(\d{1,2}|(loopback|linklocal|uniquelocal|[\da-fA-F.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[\da-fA-F.:]+(\/\d{1,3})?))*)$/,
+      'must be a hop count or a comma-separated list of addresses, CIDRs, loopback, linklocal or uniquelocal',
+    )
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v.split(',').map((p) => p.trim())))
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
 });
+
+/** Every variable the configuration reads: the deploy files may set no other (test/deploy.test.ts checks). */
+export const configVariables: readonly string[] = Object.freeze(Object.keys(schema.shape));
 
 type Parsed = z.infer<typeof schema>;
 
