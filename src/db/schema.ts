@@ -39,6 +39,8 @@ export interface ProductsTable {
   currency: string;
   stock: number;
   active: ColumnType<boolean, boolean | undefined, boolean>;
+  /** 0009: a path served by Fulcrum or an https URL. */
+  image_url: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }

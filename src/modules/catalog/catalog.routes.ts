@@ -98,7 +98,8 @@ export function catalogRoutes(ctx: ModuleContext): void {
     {
       method: 'patch',
       path: '/:id',
-      summary: 'Change a product (admin): name, description, price, stock (absolute), active',
+      summary:
+        'Change a product (admin): name, description, price, stock (absolute), active, imageUrl (null removes it)',
       tags,
       auth: true,
       params: productParams,

@@ -86,6 +86,7 @@ export async function createProduct(
     currency: input.price.currency,
     stock: input.stock,
     active: input.active ?? true,
+    image_url: input.imageUrl ?? null,
     created_at: now,
     updated_at: now,
   });
@@ -110,6 +111,7 @@ export async function updateProduct(
   }
   if (input.stock !== undefined) values.stock = input.stock;
   if (input.active !== undefined) values.active = input.active;
+  if (input.imageUrl !== undefined) values.image_url = input.imageUrl;
   const row = await repo.updateProduct(deps.db, id, values);
   if (row === undefined) throw notFound('Product');
   return toProductResponse(row);

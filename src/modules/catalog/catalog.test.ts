@@ -42,6 +42,7 @@ describe('catalog', () => {
         price: { amount: 1250, currency: 'usd' },
         stock: 10,
         active: true,
+        imageUrl: null,
         createdAt: undefined,
         updatedAt: undefined,
       },
@@ -99,6 +100,63 @@ describe('catalog', () => {
         `${path} in ${JSON.stringify(res.body.errors)}`,
       );
     }
+  });
+
+  it('keeps an image URL: a path on this server or https; null removes it', async () => {
+    const created = await create({ ...valid(), imageUrl: '/images/demo/mug.svg' });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.imageUrl, '/images/demo/mug.svg');
+    assert.equal((await call(app, 'GET', `/api/v1/products/${created.body.id}`)).body.imageUrl, '/images/demo/mug.svg');
+    const https = await call(app, 'PATCH', `/api/v1/admin/products/${created.body.id}`, {
+      token: admin.token,
+      body: { imageUrl: 'https://cdn.example.com/p/mug.png?v=2' },
+    });
+    assert.equal(https.status, 200);
+    assert.equal(https.body.imageUrl, 'https://cdn.example.com/p/mug.png?v=2');
+    const removed = await call(app, 'PATCH', `/api/v1/admin/products/${created.body.id}`, {
+      token: admin.token,
+      body: { imageUrl: null },
+    });
+    assert.equal(removed.status, 200);
+    assert.equal(removed.body.imageUrl, null);
+    const unchanged = await call(app, 'PATCH', `/api/v1/admin/products/${created.body.id}`, {
+      token: admin.token,
+      body: { stock: 4 },
+    });
+    assert.equal(unchanged.body.imageUrl, null, 'a patch without imageUrl leaves it');
+  });
+
+  it('refuses any other image URL with 400 validation_failed naming body.imageUrl, and changes nothing', async () => {
+    const { body: product } = await create({ ...valid(), imageUrl: '/images/demo/mug.svg' });
+    const bad = [
+      'http://cdn.example.com/mug.png',
+      'javascript:alert(1)',
+      'data:image/svg+xml,<svg/>',
+      '//evil.example.com/mug.png',
+      '/\\evil.example.com/mug.png',
+      'images/mug.png',
+      '',
+      '/images/my mug.png',
+      'https://user:pw@cdn.example.com/mug.png',
+      `/${'a'.repeat(2048)}`,
+      'ftp://cdn.example.com/mug.png',
+    ];
+    for (const imageUrl of bad) {
+      for (const res of [
+        await create({ ...valid(), imageUrl }),
+        await call(app, 'PATCH', `/api/v1/admin/products/${product.id}`, { token: admin.token, body: { imageUrl } }),
+      ]) {
+        assert.equal(res.status, 400, imageUrl);
+        assert.equal(res.body.code, 'validation_failed');
+        assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        const problem = res.body.errors.find((e: { path: string }) => e.path === 'body.imageUrl');
+        assert.ok(problem, JSON.stringify(res.body.errors));
+        assert.match(problem.message, /starting with "\/".*https:\/\//);
+      }
+    }
+    const after = await call(app, 'GET', `/api/v1/products/${product.id}`);
+    assert.equal(after.body.imageUrl, '/images/demo/mug.svg');
+    assert.equal(after.body.updatedAt, product.updatedAt);
   });
 
   it('lets an admin patch name, price, stock and active; others get 403', async () => {
