@@ -1,4 +1,5 @@
 import type { ModuleContext } from '../../app.ts';
+import { registerOrderMetrics } from './orders.metrics.ts';
 import { ordersRoutes } from './orders.routes.ts';
 import type { OrderHooks } from './orders.service.ts';
 
@@ -18,7 +19,10 @@ export { orderStatuses, orderTransitions, transition, type OrderStatus } from '.
  * the `payment` field, payment status in realtime messages); see OrderHooks.
  */
 export function createOrdersModule(hooks: OrderHooks = {}): (ctx: ModuleContext) => void {
-  return (ctx) => ordersRoutes(ctx, hooks);
+  return (ctx) => {
+    registerOrderMetrics(ctx.deps.metrics.registry, ctx.deps.database.db);
+    ordersRoutes(ctx, hooks);
+  };
 }
 
 export const ordersModule = createOrdersModule();
