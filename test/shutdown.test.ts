@@ -9,8 +9,8 @@ import { after, describe, it } from 'node:test';
 import { becomesRefused, freePort, isAlive, waitFor } from './process-helpers.ts';
 
 /**
- * API.md, Operations: "SIGTERM: stop accepting, finish requests in flight and the job in hand, close sockets,
- * exit 0 within SHUTDOWN_TIMEOUT_MS" — checked over real signals, to node itself and to `npm start`.
+ * docs/operations.md (shutdown): on SIGTERM stop accepting, finish requests in flight and the job in hand,
+ * close sockets, exit 0 within SHUTDOWN_TIMEOUT_MS — checked over real signals, to node itself and to `npm start`.
  */
 
 interface InFlight {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from './database.ts';
 
-/** `order.updated` as API.md's Socket.IO section sends it (without eventId, which the outbox row carries). */
+/** `order.updated` as docs/api.md's Socket.IO section sends it (without eventId, which the outbox row carries). */
 export interface OrderUpdatedPayload {
   orderId: string;
   status: string;

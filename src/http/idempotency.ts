@@ -8,7 +8,7 @@ import { AppError, conflict, invalid } from '../shared/errors.ts';
 import { actorOf } from './authenticate.ts';
 
 /**
- * Idempotency-Key handling (API.md § Idempotency), one middleware for every route that needs it:
+ * Idempotency-Key handling (docs/api.md § Idempotency), one middleware for every route that needs it:
  * put `before: [idempotency]` and `idempotent: true` in the route spec (after authentication: keys are
  * scoped to the caller).
  *
@@ -33,7 +33,7 @@ export interface IdempotencyOptions {
 }
 
 export const IDEMPOTENCY_LEASE_MS = 60_000;
-/** Keys are kept at least this long (API.md: at least 24 hours). */
+/** Keys are kept at least this long (docs/api.md: at least 24 hours). */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers.ts';
 
-// API.md: X-Request-Id on every response — Socket.IO's own HTTP answers (long-polling) included.
+// docs/api.md: X-Request-Id on every response — Socket.IO's own HTTP answers (long-polling) included.
 describe('Socket.IO HTTP responses carry X-Request-Id', () => {
   let app: TestApp;
   before(async () => {

@@ -14,7 +14,7 @@ interface AdminRoute {
   idempotent?: boolean;
 }
 
-// Every /api/v1/admin route, a valid request for it, and the permission of API.md's table it needs.
+// Every /api/v1/admin route, a valid request for it, and the permission of docs/api.md's table it needs.
 const adminRoutes: AdminRoute[] = [
   { method: 'GET', path: '/api/v1/admin/products', permission: 'read_all' },
   { method: 'GET', path: '/api/v1/admin/products/:id', permission: 'read_all' },

@@ -4,7 +4,7 @@ import type { Role } from '../../db/schema.ts';
 import { AppError } from '../../shared/errors.ts';
 import { can, permissions, requirePermission, roles, type Permission } from './permissions.ts';
 
-// API.md's table, written out by hand: the code's table must agree with the contract cell by cell.
+// docs/api.md's table, written out by hand: the code's table must agree with the contract cell by cell.
 const contract: Record<Permission, Record<Role, boolean>> = {
   own_orders: { customer: true, support: true, admin: true },
   read_all: { customer: false, support: true, admin: true },
@@ -18,7 +18,7 @@ const contract: Record<Permission, Record<Role, boolean>> = {
 };
 
 describe('the permission table', () => {
-  it('covers exactly the permissions of API.md', () => {
+  it('covers exactly the permissions of docs/api.md', () => {
     assert.deepEqual(Object.keys(permissions).sort(), Object.keys(contract).sort());
   });
 

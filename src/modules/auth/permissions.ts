@@ -4,7 +4,7 @@ import { forbidden } from '../../shared/errors.ts';
 
 export const roles: readonly Role[] = ['customer', 'support', 'admin'];
 
-/** API.md's permission table, as data: services ask `can(actor, …)`, never compare role names. */
+/** docs/api.md's permission table, as data: services ask `can(actor, …)`, never compare role names. */
 export const permissions = {
   /** Own orders and payments. */
   own_orders: ['customer', 'support', 'admin'],

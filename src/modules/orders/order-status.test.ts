@@ -11,7 +11,7 @@ import {
   type Party,
 } from './order-status.ts';
 
-// Written out by hand from DESIGN.md and API.md, independently of the module's tables.
+// Written out by hand from docs/api.md (order statuses), independently of the module's tables.
 const allowed: Record<string, readonly Party[]> = {
   'CREATED>PAID': ['system'],
   'CREATED>CANCELLED': ['owner', 'admin', 'system'],
@@ -50,7 +50,7 @@ describe('order state machine', () => {
     }
   }
 
-  it('has exactly the lifecycle of DESIGN.md in its table', () => {
+  it('has exactly the lifecycle of docs/api.md in its table', () => {
     const moves = orderStatuses.flatMap((from) => orderTransitions[from].map((to) => `${from}>${to}`));
     assert.deepEqual(moves.sort(), Object.keys(allowed).sort());
     assert.deepEqual(

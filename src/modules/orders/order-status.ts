@@ -1,4 +1,4 @@
-// The order lifecycle as data (DESIGN.md § Order lifecycle). Pure: no I/O, no clock.
+// The order lifecycle as data (docs/api.md § Order statuses). Pure: no I/O, no clock.
 
 export const orderStatuses = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];

@@ -11,7 +11,7 @@ export type PaymentSummary = Record<string, unknown>;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-/** The one place an order row becomes a response (API.md `order`). */
+/** The one place an order row becomes a response (docs/api.md `order`). */
 export function toOrderResponse(
   order: OrderRow,
   items: readonly OrderItemRow[],

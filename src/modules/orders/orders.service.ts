@@ -12,7 +12,7 @@ import { transition } from './order-status.ts';
 
 /**
  * Where the payments module plugs into orders. Each is optional; while absent, orders behave as
- * API.md says for a shop without payments (an admin cancelling a PAID order gets 409 invalid_transition).
+ * they would in a shop without payments (an admin cancelling a PAID order gets 409 invalid_transition).
  */
 export interface OrderHooks {
   /**

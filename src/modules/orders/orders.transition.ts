@@ -38,7 +38,7 @@ export function actorLabel(actor: OrderActor): string {
 }
 
 /**
- * The permission that makes a person the `admin` party of a move to this status (API.md's table:
+ * The permission that makes a person the `admin` party of a move to this status (docs/api.md's table:
  * ship, deliver, cancel a paid order); moves without one (PAID) are the system's alone.
  */
 const adminMovePermissions: Partial<Record<OrderStatus, Permission>> = {

@@ -62,7 +62,7 @@ function moneyOf(amount: number, currency: string): Money {
   return money(amount, toCurrency(currency));
 }
 
-/** The one place a payment row becomes a response (API.md `payment`). */
+/** The one place a payment row becomes a response (docs/api.md `payment`). */
 export function toPaymentResponse(row: PaymentRow): PaymentResponse {
   return {
     id: row.id,

@@ -36,7 +36,7 @@ export async function issueRefunds(deps: PaymentsDeps, refundIds: readonly strin
 
 /** POST /admin/payments/:id/confirm: money for a manual payment arrived by other means. */
 export async function confirmManualPayment(deps: PaymentsDeps, actor: Actor, paymentId: string): Promise<PaymentRow> {
-  // API.md's table has no row of its own for this: settling money by hand goes with refunds (admins).
+  // The permission table has no row of its own for this: settling money by hand goes with refunds (admins).
   requirePermission(actor, 'refund', 'Only admins confirm manual payments.');
   const payment = await repo.findPayment(deps.db, paymentId);
   if (payment === undefined) throw notFound('Payment');
@@ -65,7 +65,7 @@ export async function confirmManualPayment(deps: PaymentsDeps, actor: Actor, pay
   return (await repo.findPayment(deps.db, paymentId))!;
 }
 
-/** The payment to show on each order (the active one, else the newest), as API.md's `payment`. */
+/** The payment to show on each order (the active one, else the newest), as docs/api.md's `payment`. */
 export async function paymentViewsForOrders(
   db: Executor,
   orderIds: readonly string[],

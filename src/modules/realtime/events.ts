@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** `order.updated` as API.md's Socket.IO section sends it. */
+/** `order.updated` as docs/api.md's Socket.IO section sends it. */
 export interface OrderUpdatedEvent {
   eventId: number;
   orderId: string;
