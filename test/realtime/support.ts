@@ -1,16 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { connect as connectTcp } from 'node:net';
-import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import { appendOutbox } from '../../src/db/outbox.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
 import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { startTestApp, type TestApp } from '../helpers.ts';
 
-/** Realtime tests: clients, an app with its relay, and a PostgreSQL server database for the multi-process ones. */
+/** Realtime tests: clients, an app with its relay, outbox rows. (Server databases: test/services/support.ts.) */
 
 export interface RealtimeTestApp extends TestApp {
   relay: OutboxRelay;
@@ -124,49 +120,6 @@ export function emitWithAck(socket: Socket, event: string, payload: unknown): Pr
   return socket.timeout(10_000).emitWithAck(event, payload);
 }
 
-export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export interface ServerDatabase {
-  url: string;
-  /** Opened and migrated, unless `migrated: false`. */
-  database: Database;
-  drop(): Promise<void>;
-}
-
-/**
- * A fresh database on the PostgreSQL server (TEST_DATABASE_URL's, else the local one). These tests need
- * the server: when it cannot be reached they fail, saying so, rather than skip.
- */
-export async function createServerDatabase(options: { migrated?: boolean } = {}): Promise<ServerDatabase> {
-  const name = `fulcrum_rt_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL, connectionTimeoutMillis: 5_000 });
-  try {
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-  } catch (error) {
-    throw new Error(`this test needs the PostgreSQL server at ${ADMIN_DATABASE_URL}: ${String(error)}`, {
-      cause: error,
-    });
-  } finally {
-    await admin.end().catch(() => {});
-  }
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), dataDir: '' });
-  if (options.migrated !== false) await migrateToLatest(database.db);
-  return {
-    url: url.toString(),
-    database,
-    async drop() {
-      await database.close();
-      const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
-
 /** An order.updated outbox row for a user, committed in a transaction of its own. */
 export async function append(database: Database, userId: string, status: string, orderId = 'ord_1') {
   return database.db.transaction().execute((trx) =>
@@ -186,20 +139,4 @@ export async function unpublished(database: Database): Promise<number> {
     .where('published_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-/** Fails, saying so, unless a Redis server answers PING at `url`. */
-export async function requireRedis(url: string): Promise<void> {
-  const { hostname, port } = new URL(url);
-  const answer = await new Promise<string>((resolve) => {
-    const socket = connectTcp({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(5_000, () => socket.destroy(new Error('timeout')));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      resolve(data.toString());
-      socket.end();
-    });
-    socket.once('error', (error) => resolve(String(error)));
-  });
-  if (!answer.startsWith('+PONG')) throw new Error(`this test needs Redis at ${url}: ${answer.trim()}`);
 }

@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { Logger } from '../../observability/logger.ts';
-import { call, startTestApp, type TestApp } from '../../../test/helpers.ts';
-import { createRateLimitStore } from './rate-limits.ts';
-import { PASSWORD, register } from './test-helpers.ts';
+import { PASSWORD, register } from '../../../src/modules/auth/test-helpers.ts';
+import { call, startTestApp, type TestApp } from '../../helpers.ts';
+import { SERVICES } from '../support.ts';
 
-// Against the local Redis (CI runs one); unreachable, this fails rather than skips.
-const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-const UNREACHABLE = 'redis://127.0.0.1:1';
+// Against Redis (TEST_REDIS_URL, else the local one). Without Redis: src/modules/auth/rate-limits-redis-down.test.ts.
+const REDIS_URL = SERVICES.redis;
 const LOGIN = '/api/v1/auth/login';
 // Parallel test files (and earlier runs) share the Redis: this run's keys are its own.
 const prefix = `fulcrum-test:${randomBytes(6).toString('hex')}`;
@@ -70,41 +68,5 @@ describe('rate limits shared through Redis by two API nodes', () => {
     const before = Number((await redis.get(key)) ?? 0);
     for (const app of [a, b, a, b]) assert.equal((await call(app, 'GET', '/api/v1/products')).status, 200);
     assert.ok(Number(await redis.get(key)) >= before + 4);
-  });
-});
-
-describe('rate limits while Redis is unreachable', () => {
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp({ env: { REDIS_URL: UNREACHABLE, RATE_LIMIT_KEY_PREFIX: prefix } });
-  });
-  after(async () => {
-    await app.built.realtime.close();
-    await app.close();
-  });
-
-  it('logins still work (the insurance limiter in memory) and still block after 10 failures', async () => {
-    const { user } = await register(app);
-    assert.equal((await login(app, user.email, PASSWORD)).status, 200);
-    for (let i = 0; i < 10; i++) await fail(app, user.email);
-    assertBlocked(await login(app, user.email, PASSWORD));
-    assert.equal((await call(app, 'GET', '/api/v1/products')).status, 200);
-  });
-
-  it('says so in the log, once per 10 s at most', async () => {
-    const warnings: string[] = [];
-    const logger = { warn: (_obj: unknown, msg: string) => warnings.push(msg), info: () => {} } as unknown as Logger;
-    const store = createRateLimitStore({ redisUrl: UNREACHABLE, keyPrefix: prefix, logger });
-    try {
-      const limiter = store.limiter({ name: 'probe', points: 2, duration: 60 });
-      await limiter.consume('k');
-      await limiter.consume('k');
-      await assert.rejects(limiter.consume('k'));
-      for (let i = 0; warnings.length === 0 && i < 50; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, /rate limits/);
-    } finally {
-      await store.close();
-    }
   });
 });

@@ -3,10 +3,11 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { call, createUser, startTestApp, type TestApp } from '../helpers.ts';
-import { createProduct, placeOrder, type TestProduct } from '../shop.ts';
+import { startOutboxRelay, type OutboxRelay } from '../../../src/modules/realtime/index.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { call, createUser, startTestApp, type TestApp } from '../../helpers.ts';
+import { createProduct, placeOrder, type TestProduct } from '../../shop.ts';
+import { SERVICES } from '../support.ts';
 
 /**
  * The storefront in a real browser: register, cart, order, checkout on the sandbox's hosted page, and
@@ -14,7 +15,7 @@ import { createProduct, placeOrder, type TestProduct } from '../shop.ts';
  * processed by the worker, makes the order PAID and Socket.IO tells the page.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = SERVICES.chromium;
 const TIMEOUT = 20_000;
 
 /** A port free right now: the app listens on it, so PUBLIC_URL (the success URL's base) is the app itself. */

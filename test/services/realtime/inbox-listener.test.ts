@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { createInboxWorker, insertInboxEvent, type InboxWorker } from '../../src/modules/webhooks/index.ts';
-import { listenForInboxEvents, type InboxListener } from '../../src/modules/webhooks/inbox-listener.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { createServerDatabase, waitUntil, type ServerDatabase } from './support.ts';
+import { openDatabase, type Database } from '../../../src/db/database.ts';
+import { createInboxWorker, insertInboxEvent, type InboxWorker } from '../../../src/modules/webhooks/index.ts';
+import { listenForInboxEvents, type InboxListener } from '../../../src/modules/webhooks/inbox-listener.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { systemClock } from '../../../src/shared/clock.ts';
+import { waitUntil } from '../../realtime/support.ts';
+import { createServerDatabase, type ServerDatabase } from '../support.ts';
 
 // A split deployment: an API process stores a webhook, a worker process applies it. The worker hears of the
 // row through migration 0008's NOTIFY, not its poll (an hour here). Needs the PostgreSQL server.

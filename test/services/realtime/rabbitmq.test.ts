@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { appendOutbox } from '../../src/db/outbox.ts';
-import { createAmqpPublisher, EXCHANGE } from '../../src/modules/events-out/rabbitmq.ts';
-import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers.ts';
-import { append, waitUntil } from './support.ts';
+import { appendOutbox } from '../../../src/db/outbox.ts';
+import { createAmqpPublisher, EXCHANGE } from '../../../src/modules/events-out/rabbitmq.ts';
+import { startOutboxRelay, type OutboxRelay } from '../../../src/modules/realtime/index.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { systemClock } from '../../../src/shared/clock.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers.ts';
+import { append, waitUntil } from '../../realtime/support.ts';
+import { SERVICES } from '../support.ts';
 
-// Against the local RabbitMQ (CI runs one); unreachable, these fail rather than skip.
-const AMQP_URL = process.env.TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+// Against RabbitMQ (TEST_AMQP_URL, else the local one).
+const AMQP_URL = SERVICES.amqp;
 const logger = createLogger('silent');
 
 /**
@@ -98,11 +99,7 @@ describe('outbox relay to RabbitMQ', () => {
 
   before(async () => {
     t = await createTestDatabase();
-    try {
-      consumer = await amqp.connect(AMQP_URL);
-    } catch (error) {
-      throw new Error(`this test needs RabbitMQ at ${AMQP_URL}: ${String(error)}`, { cause: error });
-    }
+    consumer = await amqp.connect(AMQP_URL);
     channel = await consumer.createChannel();
     await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });

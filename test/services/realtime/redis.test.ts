@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { connect as connectTcp } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createBroadcaster, startOutboxRelay, type Broadcaster } from '../../src/modules/realtime/index.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { createUser, startTestApp, type TestApp } from '../helpers.ts';
-import { append, connectClient, requireRedis, type TestClient } from './support.ts';
+import { createBroadcaster, startOutboxRelay, type Broadcaster } from '../../../src/modules/realtime/index.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { systemClock } from '../../../src/shared/clock.ts';
+import { createUser, startTestApp, type TestApp } from '../../helpers.ts';
+import { append, connectClient, type TestClient } from '../../realtime/support.ts';
+import { SERVICES } from '../support.ts';
 
-// Against the local Redis (CI runs one); unreachable, this fails rather than skips.
-const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+// Against Redis (TEST_REDIS_URL, else the local one).
+const REDIS_URL = SERVICES.redis;
 const logger = createLogger('silent');
 
 /** Sends one command to Redis over a plain connection and returns the raw answer. */
@@ -35,7 +36,6 @@ describe('realtime through Redis: an API node without a relay of its own', () =>
   let relay: ReturnType<typeof startOutboxRelay>;
   const clients: TestClient[] = [];
   before(async () => {
-    await requireRedis(REDIS_URL);
     app = await startTestApp({ env: { REDIS_URL } });
     // The worker's side, in this process: a detached Socket.IO server on the adapter.
     broadcaster = createBroadcaster(REDIS_URL, logger);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { startOutboxRelay, type OutboxRelay, type RealtimeEvent } from '../../src/modules/realtime/index.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { append, createServerDatabase, unpublished, waitUntil, type ServerDatabase } from './support.ts';
+import { startOutboxRelay, type OutboxRelay, type RealtimeEvent } from '../../../src/modules/realtime/index.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { systemClock } from '../../../src/shared/clock.ts';
+import { append, unpublished, waitUntil } from '../../realtime/support.ts';
+import { createServerDatabase, type ServerDatabase } from '../support.ts';
 
 // These need the PostgreSQL server (LISTEN/NOTIFY, advisory locks across connections): they always run against it.
 

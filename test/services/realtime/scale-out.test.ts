@@ -4,23 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createTokenService } from '../../src/modules/auth/index.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { call } from '../helpers.ts';
-import { startFulcrum, type FulcrumProcess } from './processes.ts';
-import {
-  connectClient,
-  createServerDatabase,
-  requireRedis,
-  waitUntil,
-  type ServerDatabase,
-  type TestClient,
-} from './support.ts';
+import { createTokenService } from '../../../src/modules/auth/index.ts';
+import { startSandbox, type Sandbox } from '../../../src/sandbox/index.ts';
+import { systemClock } from '../../../src/shared/clock.ts';
+import { call } from '../../helpers.ts';
+import { startFulcrum, type FulcrumProcess } from '../../realtime/processes.ts';
+import { connectClient, waitUntil, type TestClient } from '../../realtime/support.ts';
+import { createServerDatabase, SERVICES, type ServerDatabase } from '../support.ts';
 
-// Two API processes and a worker on the PostgreSQL server and Redis (CI runs both): this test always
-// needs them and fails, saying so, when they cannot be reached.
-const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+// Two API processes and a worker on the PostgreSQL server and Redis.
+const REDIS_URL = SERVICES.redis;
 const JWT_SECRET = `scale-out-${randomBytes(24).toString('hex')}`;
 const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
 
@@ -49,7 +42,6 @@ describe('scale-out: two API processes and a worker, sharing rooms through Redis
   };
 
   before(async () => {
-    await requireRedis(REDIS_URL);
     db = await createServerDatabase();
     sandbox = await startSandbox({ port: 0, webhookSecret: WEBHOOK_SECRET, retryDelaysMs: [100, 200, 400, 800] });
     dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-scale-'));
