@@ -113,15 +113,10 @@ describe('outbox relay', () => {
     try {
       await waitUntil(() => relay.isActive(), 'the relay to become active');
       await relay.drain(); // the start's own pass is over: only a wake-up can send what follows
+      // The poll is an hour away, so whatever arrives was carried by the commit's notification.
       for (const status of ['CREATED', 'PAID']) {
-        const started = Date.now();
         await append(t.database, 'usr_wake', status);
-        await waitUntil(
-          () => sent.some((e) => e.userId === 'usr_wake' && e.data.status === status),
-          `${status} sent`,
-          2_000,
-        );
-        assert.ok(Date.now() - started < 1_000, `sent ${Date.now() - started} ms after the commit`);
+        await waitUntil(() => sent.some((e) => e.userId === 'usr_wake' && e.data.status === status), `${status} sent`);
       }
       assert.equal(await unpublished(t.database), 0);
     } finally {

@@ -20,7 +20,9 @@ describe('webhook inbox: a worker process is woken by NOTIFY when another connec
   let apiNode: Database; // stands for the API process: its own pool
   let worker: InboxWorker;
   let listener: InboxListener;
-  const handled: { eventId: string; at: number }[] = [];
+  const handled: string[] = [];
+  /** Calls of onNotify: one per notification heard, and one after each LISTEN (for rows stored meanwhile). */
+  let notified = 0;
 
   before(async () => {
     s = await createServerDatabase();
@@ -32,15 +34,17 @@ describe('webhook inbox: a worker process is woken by NOTIFY when another connec
       maxAttempts: 3,
       pollMs: HOUR,
       handle: async (_trx, row) => {
-        handled.push({ eventId: row.event_id, at: Date.now() });
+        handled.push(row.event_id);
         return { outcome: 'handled' };
       },
     });
     worker.start();
-    listener = listenForInboxEvents({ url: s.url, logger, onNotify: () => worker.wake(), minBackoffMs: 50 });
+    const onNotify = () => {
+      notified += 1;
+      worker.wake();
+    };
+    listener = listenForInboxEvents({ url: s.url, logger, onNotify, minBackoffMs: 50 });
     await waitUntil(() => listener.isListening(), 'the listener to LISTEN');
-    // The start's own pass and the one after LISTEN are over: nothing but a notification wakes the worker now.
-    await new Promise((resolve) => setTimeout(resolve, 200));
   });
   after(async () => {
     await listener?.close();
@@ -49,8 +53,9 @@ describe('webhook inbox: a worker process is woken by NOTIFY when another connec
     await s?.drop();
   });
 
+  /** Stored through the API node's connection: the listener hears it, and the worker (polling hourly) applies it. */
   const store = async (eventId: string) => {
-    const stored = Date.now();
+    const before = notified; // taken while listening: the call after LISTEN is already counted
     assert.equal(
       await insertInboxEvent(
         apiNode.db,
@@ -59,12 +64,11 @@ describe('webhook inbox: a worker process is woken by NOTIFY when another connec
       ),
       true,
     );
-    await waitUntil(() => handled.some((h) => h.eventId === eventId), `${eventId} processed`, 5_000);
-    const took = handled.find((h) => h.eventId === eventId)!.at - stored;
-    assert.ok(took < 1_000, `processed ${took} ms after it was stored (the poll is an hour)`);
+    await waitUntil(() => notified > before, `the notification for ${eventId}`);
+    await waitUntil(() => handled.includes(eventId), `${eventId} processed`);
   };
 
-  it('an event stored through another connection is processed at once', async () => {
+  it('an event stored through another connection is heard and processed, though the worker polls hourly', async () => {
     await store('evt_notify_1');
     await store('evt_notify_2');
   });

@@ -23,6 +23,8 @@ interface BrokerProxy {
   url: string;
   /** Upstream connections made through it. */
   connections(): number;
+  /** Connections refused while cut. */
+  refused(): number;
   holdReplies(): void;
   cut(): void;
   restore(): void;
@@ -34,8 +36,10 @@ async function startBrokerProxy(target: URL): Promise<BrokerProxy> {
   let isDown = false;
   let isHolding = false;
   let count = 0;
+  let refusedCount = 0;
   const server: Server = createServer((client) => {
     if (isDown) {
+      refusedCount += 1;
       client.destroy();
       return;
     }
@@ -63,6 +67,7 @@ async function startBrokerProxy(target: URL): Promise<BrokerProxy> {
   return {
     url: url.toString(),
     connections: () => count,
+    refused: () => refusedCount,
     holdReplies: () => (isHolding = true),
     cut() {
       isDown = true;
@@ -201,19 +206,15 @@ describe('outbox relay to RabbitMQ', () => {
       );
       assert.equal(await amqpPending(userId), 3, 'sent, not confirmed: not marked');
 
-      // Cut while rows keep being added; restore a moment later.
-      const adding = (async () => {
-        for (let i = 0; i < 10; i++) {
-          await add(`DURING_${i}`);
-          await new Promise((resolve) => setTimeout(resolve, 30));
-        }
-      })();
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      // Cut with rows being added on both sides of it; restored once the publisher has tried to reconnect
+      // (and was refused) with rows waiting.
+      for (let i = 0; i < 3; i++) await add(`BEFORE_CUT_${i}`);
       proxy.cut();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.ok((await amqpPending(userId)) >= 3, 'nothing confirmed while the connection is cut');
+      for (let i = 0; i < 3; i++) await add(`DURING_${i}`);
+      await waitUntil(() => proxy.refused() >= 2, 'the publisher to try again while the connection is cut');
+      assert.equal(await amqpPending(userId), 9, 'nothing confirmed since the replies were held, nor while cut');
       proxy.restore();
-      await adding;
+      for (let i = 3; i < 6; i++) await add(`DURING_${i}`);
       await add('AFTER');
 
       await waitUntil(async () => (await amqpPending(userId)) === 0, 'every amqp_published_at set', 15_000);

@@ -39,15 +39,13 @@ describe('outbox relay on the PostgreSQL server', () => {
     try {
       await waitUntil(() => relay.isActive(), 'the relay to become active');
       await relay.drain(); // the start's own pass is over: only the NOTIFY can send what follows
+      // The poll is an hour away, so whatever arrives was carried by the insert trigger's notification.
       for (const status of ['CREATED', 'PAID']) {
-        const started = Date.now();
         await append(s.database, 'usr_n', status);
         await waitUntil(
           () => sent.some((e) => e.userId === 'usr_n' && e.data.status === status),
           `the notified relay to send ${status}`,
-          2_000,
         );
-        assert.ok(Date.now() - started < 1_000, `sent ${Date.now() - started} ms after the commit`);
       }
     } finally {
       await relay.stop();

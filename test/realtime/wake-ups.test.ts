@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startOutboxRelay, type OutboxRelay } from '../../src/modules/realtime/index.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { newOrder, pay, startPayment, startShop, type Shop } from '../payments/support.ts';
+import { connectClient, type TestClient } from './support.ts';
+
+// How `npm start` gets a payment to the customer's socket without waiting for a poll: the webhook route
+// wakes the inbox worker when it stores an event, and the commit that appends to the outbox wakes the relay
+// (PGlite: its in-process NOTIFY; a server: LISTEN). Here every poll is an hour away, so the order can only
+// turn PAID on the socket if each hop wakes the next. (test/realtime/all-in-one.test.ts runs the real process.)
+const HOUR = 3_600_000;
+
+describe('from the webhook to the socket with every poll an hour away', () => {
+  let shop: Shop;
+  let relay: OutboxRelay;
+  let socket: TestClient | undefined;
+
+  before(async () => {
+    shop = await startShop({ payments: { worker: { pollMs: HOUR } } });
+    shop.app.payments.start({ reconcileIntervalMs: HOUR });
+    relay = startOutboxRelay({
+      database: shop.app.database,
+      logger: createLogger('silent'),
+      clock: shop.clock,
+      publishToSockets: (events) => shop.app.built.realtime.publish(events),
+      pollMs: HOUR,
+    });
+    await relay.drain(); // the relay's first pass is over: from here on only a wake-up sends
+  });
+  after(async () => {
+    socket?.close();
+    await relay?.stop();
+    await shop?.app.built.realtime.close();
+    await shop?.close();
+  });
+
+  it('the sandbox pays; the webhook wakes the worker, its commit wakes the relay: PAID on the socket', async () => {
+    socket = await connectClient(shop.app.baseUrl, { token: shop.customer.token });
+    const order = await newOrder(shop);
+    await socket.waitFor(
+      (r) => r.some((e) => e.name === 'order.updated' && e.data.orderId === order.id),
+      'order.updated CREATED (the relay woken by the order’s commit)',
+    );
+    const payment = await startPayment(shop, order.id);
+    await pay(shop, payment.sessionId);
+    await socket.waitFor(
+      (r) => r.some((e) => e.name === 'order.updated' && e.data.orderId === order.id && e.data.status === 'PAID'),
+      'order.updated PAID',
+    );
+    const seen = socket
+      .events()
+      .filter((e) => e.data.orderId === order.id)
+      .map((e) => `${e.name} ${String(e.data.status)}`);
+    assert.equal(seen[0], 'order.updated CREATED');
+    assert.ok(seen.includes('payment.updated SUCCEEDED'), seen.join(', '));
+    const inbox = await shop.app.database.db.selectFrom('webhook_inbox').select('status').execute();
+    assert.ok(inbox.length > 0, 'the money came through the webhook inbox');
+    assert.deepEqual(new Set(inbox.map((r) => r.status)), new Set(['processed']));
+  });
+});
