@@ -34,12 +34,24 @@ async function startRegistration(port: number): Promise<InFlight> {
   socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
   const ended = once(socket, 'end');
   const half = Math.floor(body.length / 2);
+  // Expect: 100-continue makes node answer "100 Continue" as it hands the request to the app: once that
+  // line is back, the request is in hand (not an idle connection), its body half sent.
   socket.write(
     `POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, half)}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
   );
-  // Loopback delivers at once; the pause lets the server parse the headers so the request is in hand.
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (received.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        received = received.slice('HTTP/1.1 100 Continue\r\n\r\n'.length);
+        socket.off('data', check);
+        resolve();
+      } else if (received.includes('\r\n\r\n')) reject(new Error(`no 100 Continue: ${received}`));
+    };
+    socket.on('data', check);
+    socket.once('end', () => reject(new Error(`closed before 100 Continue: ${received}`)));
+  });
+  socket.write(body.slice(0, half));
   return {
     async finish() {
       socket.write(body.slice(half));
