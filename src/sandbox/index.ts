@@ -158,6 +158,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const server = http.createServer((req, res) => {
     route(req)
+      // Nothing is acknowledged before it is in the data file: a killed sandbox never forgets what it answered.
+      .then(async (answer) => {
+        await persistence.durable();
+        return answer;
+      })
       .catch((err: unknown): HttpAnswer => {
         console.error('sandbox: request failed', err);
         const error = { type: 'api_error', message: 'An unknown error occurred' };

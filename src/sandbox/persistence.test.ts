@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { startSandbox } from './index.ts';
 import { control, sdkFor, sessionParams, startReceiver, waitFor } from './test-helpers.ts';
@@ -160,5 +163,64 @@ describe('persistence with dataFile', () => {
     const dataFile = join(dir, 'foreign.json');
     writeFileSync(dataFile, JSON.stringify({ hello: 'world' }));
     await assert.rejects(startSandbox({ port: 0, dataFile }), /is not a sandbox data file/);
+  });
+
+  // `npm run sandbox --data-file …` killed with SIGKILL the moment it answered: what it acknowledged is there after
+  // the restart. (Saves used to be debounced after the answer, so a killed sandbox forgot a session it had returned
+  // and answered 404 for it; Fulcrum then kept the order forever.)
+  test('what a killed sandbox acknowledged survives the restart', async (t) => {
+    const dataFile = join(dir, 'killed', 'sandbox.json');
+    const mainFile = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const children: ReturnType<typeof spawn>[] = [];
+    const start = async () => {
+      const child = spawn(process.execPath, [mainFile, '--port', '0', '--data-file', dataFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      const port = await waitFor(
+        'the sandbox listening',
+        () => {
+          if (child.exitCode !== null) throw new Error(`sandbox exited: ${out}`);
+          const match = /data file: /.test(out) ? /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out) : null;
+          return match === null ? undefined : Number(match[1]);
+        },
+        30_000,
+      );
+      const kill = async () => {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      };
+      return { port, kill };
+    };
+
+    // A failed assertion must not leave a sandbox running (the test process would wait for it).
+    t.after(() => {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let sandbox = await start();
+    let stripe = sdkFor(sandbox.port);
+    const session = await stripe.checkout.sessions.create(sessionParams());
+    await sandbox.kill();
+
+    sandbox = await start();
+    stripe = sdkFor(sandbox.port);
+    assert.equal((await stripe.checkout.sessions.retrieve(session.id)).status, 'open');
+    const paid = await fetch(`http://127.0.0.1:${sandbox.port}/_sandbox/checkout/sessions/${session.id}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ card: '4242424242424242' }),
+    });
+    assert.equal(paid.status, 200);
+    await sandbox.kill();
+
+    sandbox = await start();
+    stripe = sdkFor(sandbox.port);
+    const after = await stripe.checkout.sessions.retrieve(session.id);
+    assert.equal(after.status, 'complete');
+    assert.equal(after.payment_status, 'paid');
+    await sandbox.kill();
   });
 });

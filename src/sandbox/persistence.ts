@@ -21,23 +21,34 @@ export function saveSnapshot(file: string, snapshot: Snapshot): void {
 
 export interface Persistence {
   markDirty(): void;
+  /**
+   * Resolves once every change made so far is in the file (at once when there is nothing unsaved or no file);
+   * rejects when that write failed. The server awaits it before answering, so an acknowledged change survives
+   * the process being killed: a group commit, one write for the changes of a whole debounce window.
+   */
+  durable(): Promise<void>;
   /** Writes now if anything changed; stops writing afterwards when `final`. */
   flush(final?: boolean): void;
 }
 
 /**
  * Debounced saves: a burst of changes (one payment makes several events) is written once, and a
- * large state is written less often (at most a fifth of the time goes to writing). A crash loses
- * the changes of the last interval; close() writes everything.
+ * large state is written less often (at most a fifth of the time goes to writing). Answers wait for
+ * the write that holds their change (durable()), so a crash loses only changes nobody was told of
+ * (a webhook attempt's bookkeeping, a timer that fired); close() writes everything.
  */
 export function createPersistence(file: string | null, snapshot: () => Snapshot, debounceMs = 20): Persistence {
   let dirty = false;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let lastWriteMs = 0;
+  let waiting: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   const flush = (final = false): void => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
+    const waiters = waiting;
+    waiting = [];
+    let failure: unknown = null;
     if (file !== null && dirty && !stopped) {
       dirty = false;
       const started = performance.now();
@@ -45,10 +56,15 @@ export function createPersistence(file: string | null, snapshot: () => Snapshot,
         saveSnapshot(file, snapshot());
         lastWriteMs = performance.now() - started;
       } catch (err) {
+        failure = err;
         console.error(`sandbox: could not save ${file}`, err);
       }
     }
     if (final) stopped = true;
+    for (const waiter of waiters) {
+      if (failure === null) waiter.resolve();
+      else waiter.reject(failure);
+    }
   };
   return {
     markDirty() {
@@ -58,6 +74,10 @@ export function createPersistence(file: string | null, snapshot: () => Snapshot,
         timer = setTimeout(() => flush(), Math.max(debounceMs, lastWriteMs * 4));
         timer.unref();
       }
+    },
+    durable() {
+      if (file === null || stopped || !dirty) return Promise.resolve();
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
     },
     flush,
   };
