@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
@@ -108,7 +108,8 @@ export function buildApp(input: AppDeps): BuiltApp {
   app.use(requestId);
   app.use(accessLog(logger));
   app.use(measureHttp(metrics));
-  app.use(helmet());
+  // Product images may live on an https CDN (imageUrl); everything else keeps helmet's defaults.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'https:'] } } }));
   app.use(
     cors({
       origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
@@ -121,7 +122,15 @@ export function buildApp(input: AppDeps): BuiltApp {
 
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
   // The storefront at `/` and the admin dashboard at `/admin`: static pages, scripts from 'self' only.
-  app.use(express.static(webDir, { extensions: ['html'], redirect: false, fallthrough: true }));
+  // Its files (the demo catalog's images under /images/demo/ too) are logged at debug, not info.
+  app.use(
+    express.static(webDir, {
+      extensions: ['html'],
+      redirect: false,
+      fallthrough: true,
+      setHeaders: (res) => markStatic(res),
+    }),
+  );
 
   // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
   for (const [path, router] of rawMounts) app.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
@@ -169,15 +178,33 @@ function globalRateLimit(store: RateLimitStore, perMinute: number): RequestHandl
   };
 }
 
+const STATIC = Symbol('static file');
+
+function markStatic(res: object): void {
+  (res as { [STATIC]?: boolean })[STATIC] = true;
+}
+
+/** A file of web/ (pages, scripts, images) or of the API docs (/docs): not worth an info line each. */
+function isStaticFile(req: Request, res: Response): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return (res as { [STATIC]?: boolean })[STATIC] === true || req.path === '/docs' || req.path.startsWith('/docs/');
+}
+
+/** The first admin's setup token may come in the admin page's address (`/admin?setup=…`): never logged. */
+export function loggableUrl(url: string): string {
+  return url.replace(/([?&]setup=)[^&#]*/gi, '$1[redacted]');
+}
+
 function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      logger.info(
+      const level = isStaticFile(req, res) ? 'debug' : 'info';
+      logger[level](
         {
           reqId: res.getHeader('X-Request-Id'),
           method: req.method,
-          url: req.originalUrl,
+          url: loggableUrl(req.originalUrl),
           status: res.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         },

@@ -86,6 +86,13 @@ const schema = z.object({
     .transform((v) => (/^\d+$/.test(v) ? Number(v) : v.split(',').map((p) => p.trim())))
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines when stdout is a terminal, JSON lines otherwise; pretty or json force one. */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json'], { error: 'must be auto, pretty or json' }).default('auto'),
+  /** Outside production, an empty catalog gets the demo products once at start; false turns it off. */
+  SEED_DEMO: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
   SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
 });
 

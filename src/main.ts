@@ -6,13 +6,15 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { DataDirLockedError, openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startWorkerJobs } from './modules/jobs/worker.ts';
-import { createTokenService, ensureAdmin } from './modules/auth/index.ts';
+import { createTokenService, ensureAdmin, issueSetupToken } from './modules/auth/index.ts';
+import { seedDemoCatalog } from './modules/catalog/index.ts';
+import { renderBanner } from './banner.ts';
 import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
 import { createPaymentsRuntime, stripeFromConfig, type PaymentsRuntime } from './modules/payments/index.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
 import { listenForInboxEvents } from './modules/webhooks/inbox-listener.ts';
 import { resolveJwtSecret } from './modules/auth/secret.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { createLogger, writeThrough, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
 import { startSandbox, type Sandbox } from './sandbox/index.ts';
 import { embeddedSandboxOptions } from './sandbox/embedded.ts';
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, { format: config.LOG_FORMAT });
   const database = await openDatabaseOrExit(config);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -51,12 +53,14 @@ async function main(): Promise<void> {
   const shutdown = installShutdown(config, logger, stoppers);
   const payments = await startPayments(mode, config, database, logger, stoppers);
   if (mode === 'worker' || mode === 'all') startWorker(database, logger, stoppers, payments.runtime);
-  const realtime =
+  const api =
     mode === 'api' || mode === 'all'
       ? await startApi(config, database, logger, stoppers, shutdown, payments)
       : undefined;
-  startRealtime(mode, config, database, logger, stoppers, realtime);
+  startRealtime(mode, config, database, logger, stoppers, api?.realtime);
   logger.info({ mode }, 'fulcrum started');
+  // Last, so the links (and the first admin's setup link) are not scrolled away by start-up lines.
+  if (api !== undefined) writeThrough(logger, api.banner);
 }
 
 /** A DATA_DIR held by another process stops this one with one line and exit code 1. */
@@ -79,13 +83,22 @@ async function startApi(
   stoppers: Stopper[],
   shutdown: { onBegin(fn: () => void): void },
   payments: Payments,
-): Promise<Realtime> {
+): Promise<{ realtime: Realtime; banner: string }> {
+  const seed = await seedDemoCatalog({
+    db: database.db,
+    clock: systemClock,
+    nodeEnv: config.NODE_ENV,
+    enabled: config.SEED_DEMO,
+  });
+  if (seed.seeded) logger.info({ products: seed.count }, 'demo catalog seeded (SEED_DEMO=false turns this off)');
   if (config.FULCRUM_ADMIN_EMAIL !== undefined && config.FULCRUM_ADMIN_PASSWORD !== undefined) {
     const { created, user } = await ensureAdmin(database.db, config.FULCRUM_ADMIN_EMAIL, config.FULCRUM_ADMIN_PASSWORD);
     if (created) logger.info({ userId: user.id }, 'first admin created from FULCRUM_ADMIN_EMAIL');
     else if (user.role !== 'admin')
       logger.warn({ userId: user.id }, 'FULCRUM_ADMIN_EMAIL has a non-admin account: left unchanged');
   }
+  // While no admin exists: a one-time token for the first admin, shown in the banner only.
+  const setup = await issueSetupToken(database.db, systemClock);
   const tokens = createTokenService(await resolveJwtSecret(config), systemClock);
   const built = buildApp({ config, database, logger, clock: systemClock, tokens, payments: payments.runtime });
   built.server.listen(config.PORT, config.HOST);
@@ -93,6 +106,14 @@ async function startApi(
   const address = built.server.address() as AddressInfo;
   logger.info({ url: `http://${address.address}:${address.port}` }, 'listening');
   payments.listening(address.port);
+  const banner = renderBanner({
+    // PUBLIC_URL, unless it was derived from PORT=0 (a free port): then the port actually taken.
+    baseUrl: config.PORT === 0 ? `http://${loopbackHost(config.HOST)}:${address.port}` : config.PUBLIC_URL,
+    sandboxUrl: payments.sandboxUrl,
+    testMode: payments.sandboxUrl !== undefined || (config.STRIPE_SECRET_KEY?.includes('_test_') ?? false),
+    setup,
+    color: process.stdout.isTTY && (process.env.NO_COLOR ?? '') === '',
+  });
   shutdown.onBegin(() => built.beginShutdown());
   stoppers.push(
     () =>
@@ -101,7 +122,13 @@ async function startApi(
         built.server.closeIdleConnections();
       }),
   );
-  return built.realtime;
+  return { realtime: built.realtime, banner };
+}
+
+/** A wildcard bind address is reached through loopback; an IPv6 literal goes in brackets. */
+function loopbackHost(host: string): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return reachable.includes(':') ? `[${reachable}]` : reachable;
 }
 
 /**
@@ -154,6 +181,8 @@ function startWorker(database: Database, logger: Logger, stoppers: Stopper[], pa
 
 interface Payments {
   runtime: PaymentsRuntime;
+  /** The in-process Stripe sandbox's address, when it runs. */
+  sandboxUrl: string | undefined;
   /** The API listens on `port`: the in-process sandbox posts its webhooks there. */
   listening(port: number): void;
 }
@@ -202,9 +231,9 @@ async function startPayments(
   });
   return {
     runtime,
+    sandboxUrl: sandbox?.url,
     listening(port) {
-      const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-      sandbox?.setWebhookEndpoint(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/v1/webhooks/stripe`);
+      sandbox?.setWebhookEndpoint(`http://${loopbackHost(config.HOST)}:${port}/api/v1/webhooks/stripe`);
     },
   };
 }

@@ -46,9 +46,11 @@ const invalidRefreshToken = () => unauthorized('Invalid refresh token.');
 const refreshTokenReused = () =>
   unauthorized('This refresh token was already used; every session of its family is revoked.', 'refresh_token_reused');
 
-export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDeps): AuthService {
-  /** A new refresh token (a new family unless one is given) and an access token for the user's current role. */
-  async function issueSession(executor: Executor, user: UserRow, familyId?: string): Promise<SessionDto> {
+export type SessionIssuer = (executor: Executor, user: UserRow, familyId?: string) => Promise<SessionDto>;
+
+/** A new refresh token (a new family unless one is given) and an access token for the user's current role. */
+export function createSessionIssuer({ tokens, clock }: { tokens: TokenService; clock: Clock }): SessionIssuer {
+  return async (executor, user, familyId) => {
     const now = clock.now();
     const id = newId('rtk');
     const refreshToken = newOpaqueToken();
@@ -62,7 +64,11 @@ export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDep
     });
     const accessToken = await tokens.issueAccessToken({ id: user.id, role: user.role });
     return { user: toUserDto(user), accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_SECONDS };
-  }
+  };
+}
+
+export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDeps): AuthService {
+  const issueSession = createSessionIssuer({ tokens, clock });
 
   return {
     async register({ email, password, name }) {
