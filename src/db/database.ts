@@ -190,6 +190,9 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   });
   // An idle client losing its server must not crash the process; the next checkout reconnects.
   pool.on('error', () => {});
+  // Neither may one losing it mid-query (a server restart): pg emits 'error' on a checked-out client, which has
+  // no listener then, so it would be an uncaught exception. The query itself fails; the pool drops the client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

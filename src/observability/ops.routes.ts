@@ -4,11 +4,34 @@ import { isMigrated } from '../db/migrate.ts';
 
 const status = z.object({ status: z.string() });
 
+/**
+ * How long /readyz waits for the database. A server that vanished without refusing (a dropped route, a
+ * blackholed port) would otherwise hold the probe for the pool's connect timeout; probes give up before that.
+ */
+export const READY_CHECK_TIMEOUT_MS = 2_000;
+
+/** `work`, or a rejection after `ms`: the probe answers in bounded time whatever the database does. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  // The check given up on may still fail later (its connection dropped): that must not be an unhandled rejection.
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** /healthz, /readyz and /metrics: documented like every other route. */
 export function opsModule(ctx: ModuleContext, isShuttingDown: () => boolean): void {
-  const { database, metrics } = ctx.deps;
+  const { database, metrics, logger } = ctx.deps;
   const { route } = ctx.define('');
   let migrated = false;
+  /** The last answer, so a change (not every probe) is logged. */
+  let wasReady: boolean | undefined;
 
   route(
     {
@@ -28,7 +51,8 @@ export function opsModule(ctx: ModuleContext, isShuttingDown: () => boolean): vo
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: the database answers and migrations are applied; 503 while shutting down',
+      summary:
+        'Readiness: the database answers (within 2 s) and migrations are applied; 503 otherwise and while shutting down',
       tags: ['operations'],
       auth: false,
       responses: { 200: { description: 'Ready', schema: status }, 503: { description: 'Not ready', schema: status } },
@@ -36,11 +60,20 @@ export function opsModule(ctx: ModuleContext, isShuttingDown: () => boolean): vo
     async (_input, _req, res) => {
       try {
         if (isShuttingDown()) throw new Error('shutting down');
-        await database.ping();
-        migrated ||= await isMigrated(database.db);
+        await within(
+          READY_CHECK_TIMEOUT_MS,
+          (async () => {
+            await database.ping();
+            migrated ||= await isMigrated(database.db);
+          })(),
+        );
         if (!migrated) throw new Error('migrations pending');
+        if (wasReady === false) logger.info('ready again: the database answers');
+        wasReady = true;
         res.json({ status: 'ready' });
-      } catch {
+      } catch (error) {
+        if (wasReady !== false) logger.warn({ err: error }, 'not ready');
+        wasReady = false;
         res.status(503).json({ status: 'unavailable' });
       }
     },
