@@ -3,7 +3,8 @@
 //   BENCH_ORDERS        orders per series in the order-placement benchmark (default 200)
 //   BENCH_PAYMENTS      payments in the webhook benchmark (default 1000)
 //   BENCH_RATE          webhooks per second (default 200)
-//   BENCH_ONLY          `orders` or `webhooks` to run one benchmark
+//   BENCH_STARTS        start-ups in the start-up benchmark (default 3)
+//   BENCH_ONLY          `startup`, `orders` or `webhooks` to run one benchmark
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { atRate, call, expectStatus, ms, ratio, startFulcrum, summarize, type Su
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
+const STARTS = Number(process.env.BENCH_STARTS ?? 3);
 const ONLY = process.env.BENCH_ONLY;
 const PRODUCTS = 10;
 
@@ -71,7 +73,27 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return performance.now() - t0;
 }
 
+/** `npm start` from nothing: an empty DATA_DIR (embedded database, built-in sandbox) until /readyz says 200. */
+async function benchStartup(): Promise<void> {
+  const samples: number[] = [];
+  for (let i = 0; i < STARTS; i += 1) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-bench-start-'));
+    try {
+      const t0 = performance.now();
+      const fulcrum = await startFulcrum({ DATA_DIR: dataDir, SANDBOX_PORT: '0' });
+      samples.push(performance.now() - t0);
+      await fulcrum.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  console.log(`\nStart-up on an empty DATA_DIR, ${STARTS} times\n${header}`);
+  console.log(row('spawn → /readyz 200', summarize(samples)));
+}
+
 async function main(): Promise<void> {
+  if (ONLY === undefined || ONLY === 'startup') await benchStartup();
+  if (ONLY === 'startup') return;
   const serverUrl = process.env.BENCH_DATABASE_URL;
   const serverDb = serverUrl === undefined || serverUrl === '' ? undefined : await freshServerDatabase(serverUrl);
   const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-bench-'));

@@ -11,9 +11,8 @@ describe('the process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-start-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('starts on the embedded database with no server, answers /healthz, and exits 0 on SIGTERM', async (t) => {
+  it('starts on the embedded database with no server, answers /healthz, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
-    const started = performance.now();
     const child = spawn(process.execPath, ['src/main.ts', 'all'], {
       env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, SANDBOX_PORT: '0', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -21,12 +20,9 @@ describe('the process', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      // Bounded generously: other test files load both cores meanwhile (idle start-up is measured, not asserted).
+      // A bound on waiting, not a target: how fast it starts is measured by `BENCH_ONLY=startup npm run bench`.
       const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 60_000);
       assert.equal(health.status, 200);
-      // The issue's bound is 15 s on an idle machine; reported, not asserted (the suite loads both cores).
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      t.diagnostic(`time to /healthz from an empty DATA_DIR: ${seconds} s`);
       assert.deepEqual(await health.json(), { status: 'ok' });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 200);
