@@ -47,8 +47,9 @@ async function writeState(db: Db, key: string, value: unknown, at: Date): Promis
 
 /**
  * One node at a time: the job's advisory lock guards taking a lease row, and the work runs outside any
- * transaction (it calls the gateway, which never happens inside one). A node that dies mid-run frees the
- * lease when it runs out.
+ * transaction (it calls the gateway, which never happens inside one). The holder renews the lease while it
+ * runs (renewLease), so the lease can be short: a node killed mid-run (no `finally` runs after SIGKILL) frees
+ * it within `leaseMs`, which the runtime keeps at most one reconciliation interval.
  */
 async function takeLease(db: Db, holder: string, now: Date, leaseMs: number): Promise<boolean> {
   const result = await runExclusive(db, RECONCILE_JOB, async (trx) => {
@@ -63,6 +64,32 @@ async function takeLease(db: Db, holder: string, now: Date, leaseMs: number): Pr
     return true;
   });
   return result.ran && result.value;
+}
+
+/** Moves our lease's end to `leaseMs` from now; false when it is no longer ours. */
+async function renewLease(db: Db, holder: string, now: Date, leaseMs: number): Promise<boolean> {
+  const value = JSON.stringify({ holder, until: new Date(now.getTime() + leaseMs).toISOString() });
+  const result = await sql`
+    update job_state set value = ${value}::jsonb, updated_at = ${now}
+    where key = ${LEASE_KEY} and value->>'holder' = ${holder}`.execute(db);
+  return (result.numAffectedRows ?? 0n) > 0n;
+}
+
+/** Renews the lease every third of its length until stopped. */
+function keepLease(deps: PaymentsDeps, holder: string, leaseMs: number): () => void {
+  const timer = setInterval(
+    () => {
+      renewLease(deps.db, holder, deps.clock.now(), leaseMs).then(
+        (ours) => {
+          if (!ours) deps.logger.warn({ holder }, 'reconciliation: the lease was taken over while running');
+        },
+        (error: unknown) => deps.logger.warn({ err: error }, 'reconciliation: could not renew the lease'),
+      );
+    },
+    Math.max(1, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function releaseLease(db: Db, holder: string, now: Date): Promise<void> {
@@ -228,6 +255,7 @@ export async function reconcileOnce(
   options: { holder: string; leaseMs: number; onStored: () => void },
 ): Promise<ReconcileReport | null> {
   if (!(await takeLease(deps.db, options.holder, deps.clock.now(), options.leaseMs))) return null;
+  const stopRenewing = keepLease(deps, options.holder, options.leaseMs);
   try {
     let events = 0;
     try {
@@ -239,6 +267,7 @@ export async function reconcileOnce(
     const refunds = await reconcileRefunds(deps);
     return { events, payments, refunds };
   } finally {
+    stopRenewing();
     await releaseLease(deps.db, options.holder, deps.clock.now());
   }
 }

@@ -51,6 +51,11 @@ export interface PaymentsRuntime {
   stop(): Promise<void>;
 }
 
+/** The reconciliation lease's length: one interval, at most five minutes, at least a second. */
+export function reconcileLeaseMs(intervalMs: number): number {
+  return Math.min(5 * 60_000, Math.max(1_000, intervalMs));
+}
+
 /** The Stripe client Fulcrum uses when none is given: real Stripe with a key, else the sandbox. */
 export function stripeFromConfig(config: Config, sandboxUrl?: string): Stripe {
   const hasKey = config.STRIPE_SECRET_KEY !== undefined;
@@ -90,7 +95,11 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
   });
 
   const holder = randomUUID();
-  const runReconcile = () => reconcileOnce(deps, { holder, leaseMs: 5 * 60_000, onStored: () => inbox.wake() });
+  // The lease is renewed while a run lasts, so it need not cover a whole run; no longer than one interval, so a
+  // process that restarts after a crash finds the dead holder's lease over by its first tick.
+  let reconcileIntervalMs = config.RECONCILE_INTERVAL_SECONDS * 1000;
+  const runReconcile = () =>
+    reconcileOnce(deps, { holder, leaseMs: reconcileLeaseMs(reconcileIntervalMs), onStored: () => inbox.wake() });
   let job: RunningJob | undefined;
 
   if (secret === undefined) logger.warn('no webhook secret: every Stripe webhook will be refused (400)');
@@ -111,9 +120,10 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
     settleBeforeExpiry: (orderId) => settleBeforeExpiry(deps, orderId),
     start(startOptions = {}) {
       inbox.start();
+      reconcileIntervalMs = startOptions.reconcileIntervalMs ?? reconcileIntervalMs;
       job ??= startJob({
         name: 'payments.reconcile',
-        intervalMs: startOptions.reconcileIntervalMs ?? config.RECONCILE_INTERVAL_SECONDS * 1000,
+        intervalMs: reconcileIntervalMs,
         run: runReconcile,
         logger,
       });
