@@ -1,19 +1,26 @@
 import type { CardDetails } from './types.ts';
 
+/** How refunds of a paid card end: `fail` pending then failed; `fail_after_success` succeeded, then failed. */
+export type RefundOutcome = 'succeed' | 'fail' | 'fail_after_success';
+
 export type Behaviour =
-  | { kind: 'succeed'; refundsFail?: boolean }
+  | { kind: 'succeed'; refunds?: RefundOutcome }
   | { kind: 'async'; outcome: 'succeed' | 'fail' }
   | { kind: 'decline'; code: string; declineCode: string | null; message: string };
 
 export const declinedMessage = 'Your card was declined.';
 
-/** Stripe's test cards (https://docs.stripe.com/testing), plus 4000 0000 0000 3238 for an async failure. */
+/**
+ * Stripe's test cards (https://docs.stripe.com/testing), plus two of the sandbox's own: 4000 0000 0000 3238
+ * for an async failure, and 4000 0000 0000 5134 for refunds reported succeeded that fail later.
+ */
 const testCards: Record<string, Behaviour> = {
   '4242424242424242': { kind: 'succeed' },
   '4000056655665556': { kind: 'succeed' },
   '5555555555554444': { kind: 'succeed' },
   '378282246310005': { kind: 'succeed' },
-  '4000000000005126': { kind: 'succeed', refundsFail: true },
+  '4000000000005126': { kind: 'succeed', refunds: 'fail' },
+  '4000000000005134': { kind: 'succeed', refunds: 'fail_after_success' },
   '4000000000003220': { kind: 'async', outcome: 'succeed' },
   '4000000000003238': { kind: 'async', outcome: 'fail' },
   '4000000000000002': {

@@ -205,7 +205,8 @@ export function payWithCard(core: Core, sessionId: string, cardInput: string): P
     tax_ids: [],
   };
   if (behaviour.kind === 'succeed') {
-    intentRecord.refundsFail = behaviour.refundsFail ?? false;
+    intentRecord.refundsFail = behaviour.refunds === 'fail' || behaviour.refunds === 'fail_after_success';
+    intentRecord.refundsFailAfterSuccess = behaviour.refunds === 'fail_after_success';
     succeedCharge(core, charge);
     succeedIntent(core, intent);
     session.payment_status = 'paid';

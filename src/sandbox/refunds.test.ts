@@ -133,4 +133,38 @@ describe('refunds through the official SDK', () => {
     const again = await h.stripe.refunds.create({ payment_intent: intent.id, amount: 100 });
     assert.equal(again.amount, 100);
   });
+
+  test('4000 0000 0000 5134: a refund reported succeeded fails later, and the charge is whole again', async () => {
+    const intent = await paidIntent(sessionParams(), '4000000000005134');
+    const refund = await h.stripe.refunds.create({ payment_intent: intent.id, amount: 1200 });
+    assert.equal(refund.status, 'succeeded');
+    assert.ok(refund.balance_transaction, 'accepted like any refund');
+    const charge = () => h.stripe.refunds.retrieve(refund.id, { expand: ['charge'] });
+    assert.equal(((await charge()).charge as Stripe.Charge).amount_refunded, 1200);
+    const failed = await waitFor('refund.failed', () =>
+      h.receiver.received.find((d) => d.event.type === 'refund.failed' && d.event.data.object.id === refund.id),
+    );
+    assert.equal((failed.event.data.object as Stripe.Refund).status, 'failed');
+    assert.equal((failed.event.data.object as Stripe.Refund).failure_reason, 'expired_or_canceled_card');
+    const types = h.receiver.received
+      .filter((d) => (d.event.data.object as { id?: string }).id === refund.id)
+      .map((d) => d.event.type);
+    assert.deepEqual(types, [
+      'refund.created',
+      'refund.updated',
+      'charge.refund.updated',
+      'refund.updated',
+      'refund.failed',
+    ]);
+    const changed = h.receiver.received.find(
+      (d) => d.event.type === 'charge.refund.updated' && d.event.data.object.id === refund.id,
+    )!;
+    assert.deepEqual(changed.event.data.previous_attributes, { status: 'succeeded', failure_reason: null });
+    const after = await charge();
+    assert.equal(after.status, 'failed');
+    assert.equal((after.charge as Stripe.Charge).amount_refunded, 0);
+    assert.equal((after.charge as Stripe.Charge).refunded, false);
+    const again = await h.stripe.refunds.create({ payment_intent: intent.id });
+    assert.equal(again.amount, 3000, 'the failed amount can be refunded again');
+  });
 });

@@ -76,7 +76,10 @@ export function createRefund(core: Core, params: Params, request: RequestInfo): 
       message: `Refund amount (${formatMoney(amount, charge.currency)}) is greater than unrefunded amount on charge (${formatMoney(remaining, charge.currency)})`,
     });
   }
-  const refundsFail = core.state.intents.get(charge.payment_intent)?.refundsFail ?? false;
+  const intentRecord = core.state.intents.get(charge.payment_intent);
+  const refundsFail = intentRecord?.refundsFail ?? false;
+  // 4000 0000 0000 5126: pending until it fails; …5134: succeeded (balance transaction and all) until it fails.
+  const pendingFirst = refundsFail && intentRecord?.refundsFailAfterSuccess !== true;
   const refund: Refund = {
     id: randomId('re', 24),
     object: 'refund',
@@ -91,7 +94,7 @@ export function createRefund(core: Core, params: Params, request: RequestInfo): 
     reason,
     receipt_number: null,
     source_transfer_reversal: null,
-    status: refundsFail ? 'pending' : 'succeeded',
+    status: pendingFirst ? 'pending' : 'succeeded',
     transfer_reversal: null,
   };
   const record: RefundRecord = { refund, failAt: refundsFail ? core.now() + core.asyncPaymentDelayMs : null };
@@ -103,13 +106,12 @@ export function createRefund(core: Core, params: Params, request: RequestInfo): 
   charge.refunded = charge.amount_refunded === charge.amount;
   emitEvent(core, 'charge.refunded', charge, { previous, request });
 
-  if (refundsFail) {
-    scheduleRefundFailure(core, record);
-  } else {
+  if (!pendingFirst) {
     // The balance transaction is attached a moment after creation, which Stripe reports as refund.updated.
     refund.balance_transaction = randomId('txn', 24);
     emitEvent(core, 'refund.updated', refund, { previous: { balance_transaction: null }, request });
   }
+  if (refundsFail) scheduleRefundFailure(core, record);
   core.changed();
   return record;
 }
@@ -120,10 +122,16 @@ export function scheduleRefundFailure(core: Core, record: RefundRecord): void {
   core.scheduler.at(`refund:${id}`, record.failAt, () => failRefund(core, id));
 }
 
+/**
+ * A refund of a card whose refunds fail (4000 0000 0000 5126 pending, …5134 succeeded) fails: its amount is
+ * refundable again. Stripe reports it as `charge.refund.updated` and `refund.updated`, then `refund.failed`.
+ */
 function failRefund(core: Core, id: string): void {
   const record = core.state.refunds.get(id);
-  if (record === undefined || record.refund.status !== 'pending') return;
+  if (record === undefined || (record.refund.status !== 'pending' && record.refund.status !== 'succeeded')) return;
+  if (record.failAt === null) return;
   const { refund } = record;
+  const previousStatus = refund.status;
   record.failAt = null;
   refund.status = 'failed';
   refund.failure_reason = 'expired_or_canceled_card';
@@ -132,10 +140,9 @@ function failRefund(core: Core, id: string): void {
     charge.amount_refunded -= refund.amount;
     charge.refunded = charge.amount_refunded === charge.amount;
   }
-  emitEvent(core, 'refund.updated', refund, {
-    previous: { status: 'pending', failure_reason: null },
-    request: noRequest,
-  });
+  const previous = { status: previousStatus, failure_reason: null };
+  emitEvent(core, 'charge.refund.updated', refund, { previous, request: noRequest });
+  emitEvent(core, 'refund.updated', refund, { previous, request: noRequest });
   emitEvent(core, 'refund.failed', refund, { request: noRequest });
   core.changed();
 }

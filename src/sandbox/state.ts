@@ -12,13 +12,15 @@ export interface IntentRecord {
   sessionId: string;
   /** An asynchronous payment in progress: how it ends and when (ms). */
   pendingAsync: { outcome: 'succeed' | 'fail'; dueAt: number } | null;
-  /** Paid with 4000 0000 0000 5126: refunds go pending, then fail. */
+  /** Paid with 4000 0000 0000 5126 or …5134: refunds fail after `asyncPaymentDelayMs`. */
   refundsFail: boolean;
+  /** Paid with 4000 0000 0000 5134: those refunds are `succeeded` until they fail (absent in older data files). */
+  refundsFailAfterSuccess?: boolean;
 }
 
 export interface RefundRecord {
   refund: Refund;
-  /** When a pending refund fails (ms), for cards whose refunds fail. */
+  /** When the refund fails (ms), for cards whose refunds fail; null once failed or for other cards. */
   failAt: number | null;
 }
 
@@ -41,6 +43,8 @@ export interface DeliveryState {
   hold: 'delay' | 'reorder' | null;
   /** Extra copies to send after the first attempt (fault `duplicate`). */
   duplicates: number;
+  /** Seconds every attempt's signature timestamp is back-dated (fault `signatureAgeSeconds`; absent: 0). */
+  signatureAgeSeconds?: number;
 }
 
 export interface DeliveryLogEntry {
