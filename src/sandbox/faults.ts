@@ -14,6 +14,10 @@
  *                     (nothing is saved for its idempotency key, so a retry can succeed).
  * - `apiLatencyMs: n` every `/v1` answer is held n ms after the work is done; the idempotency key
  *                     stays in flight meanwhile (a concurrent retry gets 409).
+ * - `signatureAgeSeconds: n` each event's webhook is signed with a timestamp n seconds old, on every
+ *                     attempt — as if it had been signed when made and held n seconds on the way. Past the
+ *                     receiver's tolerance (Stripe's 300 s) every attempt is refused, so only the event log
+ *                     (`GET /v1/events`) can bring the event in.
  * - `seed: n`         makes the draws for dropRate and apiErrorRate a seeded sequence.
  */
 export interface Faults {
@@ -24,6 +28,7 @@ export interface Faults {
   dropRate: number;
   apiErrorRate: number;
   apiLatencyMs: number;
+  signatureAgeSeconds: number;
 }
 
 export function noFaults(): Faults {
@@ -35,6 +40,7 @@ export function noFaults(): Faults {
     dropRate: 0,
     apiErrorRate: 0,
     apiLatencyMs: 0,
+    signatureAgeSeconds: 0,
   };
 }
 
@@ -53,11 +59,15 @@ export function parseFaults(body: unknown): FaultsInput | string {
     'dropRate',
     'apiErrorRate',
     'apiLatencyMs',
+    'signatureAgeSeconds',
     'seed',
   ];
   for (const key of Object.keys(input)) if (!known.includes(key)) return `unknown fault: ${key}`;
 
-  const int = (key: 'duplicate' | 'delayMs' | 'reorderWindowMs' | 'apiLatencyMs', max: number): string | null => {
+  const int = (
+    key: 'duplicate' | 'delayMs' | 'reorderWindowMs' | 'apiLatencyMs' | 'signatureAgeSeconds',
+    max: number,
+  ): string | null => {
     const v = input[key];
     if (v === undefined) return null;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) return `${key} must be an integer 0..${max}`;
@@ -76,6 +86,7 @@ export function parseFaults(body: unknown): FaultsInput | string {
     int('delayMs', 3_600_000) ??
     int('reorderWindowMs', 3_600_000) ??
     int('apiLatencyMs', 120_000) ??
+    int('signatureAgeSeconds', 86_400) ??
     rate('dropRate') ??
     rate('apiErrorRate');
   if (problem !== null) return problem;

@@ -291,9 +291,49 @@ describe('webhook faults', () => {
     await waitFor('delivery after the faults are cleared', () => (receivedIds(h, next) === 1 ? true : undefined));
   });
 
+  test('signatureAgeSeconds signs every attempt that old: past the tolerance only the event log has it', async () => {
+    h = await startHarness();
+    await h.control('POST', '/_sandbox/faults', { signatureAgeSeconds: 301 });
+    const stale = await expireOne(h);
+    await h.control('DELETE', '/_sandbox/faults');
+    const log = await waitFor('three refused attempts', async () => {
+      const entries = await deliveries(h, stale);
+      return entries.length >= 3 ? entries : undefined;
+    });
+    assert.deepEqual(
+      log.slice(0, 3).map((e) => [e.attempt, e.statusCode]),
+      [
+        [1, 400],
+        [2, 400],
+        [3, 400],
+      ],
+      'retries keep the old signature even after the fault is cleared',
+    );
+    assert.equal(receivedIds(h, stale), 0);
+    for (const raw of h.receiver.rejected) {
+      const event = JSON.parse(raw) as Stripe.Event;
+      assert.equal(event.id, stale);
+    }
+    assert.equal((await h.stripe.events.retrieve(stale)).pending_webhooks, 1, 'listed as undelivered');
+
+    await h.control('POST', '/_sandbox/faults', { signatureAgeSeconds: 120 });
+    const young = await expireOne(h);
+    await waitFor('a signature inside the tolerance', () => (receivedIds(h, young) === 1 ? true : undefined));
+    const [delivery] = h.receiver.received.filter((d) => d.event.id === young);
+    const t = Number(/t=(\d+)/.exec(String(delivery?.headers['stripe-signature']))?.[1]);
+    assert.ok(Math.abs(Date.now() / 1000 - 120 - t) < 5, `signed 120 s back: t=${t}`);
+  });
+
   test('bad fault settings are refused', async () => {
     h = await startHarness();
-    for (const body of [{ dropRate: 2 }, { duplicate: -1 }, { reorder: 'yes' }, { nonsense: 1 }, [1]]) {
+    for (const body of [
+      { dropRate: 2 },
+      { duplicate: -1 },
+      { reorder: 'yes' },
+      { nonsense: 1 },
+      [1],
+      { signatureAgeSeconds: 86_401 },
+    ]) {
       assert.equal((await h.control('POST', '/_sandbox/faults', body)).status, 400, JSON.stringify(body));
     }
     const current = await h.control('POST', '/_sandbox/faults', { apiLatencyMs: 5 });

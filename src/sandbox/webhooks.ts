@@ -77,10 +77,10 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     return delays[Math.min(attempts, delays.length) - 1] ?? 0;
   }
 
-  async function send(record: EventRecord): Promise<PostResult> {
+  async function send(d: DeliveryState, record: EventRecord): Promise<PostResult> {
     if (config.url === null) return { statusCode: null, error: 'no webhook endpoint', aborted: false };
     const payload = JSON.stringify({ ...renderEvent(core, record), pending_webhooks: 1 }, null, 2);
-    const timestamp = Math.floor(core.now() / 1000);
+    const timestamp = Math.floor(core.now() / 1000) - (d.signatureAgeSeconds ?? 0);
     return post(
       config.url,
       payload,
@@ -118,7 +118,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
 
   async function run(d: DeliveryState, record: EventRecord): Promise<void> {
     const type = record.event.type;
-    const result = await send(record);
+    const result = await send(d, record);
     if (result.aborted || closed) return; // shutting down: stays pending, resumed after a restart
     d.hold = null;
     d.attempts += 1;
@@ -137,7 +137,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     core.changed();
     if (d.attempts === 1) {
       for (let i = 0; i < d.duplicates && !closed; i++) {
-        const copy = await send(record);
+        const copy = await send(d, record);
         if (copy.aborted || closed) return;
         log({
           ...base,
@@ -190,6 +190,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
         nextAttemptAt: null,
         hold: null,
         duplicates: faults.duplicate,
+        ...(faults.signatureAgeSeconds > 0 ? { signatureAgeSeconds: faults.signatureAgeSeconds } : {}),
       };
       core.state.deliveries.set(d.eventId, d);
       if (faults.dropRate > 0 && core.random() < faults.dropRate) {
