@@ -1,5 +1,7 @@
 // The admin dashboard: orders (filter, ship, deliver, cancel), products (create, stock, active),
 // payments (flagged ones: accept or refund the money), webhook events (list, retry dead ones). Support staff read; admins also act (the API decides).
+// On a fresh install (no admin yet) it shows the "create the first admin" form instead of the login; the
+// one-time token comes from the start banner's link `/admin?setup=<token>`.
 import { busy, clear, createSession, el, money, notifier, when } from './api.js';
 
 const session = createSession('fulcrum.admin');
@@ -12,10 +14,21 @@ let currentTab = 'orders';
 
 const isAdmin = () => session.user()?.role === 'admin';
 
+/** From the banner's link; it leaves the address bar once used or useless. */
+const setupToken = new URLSearchParams(location.search).get('setup');
+/** GET /setup said no admin exists yet. */
+let setupNeeded = false;
+
+function forgetSetupLink() {
+  if (new URLSearchParams(location.search).has('setup')) history.replaceState(null, '', '/admin');
+}
+
 function render() {
   const user = session.user();
   const staff = Boolean(user && STAFF.has(user.role));
-  $('login').hidden = staff;
+  const setup = setupNeeded && !staff;
+  $('setup').hidden = !setup;
+  $('login').hidden = staff || setup;
   $('tabs').hidden = !staff;
   $('logout').hidden = !user;
   $('whoami').textContent = user ? `${user.email} (${user.role})` : '';
@@ -67,6 +80,60 @@ $('logout').addEventListener('click', () => {
 session.onChange((value) => {
   if (value === null) render();
 });
+
+// ---------------------------------------------------------------- first admin
+
+$('setup-form').addEventListener('submit', (event) => {
+  const form = event.currentTarget;
+  void busy(
+    form.querySelector('button'),
+    async () => {
+      const data = new FormData(form);
+      const answer = await session
+        .call('POST', '/setup', {
+          body: {
+            token: String(data.get('token') ?? '').trim(),
+            name: String(data.get('name') ?? '').trim(),
+            email: String(data.get('email') ?? '').trim(),
+            password: String(data.get('password') ?? ''),
+          },
+        })
+        .catch((error) => {
+          if (error.code === 'setup_done') {
+            setupNeeded = false;
+            forgetSetupLink();
+            render();
+            throw new Error('An admin exists already: log in below.');
+          }
+          throw error;
+        });
+      session.adopt(answer);
+      setupNeeded = false;
+      form.reset();
+      forgetSetupLink();
+      notify(`Welcome, ${answer.user.name}: you are the admin. The shop is at /, with its demo products.`, 'ok');
+      await showTab('orders');
+    },
+    notify,
+  )(event);
+});
+
+async function checkSetup() {
+  try {
+    setupNeeded = (await session.call('GET', '/setup')).needed === true;
+  } catch {
+    setupNeeded = false;
+  }
+  const field = $('setup-token-field');
+  const input = field.querySelector('input');
+  input.value = setupToken ?? '';
+  input.required = true;
+  field.hidden = Boolean(setupToken);
+  if (!setupNeeded && setupToken !== null) {
+    forgetSetupLink();
+    if (!session.user()) notify('This shop has an admin already: log in.', 'info');
+  }
+}
 
 // ---------------------------------------------------------------- orders
 
@@ -210,6 +277,12 @@ async function loadProducts(more = false) {
   $('products-more').hidden = !page.nextCursor;
 }
 
+function thumbnail(product) {
+  return product.imageUrl
+    ? el('img', { src: product.imageUrl, alt: '', className: 'thumb', width: 48, height: 36 })
+    : el('span', { className: 'thumb' });
+}
+
 function productRow(product) {
   const row = el('tr', { dataset: { productId: product.id } });
   const fill = (p) => {
@@ -238,6 +311,7 @@ function productRow(product) {
       ),
     );
     row.replaceChildren(
+      el('td', {}, thumbnail(p)),
       el('td', {}, el('code', {}, p.sku)),
       el('td', {}, p.name),
       el('td', { className: 'num' }, money(p.price)),
@@ -257,11 +331,13 @@ $('product-form').addEventListener('submit', (event) => {
     async () => {
       const data = new FormData(form);
       const description = String(data.get('description') ?? '').trim();
+      const imageUrl = String(data.get('imageUrl') ?? '').trim();
       const product = await session.call('POST', '/admin/products', {
         body: {
           sku: String(data.get('sku')).trim(),
           name: String(data.get('name')).trim(),
           ...(description ? { description } : {}),
+          ...(imageUrl ? { imageUrl } : {}),
           price: { amount: Number(data.get('amount')), currency: String(data.get('currency')).trim().toLowerCase() },
           stock: Number(data.get('stock')),
         },
@@ -399,5 +475,10 @@ $('webhooks-more').addEventListener('click', () => safely(loadWebhooks(true)));
 
 // ---------------------------------------------------------------- start
 
-render();
-if (session.user()) safely(showTab('orders'));
+async function start() {
+  await checkSetup();
+  render();
+  if (session.user()) await showTab('orders');
+}
+
+safely(start());

@@ -114,6 +114,11 @@ export function createSession(key) {
       write({ accessToken: answer.accessToken, refreshToken: answer.refreshToken, user: answer.user });
       return answer.user;
     },
+    /** Keeps a session the API answered with elsewhere (the first admin's setup). */
+    adopt(answer) {
+      write({ accessToken: answer.accessToken, refreshToken: answer.refreshToken, user: answer.user });
+      return answer.user;
+    },
     async register(email, password, name) {
       const answer = await send('POST', '/auth/register', { body: { email, password, name } });
       write({ accessToken: answer.accessToken, refreshToken: answer.refreshToken, user: answer.user });

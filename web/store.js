@@ -142,15 +142,22 @@ function renderProducts() {
       el(
         'li',
         { className: 'product', dataset: { productId: product.id } },
+        product.imageUrl
+          ? el('img', { src: product.imageUrl, alt: '', className: 'product-image', width: 400, height: 300 })
+          : el('div', { className: 'product-image' }),
         el(
           'div',
-          {},
-          el('strong', {}, product.name),
-          product.description ? el('div', { className: 'muted' }, product.description) : null,
-          el('div', { className: 'muted' }, product.stock > 0 ? `${product.stock} in stock` : 'Out of stock'),
+          { className: 'product-body' },
+          el('strong', { className: 'product-name' }, product.name),
+          product.description ? el('p', { className: 'muted product-text' }, product.description) : null,
+          el(
+            'div',
+            { className: 'product-meta' },
+            el('span', { className: 'price' }, money(product.price)),
+            el('span', { className: 'muted' }, product.stock > 0 ? `${product.stock} in stock` : 'Out of stock'),
+          ),
+          el('div', { className: 'actions' }, quantity, add),
         ),
-        el('div', { className: 'price' }, money(product.price)),
-        el('div', { className: 'actions' }, quantity, add),
       ),
     );
   }
