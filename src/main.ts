@@ -10,9 +10,16 @@ import { createTokenService, ensureAdmin, issueSetupToken } from './modules/auth
 import { seedDemoCatalog } from './modules/catalog/index.ts';
 import { renderBanner } from './banner.ts';
 import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
-import { createPaymentsRuntime, stripeFromConfig, type PaymentsRuntime } from './modules/payments/index.ts';
+import {
+  createPaymentsRuntime,
+  releaseReconcileLease,
+  stripeFromConfig,
+  type PaymentsRuntime,
+} from './modules/payments/index.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
 import { listenForInboxEvents } from './modules/webhooks/inbox-listener.ts';
+import { releaseInboxLeases } from './modules/webhooks/inbox-leases.ts';
+import { releaseIdempotencyLeases } from './http/idempotency.ts';
 import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, writeThrough, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
@@ -49,10 +56,11 @@ async function main(): Promise<void> {
     await database.close();
     return;
   }
+  if (database.kind === 'pglite') await releaseDeadLeases(database, logger);
   const stoppers: Stopper[] = [() => database.close()];
   const shutdown = installShutdown(config, logger, stoppers);
   const payments = await startPayments(mode, config, database, logger, stoppers);
-  if (mode === 'worker' || mode === 'all') startWorker(database, logger, stoppers, payments.runtime);
+  if (mode === 'worker' || mode === 'all') startWorker(config, database, logger, stoppers, payments.runtime);
   const api =
     mode === 'api' || mode === 'all'
       ? await startApi(config, database, logger, stoppers, shutdown, payments)
@@ -61,6 +69,24 @@ async function main(): Promise<void> {
   logger.info({ mode }, 'fulcrum started');
   // Last, so the links (and the first admin's setup link) are not scrolled away by start-up lines.
   if (api !== undefined) writeThrough(logger, api.banner);
+}
+
+/**
+ * On PGlite this process holds DATA_DIR alone (its lock file), so every lease in the database belongs to a process
+ * that died without releasing it (SIGKILL, a crash): ended now, so retried requests, claimed webhook events and
+ * reconciliation go on at once rather than when those leases would have run out. (On PostgreSQL other live
+ * processes may hold leases; there a dead holder's lease runs out: a minute, or one reconciliation interval.)
+ */
+async function releaseDeadLeases(database: Database, logger: Logger): Promise<void> {
+  const now = systemClock.now();
+  const released = {
+    idempotencyKeys: await releaseIdempotencyLeases(database.db, now),
+    inboxEvents: await releaseInboxLeases(database.db, now),
+    reconciliation: await releaseReconcileLease(database.db, now),
+  };
+  if (released.idempotencyKeys > 0 || released.inboxEvents > 0 || released.reconciliation) {
+    logger.warn({ released }, 'leases left by a previous process ended');
+  }
 }
 
 /** A DATA_DIR held by another process stops this one with one line and exit code 1. */
@@ -165,9 +191,25 @@ function startRealtime(
   });
 }
 
-/** Periodic jobs (order expiry, idempotency-key cleanup); stopped after in-flight ticks finish. */
-function startWorker(database: Database, logger: Logger, stoppers: Stopper[], payments: PaymentsRuntime): void {
-  const worker = startWorkerJobs({ db: database.db, clock: systemClock, logger, orderHooks: payments.orderHooks });
+/** Periodic jobs (order expiry, retention); stopped after in-flight ticks finish. */
+function startWorker(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  stoppers: Stopper[],
+  payments: PaymentsRuntime,
+): void {
+  const worker = startWorkerJobs({
+    db: database.db,
+    clock: systemClock,
+    logger,
+    orderHooks: payments.orderHooks,
+    retention: {
+      replayWindowMs: config.REALTIME_REPLAY_WINDOW_HOURS * 3600_000,
+      inboxRetentionMs: config.WEBHOOK_INBOX_RETENTION_DAYS * 86_400_000,
+      amqp: config.AMQP_URL !== undefined,
+    },
+  });
   stoppers.push(() => worker.stop());
   // The webhook inbox worker and reconciliation run where the jobs run.
   payments.start();

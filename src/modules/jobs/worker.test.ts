@@ -68,7 +68,7 @@ describe('worker jobs', () => {
     }
   });
 
-  it('the cleanup job deletes idempotency keys older than 24 hours', async () => {
+  it('the retention job deletes idempotency keys older than 24 hours', async () => {
     const { db } = t.database;
     const old = new Date(clock.now().getTime() - 25 * 3600_000);
     const young = new Date(clock.now().getTime() - 23 * 3600_000);
@@ -96,7 +96,7 @@ describe('worker jobs', () => {
     }
     const worker = startWorkerJobs({ db, clock, logger: createLogger('silent') });
     try {
-      await worker.jobs.find((j) => j.name === 'idempotency.cleanup')!.tick();
+      await worker.jobs.find((j) => j.name === 'retention')!.tick();
     } finally {
       await worker.stop();
     }

@@ -1,11 +1,9 @@
 import type { Db } from '../../db/database.ts';
-import { deleteExpiredIdempotencyKeys } from '../../http/idempotency.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { expireOrders, type OrderHooks } from '../orders/index.ts';
-import { runExclusive, startJob, type RunningJob } from './scheduler.ts';
-
-const CLEANUP_BATCH = 1000;
+import { defaultRetention, pruneOnce, type RetentionPolicy } from './retention.ts';
+import { startJob, type RunningJob } from './scheduler.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -13,7 +11,9 @@ export interface WorkerDeps {
   logger: Logger;
   /** Payments' hooks, so expiry messages carry the payment status once payments exist. */
   orderHooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire'>;
-  intervals?: { orderExpiryMs?: number; idempotencyCleanupMs?: number };
+  intervals?: { orderExpiryMs?: number; retentionMs?: number };
+  /** What the retention job keeps (from REALTIME_REPLAY_WINDOW_HOURS, WEBHOOK_INBOX_RETENTION_DAYS, AMQP_URL). */
+  retention?: RetentionPolicy;
 }
 
 export interface Worker {
@@ -37,21 +37,13 @@ export function startWorkerJobs(deps: WorkerDeps): Worker {
       },
     }),
     startJob({
-      name: 'idempotency.cleanup',
-      intervalMs: deps.intervals?.idempotencyCleanupMs ?? 15 * 60_000,
+      name: 'retention',
+      intervalMs: deps.intervals?.retentionMs ?? 15 * 60_000,
       logger,
       run: async () => {
-        // One batch per transaction under the job's lock, until a batch comes back short.
-        let deleted = 0;
-        for (;;) {
-          const result = await runExclusive(db, 'idempotency.cleanup', (trx) =>
-            deleteExpiredIdempotencyKeys(trx, clock.now(), { batchSize: CLEANUP_BATCH, maxBatches: 1 }),
-          );
-          if (!result.ran) break;
-          deleted += result.value;
-          if (result.value < CLEANUP_BATCH) break;
-        }
-        if (deleted > 0) logger.info({ deleted }, 'old idempotency keys deleted');
+        // Batches of short transactions under the job's advisory lock: one node prunes at a time.
+        const deleted = await pruneOnce(db, clock.now(), deps.retention ?? defaultRetention);
+        if (deleted.outbox + deleted.idempotencyKeys + deleted.inbox > 0) logger.info({ deleted }, 'old rows pruned');
       },
     }),
   ];

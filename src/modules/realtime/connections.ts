@@ -51,6 +51,21 @@ export type ConnectionHub = ReturnType<typeof createConnectionHub>;
 export const READY_EVENT = 'session.ready';
 
 /**
+ * Sent instead of a replay when events after the socket's `lastEventId` are no longer kept (the retention job
+ * prunes published events older than REALTIME_REPLAY_WINDOW_HOURS): the client reloads what it shows over HTTP.
+ * Nothing is replayed; live events follow from `lastEventId`, the user's newest, and READY_EVENT comes as usual.
+ */
+export const RESYNC_EVENT = 'resync';
+
+export interface ResyncMessage {
+  reason: 'events_pruned';
+  /** The user's newest eventId: the client's new lastEventId. */
+  lastEventId: number;
+  /** The oldest eventId still kept for the user (how far back a replay can go now), null when none is. */
+  oldestEventId: number | null;
+}
+
+/**
  * The sockets of this node and the seam between replay and live delivery.
  *
  * A socket is registered before the database is read, so an event relayed meanwhile is buffered, not
@@ -184,7 +199,19 @@ export function createConnectionHub(deps: HubDeps) {
         try {
           // A lastEventId beyond the user's newest (another user's, or from before a restore) would silence
           // every event up to it: it counts as the newest.
-          c.lastSent = Math.min(input.lastEventId ?? Infinity, await deps.lastEventId(c.userId));
+          const newest = await deps.lastEventId(c.userId);
+          c.lastSent = Math.min(input.lastEventId ?? Infinity, newest);
+          // A user's eventIds have no holes and retention removes the oldest ones first: if the one after
+          // lastSent is gone, the replay would silently skip events, so the client is told to reload instead.
+          if (input.lastEventId !== undefined && c.lastSent < newest) {
+            const [next] = await deps.fetchAfter(c.userId, c.lastSent, 1);
+            const nextId = next === undefined ? null : Number(next.event_id);
+            if (nextId !== c.lastSent + 1 && !c.isClosed) {
+              const message: ResyncMessage = { reason: 'events_pruned', lastEventId: newest, oldestEventId: nextId };
+              c.emitter.emit(RESYNC_EVENT, message);
+              c.lastSent = newest;
+            }
+          }
         } catch (error) {
           close(c);
           deps.onCatchUpFailed(c, error);

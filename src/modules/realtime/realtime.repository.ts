@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/database.ts';
 import type { OutboxRow } from './events.ts';
 
-// SQL only. Every query here is served by an index of migration 0002 or 0004 (named on each).
+// SQL only. Every query here is served by an index of migration 0002 or 0004 (named on each) or the primary key.
 
 /** One user's messages after `afterEventId`, oldest first (outbox_user_event_key); published or not. */
 export async function listUserEventsAfter(
@@ -21,14 +21,47 @@ export async function listUserEventsAfter(
     .then(toRows);
 }
 
-/** The user's newest committed eventId, 0 when none (outbox_user_event_key). */
+/**
+ * The user's newest committed eventId, 0 when none: the counter appendOutbox advances in the same transaction
+ * as the row (primary key), so it stays right after retention has pruned the user's rows.
+ */
 export async function lastUserEventId(db: Executor, userId: string): Promise<number> {
   const row = await db
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.max('event_id').as('last'))
+    .selectFrom('user_event_counters')
+    .select('last_event_id')
     .where('user_id', '=', userId)
     .executeTakeFirst();
-  return Number(row?.last ?? 0);
+  return Number(row?.last_event_id ?? 0);
+}
+
+/**
+ * Retention: deletes up to `limit` of the oldest outbox rows, lowest id first, stopping before the first row that
+ * was created at or after `cutoff` or that a sink has not published yet (RabbitMQ's only when `amqp`); returns
+ * how many. Whatever else is old or published, nothing after such a row goes: per user, id order is eventId
+ * order, so what is deleted is always a user's oldest events, never a hole in what a replay reads. The three
+ * lookups walk the primary key and the unpublished indexes (outbox_unpublished_idx, outbox_amqp_unpublished_idx)
+ * from the oldest row, which is where the rows to delete are.
+ */
+export async function deletePublishedBefore(
+  db: Executor,
+  cutoff: Date,
+  options: { amqp: boolean; limit: number },
+): Promise<number> {
+  const oldest = () => db.selectFrom('outbox').select('id').orderBy('id').limit(1);
+  const stops = [oldest().where('created_at', '>=', cutoff), oldest().where('published_at', 'is', null)];
+  if (options.amqp) stops.push(oldest().where('amqp_published_at', 'is', null));
+  const bounds: number[] = [];
+  for (const stop of stops) {
+    const row = await stop.executeTakeFirst();
+    if (row !== undefined) bounds.push(Number(row.id));
+  }
+  let candidates = db.selectFrom('outbox').select('id');
+  if (bounds.length > 0) candidates = candidates.where('id', '<', Math.min(...bounds));
+  const result = await db
+    .deleteFrom('outbox')
+    .where('id', 'in', candidates.orderBy('id').limit(options.limit))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 export type Sink = 'socket' | 'amqp';

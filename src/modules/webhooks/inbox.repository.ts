@@ -144,3 +144,26 @@ export async function listInbox(
   }
   return query.execute();
 }
+
+/**
+ * Retention: deletes up to `limit` processed rows received and processed before `cutoff`, oldest first; returns
+ * how many. Pending, failed and dead rows are never deleted (webhook_inbox_status_received_idx serves it).
+ */
+export async function deleteProcessedBefore(db: Executor, cutoff: Date, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('webhook_inbox')
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('webhook_inbox')
+        .select('id')
+        .where('status', '=', 'processed')
+        .where('received_at', '<', cutoff)
+        .where('processed_at', '<', cutoff)
+        .orderBy('received_at')
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -3,7 +3,7 @@ import { webhooksRoutes } from './webhooks.routes.ts';
 
 // The webhook inbox: storage, the worker that drains it, and the routes. Provider specifics (signatures,
 // what an event means) come from the payments module through WebhookIntake and the worker's handler.
-export { insertInboxEvent, type InboxRow, type NewInboxEvent } from './inbox.repository.ts';
+export { deleteProcessedBefore, insertInboxEvent, type InboxRow, type NewInboxEvent } from './inbox.repository.ts';
 export {
   createInboxWorker,
   defaultBackoffMs,
