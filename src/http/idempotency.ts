@@ -338,3 +338,18 @@ export async function deleteExpiredIdempotencyKeys(
   }
   return deleted;
 }
+
+/**
+ * Ends every running request's lease at once: for a process that knows it is the only one on its database (PGlite,
+ * whose DATA_DIR lock proves it) and is starting, so any request still in progress died with the previous process.
+ * A retry then takes its key over straight away instead of answering 409 until the lease would have run out.
+ */
+export async function releaseIdempotencyLeases(db: Executor, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('idempotency_keys')
+    .set({ locked_until: now, updated_at: now })
+    .where('state', '=', 'in_progress')
+    .where('locked_until', '>', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

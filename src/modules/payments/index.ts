@@ -8,7 +8,7 @@ export { createPaymentsRuntime, stripeFromConfig, type PaymentsOptions, type Pay
 export { paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
 export { toPaymentResponse, toRefundResponse, type PaymentResponse, type RefundResponse } from './payments.schemas.ts';
 export { createStripeClient, type PaymentProvider, type Providers } from './providers/index.ts';
-export type { ReconcileReport } from './reconciliation.ts';
+export { releaseReconcileLease, type ReconcileReport } from './reconciliation.ts';
 
 /** Mounts checkout, GET /payments/:id, refunds, manual confirmation and the admin list and resolve; adds its gauges to /metrics. */
 export function paymentsModule(ctx: ModuleContext): void {

@@ -98,6 +98,17 @@ async function releaseLease(db: Db, holder: string, now: Date): Promise<void> {
     where key = ${LEASE_KEY} and value->>'holder' = ${holder}`.execute(db);
 }
 
+/**
+ * Ends the reconciliation lease whoever holds it: for a process that knows it is the only one on its database
+ * (PGlite) and is starting, so the holder died with the previous process. Returns whether a live lease was ended.
+ */
+export async function releaseReconcileLease(db: Db, now: Date): Promise<boolean> {
+  const result = await sql`
+    update job_state set value = jsonb_set(value, '{until}', to_jsonb(${now.toISOString()}::text)), updated_at = ${now}
+    where key = ${LEASE_KEY} and (value->>'until')::timestamptz > ${now}`.execute(db);
+  return (result.numAffectedRows ?? 0n) > 0n;
+}
+
 /** Each provider's event log since its saved cursor, into the inbox (deduplicated there). */
 export async function feedGatewayEvents(deps: PaymentsDeps, onStored: () => void): Promise<number> {
   let stored = 0;
