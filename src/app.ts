@@ -8,7 +8,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { createAuthenticate } from './http/authenticate.ts';
 import { docsRouter, buildOpenApiDocument } from './http/openapi.ts';
-import { errorHandler, sendProblem } from './http/problem.ts';
+import { answerClientError, errorHandler, sendProblem } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
 import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
@@ -144,6 +144,8 @@ export function buildApp(input: AppDeps): BuiltApp {
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
   server.keepAliveTimeout = 5_000;
+  // A request Node cannot parse gets a problem document too, not Node's bare text 400.
+  server.on('clientError', answerClientError);
   const realtime = createRealtime(server, deps);
   // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' Redis goes with it.
   server.once('close', () => void rateLimits.close());

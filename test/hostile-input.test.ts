@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { call, startTestApp, type TestApp } from './helpers.ts';
+import { call, createUser, startTestApp, type TestApp } from './helpers.ts';
 
 const register = '/api/v1/auth/register';
 
@@ -89,6 +91,107 @@ describe('hostile input is refused with problem+json and changes nothing', () =>
     });
     assert.equal(res.status, 400);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  // The three 500s of issue 12, and the rest of their class.
+  it('a NUL character in any JSON string or key → 400 naming the field, nothing stored', async () => {
+    const before = await countUsers();
+    const res = await call(app, 'POST', register, {
+      rawBody: '{"email":"nul@example.test","password":"long enough password","name":"a\\u0000b"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(res, 400, 'validation_failed');
+    assert.deepEqual(res.body.errors, [{ path: 'body.name', message: 'must not contain the NUL character (U+0000)' }]);
+    const key = await call(app, 'POST', register, {
+      rawBody: '{"email":"nul@example.test","password":"long enough password","name":"n","x\\u0000":1}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(key, 400, 'validation_failed');
+    assert.equal(await countUsers(), before);
+  });
+
+  it('a lone surrogate in a JSON string → 400 instead of being stored mangled', async () => {
+    const before = await countUsers();
+    const res = await call(app, 'POST', register, {
+      rawBody: '{"email":"sur@example.test","password":"long enough password","name":"a\\ud800b"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(res, 400, 'validation_failed');
+    assert.equal(res.body.errors[0].path, 'body.name');
+    assert.equal(await countUsers(), before);
+  });
+
+  it('NUL in a path segment or a query value → 400, never reaches the database', async () => {
+    const { token } = await createUser(app, 'admin');
+    const inPath = await call(app, 'GET', '/api/v1/orders/ord_%00x', { token });
+    assertProblem(inPath, 400, 'validation_failed');
+    assert.equal(inPath.body.errors[0].path, 'params.id');
+    const inQuery = await call(app, 'GET', '/api/v1/orders?userId=usr_%00', { token });
+    assertProblem(inQuery, 400, 'validation_failed');
+    assert.equal(inQuery.body.errors[0].path, 'query.userId');
+  });
+
+  it('a malformed percent-escape in a path segment → 400 validation_failed', async () => {
+    const { token } = await createUser(app);
+    for (const path of [
+      '/api/v1/orders/%E0%A4%A',
+      '/api/v1/orders/%',
+      '/api/v1/products/%zz',
+      '/api/v1/orders/%C0%AF',
+    ]) {
+      const res = await call(app, 'GET', path, { token });
+      assertProblem(res, 400, 'validation_failed');
+    }
+  });
+
+  it('JSON nested thousands of levels deep on an idempotent route → 400, the key stays free', async () => {
+    const { token } = await createUser(app);
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'deep-1' };
+    const res = await call(app, 'POST', '/api/v1/orders', { rawBody: `{"items":${deep}}`, token, headers });
+    assertProblem(res, 400, 'validation_failed');
+    assert.match(res.body.errors[0].message, /nested too deeply/);
+    const keys = await app.database.db.selectFrom('idempotency_keys').select('key').execute();
+    assert.deepEqual(keys, []);
+  });
+
+  it('a Content-Encoding that lies about the body → 400, an unknown one → 415', async () => {
+    const lie = await call(app, 'POST', '/api/v1/auth/login', {
+      rawBody: '{"email":"a@b.example","password":"x"}',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    });
+    assertProblem(lie, 400, 'validation_failed');
+    const unknown = await call(app, 'POST', '/api/v1/auth/login', {
+      rawBody: '{}',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'zstd-ish' },
+    });
+    assertProblem(unknown, 415, 'unsupported_media_type');
+    const honest = await fetch(`${app.baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync('{"email":"a@b.example","password":"wrong password"}'),
+    });
+    assert.equal(honest.status, 401);
+  });
+
+  it('a request Node cannot parse (a Content-Length shorter than the body) → a problem document, not bare text', async () => {
+    const { port } = new URL(app.baseUrl);
+    const body = '{"email":"a@b.example","password":"x"}GARBAGE / HTTP/1.1\r\nbad header\r\n\r\n';
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(
+        `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 38\r\n\r\n${body}`,
+      );
+    });
+    // Node parses the pipelined rest while the first request still runs: the connection ends with the 400.
+    const last = raw.split(/(?=HTTP\/1\.1 )/).pop()!;
+    assert.match(last, /^HTTP\/1\.1 400 /);
+    assert.match(last, /content-type: application\/problem\+json/i);
+    assert.equal(JSON.parse(last.split('\r\n\r\n')[1]!).code, 'malformed_request');
   });
 
   it('a bearer header that is not a token → 401 unauthorized', async () => {

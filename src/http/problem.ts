@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, type ErrorKind } from '../shared/errors.ts';
@@ -21,11 +22,13 @@ const titles: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -83,10 +86,38 @@ export function toAppError(error: unknown): AppError | undefined {
       case 'request.aborted':
         return new AppError('invalid', 'validation_failed', 'The request body was incomplete.');
       default:
-        return undefined;
+        break;
     }
   }
-  return undefined;
+  return clientErrorOf(error);
+}
+
+/**
+ * Any other error that says it is the client's (http-errors' `status` 4xx with `expose`): a path segment
+ * that is not valid percent-encoding (the router's URIError), a body whose Content-Encoding lies (a zlib
+ * error), … A client's mistake is never a 500.
+ */
+function clientErrorOf(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode, expose } = error as { status?: unknown; statusCode?: unknown; expose?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  if (typeof code !== 'number' || code < 400 || code > 499) return undefined;
+  if (error instanceof URIError) {
+    return new AppError('invalid', 'validation_failed', 'The path is not valid percent-encoding.', {
+      errors: [{ path: 'params', message: 'is not valid percent-encoding' }],
+    });
+  }
+  if (expose !== true) return undefined;
+  switch (code) {
+    case 413:
+      return new AppError('too_large', 'payload_too_large', 'The request body is too large.');
+    case 415:
+      return new AppError('unsupported', 'unsupported_media_type', 'The body encoding or charset is not supported.');
+    default:
+      return new AppError('invalid', 'validation_failed', 'The request could not be read.', {
+        errors: [{ path: '', message: 'unreadable request (encoding or framing)' }],
+      });
+  }
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -116,4 +147,40 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         }),
       );
   };
+}
+
+const clientErrorStatus: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request took too long to arrive.'],
+  ERR_HTTP_HEADERS_TIMEOUT: [408, 'request_timeout', 'The request headers took too long to arrive.'],
+};
+
+/**
+ * The HTTP server's 'clientError': a request Node cannot parse (a bad request line or header, a body framing
+ * that lies — Content-Length and Transfer-Encoding together, a Content-Length shorter than the body so the rest
+ * reads as a broken request), headers over the limit, a request too slow to arrive. Node would answer a bare
+ * text 400; this answers a problem document like every other error, then closes the connection.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, detail] = clientErrorStatus[error.code ?? ''] ?? [
+    400,
+    'malformed_request',
+    'The HTTP request could not be parsed.',
+  ];
+  const body = JSON.stringify({
+    type: `/problems/${code}`,
+    title: titles[status] ?? 'Error',
+    status,
+    detail,
+    code,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${titles[status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,6 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors.ts';
+import { screenInput } from './input-guard.ts';
 import { parseInput, singleValuedQuery } from './validate.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -99,7 +100,8 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
         path: `${basePath}${spec.path}`.replace(/\/$/, '') || '/',
         spec,
       });
-      const chain: RequestHandler[] = [requireJsonBody];
+      // NUL, lone surrogates and deep nesting are refused before anything (authentication, idempotency) reads them.
+      const chain: RequestHandler[] = [requireJsonBody, screenInput];
       if (spec.auth) chain.push(authenticate);
       chain.push(...(spec.before ?? []));
       chain.push(async (req, res) => {
