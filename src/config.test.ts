@@ -72,6 +72,20 @@ describe('configuration', () => {
     assert.equal(problemsOf({ STRIPE_SECRET_KEY: 'sk_test_123' }).length, 1);
   });
 
+  it('retention: the replay window in hours (default 7 days), processed inbox rows kept at least 7 days', () => {
+    const c = loadConfig({});
+    assert.equal(c.REALTIME_REPLAY_WINDOW_HOURS, 168);
+    assert.equal(c.WEBHOOK_INBOX_RETENTION_DAYS, 30);
+    const set = loadConfig({ REALTIME_REPLAY_WINDOW_HOURS: '24', WEBHOOK_INBOX_RETENTION_DAYS: '7' });
+    assert.equal(set.REALTIME_REPLAY_WINDOW_HOURS, 24);
+    assert.equal(set.WEBHOOK_INBOX_RETENTION_DAYS, 7);
+    // Stripe redelivers for three days: a shorter inbox retention would let a redelivery count as new.
+    assert.deepEqual(problemsOf({ WEBHOOK_INBOX_RETENTION_DAYS: '3', REALTIME_REPLAY_WINDOW_HOURS: '0' }), [
+      'config: REALTIME_REPLAY_WINDOW_HOURS must be at least 1',
+      'config: WEBHOOK_INBOX_RETENTION_DAYS must be at least 7',
+    ]);
+  });
+
   it('stops the process at start with exit code 1 and one line per problem', () => {
     const result = spawnSync(process.execPath, ['src/main.ts', 'api'], {
       env: { PATH: process.env.PATH, PORT: '99999', SANDBOX_PORT: 'sometimes' },
