@@ -140,8 +140,14 @@ describe('browser: the first run, from `npm start` to a paid order', () => {
     const mug = page.locator('li.product').filter({ hasText: 'Stoneware mug' });
     await mug.waitFor();
     assert.ok((await page.locator('li.product').count()) >= 8);
-    const loaded = await mug.locator('img').evaluate((img) => {
-      const picture = img as unknown as { complete: boolean; naturalWidth: number };
+    // Once the picture has loaded (or failed to), it has a size unless it is broken.
+    const loaded = await mug.locator('img').evaluate(async (img) => {
+      const picture = img as unknown as {
+        complete: boolean;
+        naturalWidth: number;
+        decode(): Promise<void>;
+      };
+      await picture.decode().catch(() => undefined);
       return picture.complete && picture.naturalWidth > 0;
     });
     assert.equal(loaded, true, 'the picture loaded');
