@@ -73,6 +73,12 @@ describe('deploy files agree with the code', () => {
         /service api1: its environment is refused: config: JWT_SECRET is required when NODE_ENV=production/,
       ));
 
+    it('compose has a $ it cannot interpolate', () =>
+      assertProblem(
+        { compose: edit(files.compose, 'e.g. the output of openssl rand -hex 32', 'e.g. $(openssl rand -hex 32)') },
+        /has a \$ compose cannot interpolate/,
+      ));
+
     it('compose runs a role main.ts does not have', () =>
       assertProblem(
         { compose: edit(files.compose, "['node', 'src/main.ts', 'worker']", "['node', 'src/main.ts', 'workers']") },

@@ -382,6 +382,19 @@ function checkCompose(ctx: Context, image: Image): void {
   const caddy = parseCaddyfile(ctx.files.caddyfile);
   const required = () => SAMPLE_SECRET;
 
+  // Compose interpolates every `$` of a value: one that starts no `${VAR…}`, `$VAR` or `$$` is an error there.
+  const strings = (value: unknown): string[] =>
+    typeof value === 'string'
+      ? [value]
+      : typeof value === 'object' && value !== null
+        ? Object.values(value).flatMap(strings)
+        : [];
+  for (const value of strings(doc))
+    if (/\$(?!\$|\{[A-Za-z_]|[A-Za-z_])/.test(value.replaceAll('$$', '')))
+      problems.push(
+        `${file}: ${JSON.stringify(value)} has a $ compose cannot interpolate (write $$ for a literal one)`,
+      );
+
   const isFulcrum = (s: ComposeService) => s.build !== undefined || (s.image ?? '').startsWith('fulcrum');
   const roles = new Map<string, string | undefined>();
   const listening = new Map<string, number[]>();
