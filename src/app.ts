@@ -15,8 +15,10 @@ import type { TokenService } from './modules/auth/tokens.ts';
 import {
   authModule,
   createRateLimitStore,
+  withAccountCheck,
   type LoginLimiterOptions,
   type RateLimitStore,
+  type SessionControl,
 } from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
 import { createOrdersModule } from './modules/orders/index.ts';
@@ -44,7 +46,13 @@ export interface AppDeps {
 
 /** What a module gets to declare its routes: `define(basePath)` gives a documented, validated router. */
 export interface ModuleContext {
-  deps: AppDeps & { metrics: Metrics; payments: PaymentsRuntime; rateLimits: RateLimitStore };
+  deps: AppDeps & {
+    metrics: Metrics;
+    payments: PaymentsRuntime;
+    rateLimits: RateLimitStore;
+    /** Closes a user's live sockets (a disabled account), on every node. */
+    sessions: SessionControl;
+  };
   define(basePath: string, options?: { rawBody?: boolean }): ModuleRoutes;
 }
 
@@ -84,7 +92,12 @@ export function buildApp(input: AppDeps): BuiltApp {
     keyPrefix: config.RATE_LIMIT_KEY_PREFIX,
     logger,
   });
-  const deps = { ...input, metrics, payments, rateLimits };
+  // Closing a user's sockets needs Socket.IO, which is made after the modules: the call is forwarded to it.
+  const made: { realtime?: Realtime } = {};
+  const sessions: SessionControl = { disconnectUser: (userId) => made.realtime?.disconnectUser(userId) };
+  // Every request and socket handshake checks that the token's account exists and is not disabled.
+  const tokens = withAccountCheck(input.tokens, input.database.db);
+  const deps = { ...input, tokens, metrics, payments, rateLimits, sessions };
   const registry = new RouteRegistry();
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
   const rawMounts: [string, Router][] = [];
@@ -147,6 +160,7 @@ export function buildApp(input: AppDeps): BuiltApp {
   // A request Node cannot parse gets a problem document too, not Node's bare text 400.
   server.on('clientError', answerClientError);
   const realtime = createRealtime(server, deps);
+  made.realtime = realtime;
   // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' Redis goes with it.
   server.once('close', () => void rateLimits.close());
   return {

@@ -2,28 +2,34 @@ import type { Db } from '../../db/database.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { changeRoleBody, userIdParams, userResponse } from './auth.schemas.ts';
+import { setAccountDisabled, type SessionControl } from './accounts.ts';
+import { updateUserBody, userIdParams, userResponse } from './auth.schemas.ts';
 import { changeUserRole } from './users.service.ts';
 
 /** /api/v1/admin/users */
-export function adminUsersRoutes({ route }: ModuleRoutes, db: Db, clock: Clock): void {
+export function adminUsersRoutes({ route }: ModuleRoutes, db: Db, clock: Clock, sessions: SessionControl): void {
   route(
     {
       method: 'patch',
       path: '/:id',
-      summary: "Change a user's role (admin only)",
+      summary: "Change a user's role, or disable or enable the account (admin only)",
       tags: ['admin'],
       auth: true,
       params: userIdParams,
-      body: changeRoleBody,
+      body: updateUserBody,
       responses: {
         200: { description: 'The updated user', schema: userResponse },
-        403: { description: 'forbidden: not an admin, or an admin changing their own role' },
+        403: { description: 'forbidden: not an admin, or an admin changing their own role or disabling themselves' },
         404: { description: 'not_found' },
       },
     },
     async ({ params, body }, req, res) => {
-      res.json({ user: await changeUserRole(db, clock, actorOf(req), params.id, body.role) });
+      const actor = actorOf(req);
+      let user = body.role === undefined ? undefined : await changeUserRole(db, clock, actor, params.id, body.role);
+      if (body.disabled !== undefined) {
+        user = await setAccountDisabled(db, clock, sessions, actor, params.id, body.disabled);
+      }
+      res.json({ user });
     },
   );
 }

@@ -35,7 +35,10 @@ export const refreshTokenBody = z.strictObject({
   refreshToken: z.string().min(1).max(512),
 });
 
-export const changeRoleBody = z.strictObject({ role: roleSchema });
+/** PATCH /admin/users/:id: a new role, disabling or enabling the account, or both; at least one. */
+export const updateUserBody = z
+  .strictObject({ role: roleSchema.optional(), disabled: z.boolean().optional() })
+  .refine((b) => b.role !== undefined || b.disabled !== undefined, { message: 'give role, disabled or both' });
 
 export const userIdParams = z.strictObject({ id: z.string().min(1).max(64) });
 
@@ -44,6 +47,8 @@ export const userSchema = z.object({
   email: z.string(),
   name: z.string(),
   role: roleSchema,
+  /** True while an admin has the account disabled: it cannot sign in and its tokens are refused. */
+  disabled: z.boolean(),
   createdAt: z.string(),
 });
 
@@ -67,6 +72,7 @@ export function toUserDto(row: UserRow): UserDto {
     email: row.email,
     name: row.name,
     role: row.role,
+    disabled: row.disabled_at !== null,
     createdAt: row.created_at.toISOString(),
   };
 }

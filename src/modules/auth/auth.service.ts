@@ -3,9 +3,11 @@ import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { conflict, unauthorized } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
+import { accountDisabled } from './accounts.ts';
 import { toUserDto, type SessionDto, type UserDto } from './auth.schemas.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './password.ts';
+import { assertNewPassword } from './password-policy.ts';
 import {
   findRefreshTokenByHash,
   insertRefreshToken,
@@ -72,6 +74,7 @@ export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDep
 
   return {
     async register({ email, password, name }) {
+      await assertNewPassword(password, email);
       const passwordHash = await hashPassword(password);
       try {
         // The unique index on lower(email) decides: no read-then-insert race between two registrations.
@@ -99,6 +102,8 @@ export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDep
       const ok =
         user === undefined ? await verifyAgainstDummy(password) : await verifyPassword(user.password_hash, password);
       if (user === undefined || !ok) throw invalidCredentials();
+      // Only a caller who knows the password learns that the account is disabled.
+      if (user.disabled_at !== null) throw accountDisabled();
       await limiter.succeeded(email, ip);
       if (needsRehash(user.password_hash)) {
         await updatePasswordHash(db, user.id, await hashPassword(password), clock.now());
@@ -124,6 +129,8 @@ export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDep
         if (!(await spendRefreshToken(trx, row.id, now))) return 'not_spendable' as const;
         const user = await findUserById(trx, row.user_id);
         if (user === undefined) throw invalidRefreshToken();
+        // Disabling revokes the tokens; this covers a refresh racing with it.
+        if (user.disabled_at !== null) throw accountDisabled();
         return issueSession(trx, user, row.family_id);
       });
       if (outcome !== 'not_spendable') return outcome;

@@ -15,6 +15,7 @@ const contract: Record<Permission, Record<Role, boolean>> = {
   refund: { customer: false, support: false, admin: true },
   retry_webhook_events: { customer: false, support: false, admin: true },
   change_roles: { customer: false, support: false, admin: true },
+  disable_accounts: { customer: false, support: false, admin: true },
 };
 
 describe('the permission table', () => {

@@ -17,6 +17,8 @@ export const permissions = {
   refund: ['admin'],
   retry_webhook_events: ['admin'],
   change_roles: ['admin'],
+  /** Disable and enable accounts (PATCH /admin/users/:id { disabled }). */
+  disable_accounts: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissions;

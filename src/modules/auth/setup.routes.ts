@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ModuleRoutes } from '../../http/routes.ts';
 import { emailSchema, newPasswordSchema, sessionResponse } from './auth.schemas.ts';
+import { assertNewPassword } from './password-policy.ts';
 import type { SetupService } from './setup.service.ts';
 
 const tags = ['setup'];
@@ -46,6 +47,7 @@ export function setupRoutes({ route }: ModuleRoutes, setup: SetupService): void 
       },
     },
     async ({ body }, _req, res) => {
+      await assertNewPassword(body.password, body.email);
       res.status(201).json(await setup.complete(body));
     },
   );

@@ -7,6 +7,7 @@ import { forbidden, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { emailSchema, newPasswordSchema, toUserDto, type UserDto } from './auth.schemas.ts';
 import { hashPassword } from './password.ts';
+import { passwordProblem } from './password-policy.ts';
 import { requirePermission } from './permissions.ts';
 import { findUserByEmail, findUserById, insertUserIfAbsent, updateUserRole } from './users.repository.ts';
 
@@ -29,11 +30,13 @@ export async function changeUserRole(db: Db, clock: Clock, actor: Actor, userId:
   return toUserDto(updated);
 }
 
-function checkedCredentials(email: string, password: string): { email: string; password: string } {
+async function checkedCredentials(email: string, password: string): Promise<{ email: string; password: string }> {
   const parsedEmail = emailSchema.safeParse(email);
   if (!parsedEmail.success) throw new Error(`invalid admin e-mail: ${email}`);
   const parsedPassword = newPasswordSchema.safeParse(password);
   if (!parsedPassword.success) throw new Error('the admin password must be 12–128 characters');
+  const problem = await passwordProblem(parsedPassword.data, { email: parsedEmail.data });
+  if (problem !== undefined) throw new Error(`the admin password ${problem}`);
   return { email: parsedEmail.data, password: parsedPassword.data };
 }
 
@@ -50,7 +53,7 @@ export async function ensureAdmin(
   password: string,
   clock: Clock = systemClock,
 ): Promise<{ created: boolean; user: UserDto }> {
-  const credentials = checkedCredentials(email, password);
+  const credentials = await checkedCredentials(email, password);
   const existing = await findUserByEmail(db, credentials.email);
   if (existing !== undefined) return { created: false, user: toUserDto(existing) };
   const inserted = await insertUserIfAbsent(db, {
@@ -78,7 +81,7 @@ export async function createOrPromoteAdmin(
   password: string,
   clock: Clock = systemClock,
 ): Promise<{ outcome: 'created' | 'promoted' | 'already_admin'; user: UserDto }> {
-  const credentials = checkedCredentials(email, password);
+  const credentials = await checkedCredentials(email, password);
   const { created, user } = await ensureAdmin(db, credentials.email, credentials.password, clock);
   if (created) return { outcome: 'created', user };
   if (user.role === 'admin') return { outcome: 'already_admin', user };

@@ -35,6 +35,8 @@ export interface Realtime {
    * Throws, delivering nothing, while Redis is down, so the relay keeps the rows for later.
    */
   publish(events: readonly RealtimeEvent[]): void;
+  /** Disconnects every socket of this user, on every node (through Redis when configured): a disabled account. */
+  disconnectUser(userId: string): void;
   /** New sockets are refused from here on. */
   beginShutdown(): void;
   /** Disconnects this node's sockets and leaves Redis; the HTTP server is left to its owner. */
@@ -191,6 +193,11 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
       hub.deliver(events);
       // Other nodes only: the Redis adapter does not echo a server-side emit to its sender.
       if (redis !== undefined) io.serverSideEmit(RELAYED, events);
+    },
+    disconnectUser(userId) {
+      // Closed for good (not the transport): the client does not reconnect by itself, and a new handshake with
+      // the account's token is refused.
+      io.in(`user:${userId}`).disconnectSockets(true);
     },
     beginShutdown() {
       isShuttingDown = true;
