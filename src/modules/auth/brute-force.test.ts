@@ -12,8 +12,8 @@ const login = (app: App, email: string, password: string) => call(app, 'POST', L
 describe('auth: login brute-force protection', () => {
   let app: App;
   before(async () => {
-    // A one-second block, so the test can watch it end.
-    app = await startAppWith({ loginLimiter: { blockSeconds: 1 } });
+    // A one-second block, so the test can watch it end; the per-address limit is tested below, on its own.
+    app = await startAppWith({ loginLimiter: { blockSeconds: 1, maxFailuresPerAddress: 1000 } });
   });
   after(() => app.close());
 
@@ -71,5 +71,39 @@ describe('auth: login brute-force protection', () => {
     const statuses = results.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 401).length, 10);
     assert.equal(statuses.filter((s) => s === 429).length, 5);
+  });
+});
+
+describe('auth: login limit per address across accounts (password spraying)', () => {
+  let app: App;
+  before(async () => {
+    app = await startAppWith({ loginLimiter: { maxFailuresPerAddress: 6, addressBlockSeconds: 1 } });
+  });
+  after(() => app.close());
+
+  it('failures spread over many e-mails block the address for every e-mail; successes do not count', async () => {
+    const { user } = await register(app);
+    // Successes give their point back: any number of them leaves the count alone.
+    for (let i = 0; i < 8; i++) assert.equal((await login(app, user.email, PASSWORD)).status, 200);
+    // One guess each on six accounts, none of them blocked on its own.
+    for (let i = 0; i < 6; i++) {
+      const res = await login(app, uniqueEmail(`sprayed${i}`), 'Summer2024!summer');
+      assert.equal(res.status, 401, `guess ${i}`);
+    }
+    const blocked = await login(app, uniqueEmail('sprayed-next'), 'Summer2024!summer');
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.body.code, 'rate_limited');
+    assert.match(blocked.body.detail, /from this address/);
+    assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
+    // The right password of a real account is refused too while the address is blocked.
+    assert.equal((await login(app, user.email, PASSWORD)).status, 429);
+
+    // The block ends (polled: no assumption about exact timing).
+    let after = await login(app, user.email, PASSWORD);
+    for (let i = 0; after.status === 429 && i < 50; i++) {
+      await sleep(200);
+      after = await login(app, user.email, PASSWORD);
+    }
+    assert.equal(after.status, 200);
   });
 });
