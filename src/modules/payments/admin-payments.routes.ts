@@ -13,7 +13,10 @@ const tags = ['payments'];
 
 export const listPaymentsQuery = z.strictObject({
   ...listQuery,
-  /** `true`: payments waiting for an admin (money that does not match the order); `false`: all others. */
+  /**
+   * `true`: payments waiting for an admin (money that does not match the order, or money owed back whose refund
+   * the gateway failed); `false`: all others.
+   */
   flagged: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
@@ -28,7 +31,7 @@ export const resolveBody = z.strictObject({
 
 export const adminPaymentSchema = paymentSchema.extend({
   userId: z.string(),
-  /** Extension: true while the payment waits for an admin's accept or refund. */
+  /** Extension: true while the payment waits for an admin: its accept or refund, or a refund again of money owed back. */
   flagged: z.boolean(),
   /** Extension: money received that is not (yet) the order's payment, as it arrived; null when none. */
   captured: moneySchema.nullable(),
@@ -37,11 +40,12 @@ export type AdminPaymentResponse = z.infer<typeof adminPaymentSchema>;
 
 export const adminPaymentList = z.object({ data: z.array(adminPaymentSchema), nextCursor: z.string().nullable() });
 
-export function toAdminPaymentResponse(row: PaymentRow): AdminPaymentResponse {
+/** `owes_refund` (from the list): money owed back whose refund the gateway failed also waits for an admin. */
+export function toAdminPaymentResponse(row: PaymentRow & { owes_refund?: boolean }): AdminPaymentResponse {
   return {
     ...toPaymentResponse(row),
     userId: row.user_id,
-    flagged: repo.isFlagged(row),
+    flagged: repo.isFlagged(row) || row.owes_refund === true,
     captured:
       row.captured_amount === null
         ? null

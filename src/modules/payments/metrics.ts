@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { Gauge, type Registry } from 'prom-client';
 import type { Db } from '../../db/database.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { waitsForAdminSql } from './payments.repository.ts';
 
 /**
  * Payments' part of /metrics, read from the database at scrape time (so it is right whichever process
@@ -48,11 +49,11 @@ export function registerPaymentMetrics(registry: Registry, db: Db, clock: Clock)
   });
   new Gauge({
     name: 'fulcrum_payments_flagged',
-    help: 'Payments waiting for an admin: money that does not match the order, neither accepted nor refunded yet',
+    help: 'Payments waiting for an admin: money that does not match the order (neither accepted nor refunded yet), or money owed back whose refund the gateway failed',
     registers: [registry],
     async collect() {
       const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from payments where status = 'PENDING' and flagged_reason is not null`.execute(db);
+        select count(*)::int as n from payments where ${waitsForAdminSql}`.execute(db);
       this.set(rows[0]?.n ?? 0);
     },
   });

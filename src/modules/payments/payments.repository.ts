@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { PaymentStatusColumn, PaymentsTable, RefundsTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
@@ -19,6 +19,26 @@ export const capturedStatuses: readonly PaymentStatusColumn[] = ['SUCCEEDED', 'P
 
 /** Waiting for an admin: money that does not match the order arrived, and nobody has accepted or refunded it yet. */
 export const isFlagged = (p: PaymentRow): boolean => p.status === 'PENDING' && p.flagged_reason !== null;
+
+const refundedOrUnderWay = sql<number>`coalesce((select sum(r.amount) from refunds r
+  where r.payment_id = payments.id and r.status <> 'FAILED'), 0)`;
+
+/**
+ * Money the payment must give back that no refund is returning: a captured payment of a CANCELLED order, or
+ * money held outside the order's payment (late, or mismatched and given up), beyond its refunds done or under
+ * way. Fulcrum records the refund with the decision, so this is money whose refund the gateway failed: it
+ * waits for an admin too (listed as flagged, counted by the gauge) until a refund of it is under way again.
+ */
+export const owesRefundSql = sql<boolean>`(
+  (payments.status in ('SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED')
+    and exists (select 1 from orders o where o.id = payments.order_id and o.status = 'CANCELLED')
+    and payments.amount > ${refundedOrUnderWay})
+  or (payments.status in ('FAILED', 'EXPIRED', 'CANCELED') and payments.captured_amount is not null
+    and payments.captured_amount > ${refundedOrUnderWay}))`;
+
+/** Everything that waits for an admin: flagged money (isFlagged) and money owed back (owesRefundSql). */
+export const waitsForAdminSql = sql<boolean>`((payments.status = 'PENDING' and payments.flagged_reason is not null)
+  or ${owesRefundSql})`;
 
 /**
  * Money the payment holds outside the order's payment (a flagged payment's, or late money for a payment that is
@@ -122,7 +142,10 @@ export async function duePendingPayments(db: Executor, olderThan: Date, limit: n
     .execute();
 }
 
-/** GET /admin/payments: newest first; `flagged` true is what waits for an admin (see isFlagged). */
+/** A payment row with whether it owes money back (owesRefundSql). */
+export type ListedPaymentRow = PaymentRow & { owes_refund: boolean };
+
+/** GET /admin/payments: newest first; `flagged` true is what waits for an admin (waitsForAdminSql). */
 export async function listPayments(
   db: Executor,
   options: {
@@ -131,19 +154,17 @@ export async function listPayments(
     after?: Cursor | undefined;
     limit: number;
   },
-): Promise<PaymentRow[]> {
+): Promise<ListedPaymentRow[]> {
   let query = db
     .selectFrom('payments')
     .selectAll()
+    .select(owesRefundSql.as('owes_refund'))
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(options.limit + 1);
   if (options.status !== undefined) query = query.where('status', '=', options.status);
-  if (options.flagged === true) {
-    query = query.where('status', '=', 'PENDING').where('flagged_reason', 'is not', null);
-  } else if (options.flagged === false) {
-    query = query.where((eb) => eb.or([eb('status', '!=', 'PENDING'), eb('flagged_reason', 'is', null)]));
-  }
+  if (options.flagged === true) query = query.where(waitsForAdminSql);
+  else if (options.flagged === false) query = query.where(sql<boolean>`not ${waitsForAdminSql}`);
   const after = options.after;
   if (after !== undefined) {
     query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));

@@ -90,7 +90,7 @@ export async function listPaymentsForAdmin(
     cursor?: string | undefined;
     limit: number;
   },
-): Promise<{ rows: PaymentRow[]; nextCursor: string | null }> {
+): Promise<{ rows: repo.ListedPaymentRow[]; nextCursor: string | null }> {
   requirePermission(actor, 'read_all');
   const rows = await repo.listPayments(deps.db, {
     flagged: query.flagged,

@@ -140,7 +140,38 @@ export async function applyRefundFact(
     if (forward) await auditRefund(trx, order, existing.id, fact.status, existing.amount, fact, actor, at);
   }
   const updated = await recomputeRefunds(trx, order, payment, at);
+  const failed = fact.status === 'FAILED' && (existing === undefined || rank[existing.status] < rank.FAILED);
+  if (failed) {
+    const refundId = existing?.id ?? fact.gatewayRefundId ?? 'from the gateway';
+    const flagged = await flagMoneyNotReturned(trx, order, updated, refundId, fact.failureReason, actor, at);
+    if (flagged) outcome = `${outcome}; flagged for an admin`;
+  }
   return updated.status === payment.status ? outcome : `${outcome}; payment ${payment.status} -> ${updated.status}`;
+}
+
+/**
+ * A refund failed. When it was giving back money the shop must not keep — the order is CANCELLED, or the money
+ * was never the order's payment (held) — and no other refund returns it, the payment is flagged for an admin:
+ * `flagged_reason` says what is owed, an order event `payment.flagged` records it, and the admin list and gauge
+ * show it (owesRefundSql) until a refund of it is under way again (`POST /admin/payments/:id/refunds`).
+ * Returns whether it flagged. The caller holds the order and payment locks.
+ */
+export async function flagMoneyNotReturned(
+  trx: Executor,
+  order: OrderForPayment,
+  payment: PaymentRow,
+  refundId: string,
+  why: string | null,
+  actor: string,
+  at: Date,
+): Promise<boolean> {
+  if (order.status !== 'CANCELLED' && repo.heldMoney(payment) === null) return false;
+  const owed = await refundableAmount(trx, payment);
+  if (owed <= 0) return false;
+  const reason = `refund ${refundId} failed (${why ?? 'no reason given'}): ${describeMoney(owed, refundCurrency(payment))} must still go back to the customer; refund it again or return it another way`;
+  await repo.updatePayment(trx, payment.id, { flagged_reason: reason, updated_at: at });
+  await recordOrderEvent(trx, order, 'payment.flagged', actor, `${payment.id}: ${reason}`, at);
+  return true;
 }
 
 async function auditRefund(

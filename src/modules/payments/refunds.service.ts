@@ -10,7 +10,7 @@ import { describeMoney, recordOrderEvent } from './payment-events.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
 import { GatewayError, providerOf } from './providers/index.ts';
-import { refundableAmount, refundCurrency } from './refund-facts.ts';
+import { flagMoneyNotReturned, refundableAmount, refundCurrency } from './refund-facts.ts';
 
 /**
  * Records a PENDING refund of `amount` (default: all that is left) inside the caller's transaction.
@@ -100,7 +100,7 @@ async function rejectRefund(deps: PaymentsDeps, payment: PaymentRow, refund: Ref
   const at = deps.clock.now();
   await deps.db.transaction().execute(async (trx) => {
     const order = await repo.lockOrderForPayment(trx, payment.order_id);
-    await repo.lockPayment(trx, payment.id);
+    const locked = await repo.lockPayment(trx, payment.id);
     const updated = await trx
       .updateTable('refunds')
       .set({ status: 'FAILED', failure_reason: why, updated_at: at })
@@ -111,6 +111,7 @@ async function rejectRefund(deps: PaymentsDeps, payment: PaymentRow, refund: Ref
     if (updated !== undefined && order !== undefined) {
       const what = `${refund.id} ${describeMoney(refund.amount, refund.currency)}: ${why}`;
       await recordOrderEvent(trx, order, 'refund.failed', 'system:payments', what, at);
+      if (locked !== undefined) await flagMoneyNotReturned(trx, order, locked, refund.id, why, 'system:payments', at);
     }
   });
 }
