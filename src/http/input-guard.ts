@@ -24,7 +24,7 @@ export function stringProblem(value: string): string | undefined {
 }
 
 /** The first problem in `value` (strings, keys, depth), with its path under `where`; undefined when none. */
-export function findInputProblem(value: unknown, where: string): FieldProblem | undefined {
+export function findInputProblem(value: unknown, where: string, maxDepth = MAX_JSON_DEPTH): FieldProblem | undefined {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: where, depth: 0 }];
   while (stack.length > 0) {
     const item = stack.pop()!;
@@ -34,8 +34,8 @@ export function findInputProblem(value: unknown, where: string): FieldProblem | 
       continue;
     }
     if (item.value === null || typeof item.value !== 'object') continue;
-    if (item.depth >= MAX_JSON_DEPTH) {
-      return { path: item.path, message: `is nested too deeply (more than ${MAX_JSON_DEPTH} levels)` };
+    if (item.depth >= maxDepth) {
+      return { path: item.path, message: `is nested too deeply (more than ${maxDepth} levels)` };
     }
     for (const [key, child] of Object.entries(item.value)) {
       const keyProblem = stringProblem(key);

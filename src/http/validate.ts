@@ -30,7 +30,8 @@ export function parseInput<S extends z.ZodType>(
 export function singleValuedQuery(req: Request): Record<string, string> {
   const query = req.query as Record<string, unknown>;
   const problems: FieldProblem[] = [];
-  const out: Record<string, string> = {};
+  // Without a prototype, so `?__proto__=x` stays a key (and is refused as unknown) instead of vanishing.
+  const out = Object.create(null) as Record<string, string>;
   for (const [key, value] of Object.entries(query)) {
     if (typeof value === 'string') out[key] = value;
     else problems.push({ path: `query.${key}`, message: 'must be given once' });

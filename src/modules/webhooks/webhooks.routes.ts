@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import type { ModuleContext } from '../../app.ts';
 import { actorOf } from '../../http/authenticate.ts';
+import { findInputProblem } from '../../http/input-guard.ts';
 import { AppError } from '../../shared/errors.ts';
 import * as inbox from './inbox.repository.ts';
 import { listWebhookEvents, retryWebhookEvent } from './webhooks.service.ts';
 import {
   listWebhookEventsQuery,
   rawBody,
+  WEBHOOK_MAX_DEPTH,
+  webhookEventEnvelope,
   webhookEventList,
   webhookEventParams,
   webhookEventSchema,
@@ -22,6 +25,33 @@ export interface WebhookIntake {
 
 const tags = ['webhooks'];
 
+function invalidEvent(logger: ModuleContext['deps']['logger'], why: string): AppError {
+  logger.warn({ why }, 'signed webhook that is not a well-formed event refused');
+  return new AppError(
+    'invalid',
+    'invalid_event',
+    'The body is signed but is not a well-formed event; nothing was stored.',
+  );
+}
+
+/**
+ * A signed body is still checked before it is stored (docs/api.md § Stripe webhooks): an event envelope (id,
+ * type, created, data.object) whose strings `jsonb` can hold. Stripe never sends anything else, so this is a
+ * sender with the secret and a bug: it gets a 4xx naming the problem, not a 500 that would be retried for days.
+ */
+function assertWellFormedEvent(body: Buffer, logger: ModuleContext['deps']['logger']): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw invalidEvent(logger, 'signed body that is not JSON');
+  }
+  const problem = findInputProblem(parsed, 'body', WEBHOOK_MAX_DEPTH);
+  if (problem !== undefined) throw invalidEvent(logger, `${problem.path} ${problem.message}`);
+  const envelope = webhookEventEnvelope.safeParse(parsed);
+  if (!envelope.success) throw invalidEvent(logger, envelope.error.issues[0]?.message ?? 'not an event');
+}
+
 export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void {
   const { database, clock, logger } = ctx.deps;
   const db = database.db;
@@ -36,7 +66,10 @@ export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void 
       body: rawBody,
       responses: {
         200: { description: 'Stored (or already stored)', schema: z.object({ received: z.literal(true) }) },
-        400: { description: 'invalid_signature: missing, wrong or older than 300 s; nothing stored' },
+        400: {
+          description:
+            'invalid_signature: missing, wrong or older than 300 s; invalid_event: signed but not a well-formed event. Nothing stored',
+        },
         500: { description: 'Not stored (database unavailable): the gateway retries' },
       },
     },
@@ -45,9 +78,15 @@ export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void 
       try {
         event = intake.verify('stripe', body, req.get('Stripe-Signature'));
       } catch (error) {
+        // Past the signature the SDK parses the body: a SyntaxError is signed bytes that are not JSON, a TypeError
+        // signed JSON that is not an object (`null`).
+        if (error instanceof SyntaxError || error instanceof TypeError) {
+          throw invalidEvent(logger, 'signed body that is not a JSON object');
+        }
         logger.warn({ err: error }, 'webhook with a bad signature refused');
         throw new AppError('invalid', 'invalid_signature', 'The Stripe-Signature header does not verify this body.');
       }
+      assertWellFormedEvent(body, logger);
       // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries.
       const isNew = await inbox.insertInboxEvent(
         db,

@@ -8,6 +8,23 @@ export const inboxStatuses = ['pending', 'processed', 'failed', 'dead'] as const
 /** The exact bytes, whatever their type: the signature is checked over them, not over parsed JSON. */
 export const rawBody = z.unknown().transform((v) => (Buffer.isBuffer(v) ? v : Buffer.alloc(0)));
 
+/**
+ * What a signed delivery must be for the inbox to take it (docs/api.md § Stripe webhooks): a Stripe event
+ * envelope with an id and a type the inbox can key on and an object in `data.object`. Other fields are kept as
+ * they come. Anything else — valid JSON that is not an event, a string with NUL or a lone surrogate, which
+ * `jsonb` refuses — is `400 invalid_event` and stored nowhere.
+ */
+export const webhookEventEnvelope = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_]{1,255}$/, 'must be an event id'),
+  object: z.literal('event'),
+  type: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+){1,5}$/, 'must be an event type'),
+  created: z.number().int().min(0),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+});
+
+/** Stripe events nest a dozen levels at most; deeper than this is not an event. */
+export const WEBHOOK_MAX_DEPTH = 64;
+
 export const listWebhookEventsQuery = z.strictObject({ ...listQuery, status: z.enum(inboxStatuses).optional() });
 export const webhookEventParams = z.strictObject({ id: z.string().min(1).max(64) });
 
