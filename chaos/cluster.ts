@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** How long a process may take to start: PGlite's first start (migrations) is slow on a busy machine. */
+const READY_BOUND_S = 180;
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -91,8 +93,10 @@ function managed(spec: ProcessSpec): ManagedProcess {
         const timer = setTimeout(() => {
           if (ready) return;
           proc.kill('SIGKILL');
-          reject(new Error(`${spec.name} did not become ready within 60 s:\n${recent.slice(-20).join('\n')}`));
-        }, 60_000);
+          reject(
+            new Error(`${spec.name} did not become ready within ${READY_BOUND_S} s:\n${recent.slice(-20).join('\n')}`),
+          );
+        }, READY_BOUND_S * 1000);
         proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
           out.write(chunk);
           pending += chunk;

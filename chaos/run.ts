@@ -24,6 +24,8 @@ export interface RunOptions {
   keep: boolean;
   /** Where a line of progress goes. */
   say: (line: string) => void;
+  /** Overrides of what the seed chose (tests: a small, quick run). */
+  plan?: Partial<RunPlan>;
 }
 
 export interface RunResult {
@@ -143,7 +145,7 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
   const { seed, say } = options;
   const r = createRandom(seed);
   const pg = options.pgAdminUrl !== undefined;
-  const plan = planRun(r.fork('plan'), pg);
+  const plan = { ...planRun(r.fork('plan'), pg), ...options.plan };
   const runName = `chaos_${seed.toString(16).padStart(8, '0')}_${process.pid}`;
   const workDir = join(tmpdir(), runName);
   const log = createEventLog();
