@@ -190,7 +190,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   const webhookSecret = `whsec_${randomBytes(18).toString('hex')}`;
   const admin = {
     email: `admin@${runName.replace(/_/g, '-')}.test`,
-    password: `chaos-${randomBytes(8).toString('hex')}`,
+    password: `Pw-${randomBytes(12).toString('base64url')}`,
   };
   const jwtSecret = randomBytes(32).toString('hex');
 

@@ -1,5 +1,6 @@
 // One chaos run: start the cluster, create the shop's products and customers, run the workload with faults
 // and kills for `durationS`, settle, read the snapshot and check every invariant.
+import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +108,7 @@ async function setUpShop(cluster: Cluster, plan: RunPlan, r: Random, runName: st
         call(base(), 'POST', '/api/v1/auth/register', {
           body: {
             email: `c${i}@${runName.replace(/_/g, '-')}.test`,
-            password: 'chaos customer password',
+            password: `Pw-${randomBytes(12).toString('base64url')}`,
             name: `Customer ${i}`,
           },
         }),
