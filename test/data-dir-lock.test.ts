@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DataDirLockedError, openDatabase } from '../src/db/database.ts';
-import { freePort, waitFor } from './process-helpers.ts';
+import { freePort, START_BOUND_MS, waitFor } from './process-helpers.ts';
 
 /** A pid that surely belonged to a process that has exited. */
 function deadPid(): number {
@@ -77,7 +77,7 @@ describe('one process per PGlite DATA_DIR', () => {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     try {
-      assert.equal((await waitFor(`http://127.0.0.1:${port}/readyz`, 60_000)).status, 200);
+      assert.equal((await waitFor(`http://127.0.0.1:${port}/readyz`, START_BOUND_MS)).status, 200);
       const expected = new RegExp(`another Fulcrum process \\(pid ${server.pid}\\) is using DATA_DIR .*stop it first`);
       const cli = await run(['src/cli.ts', 'create-admin', 'boss@example.test'], env, 'a long enough password\n');
       assert.equal(cli.code, 1, cli.stderr);

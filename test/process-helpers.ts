@@ -3,6 +3,13 @@ import { connect, createServer } from 'node:net';
 
 /** Helpers for tests that run Fulcrum as a real process. */
 
+/**
+ * How long a test waits for a Fulcrum process to start before giving up: a guard against a hang, not a
+ * target (a cold start on a loaded machine takes tens of seconds; `BENCH_ONLY=startup npm run bench` measures
+ * it). Below the suite's 120 s test timeout, so the failure still shows the process's output.
+ */
+export const START_BOUND_MS = 90_000;
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');

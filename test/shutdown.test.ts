@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { becomesRefused, freePort, isAlive, waitFor } from './process-helpers.ts';
+import { becomesRefused, freePort, isAlive, START_BOUND_MS, waitFor } from './process-helpers.ts';
 
 /**
  * docs/operations.md (shutdown): on SIGTERM stop accepting, finish requests in flight and the job in hand,
@@ -98,7 +98,7 @@ describe('graceful shutdown', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      assert.equal((await waitFor(`http://127.0.0.1:${port}/readyz`, 60_000)).status, 200);
+      assert.equal((await waitFor(`http://127.0.0.1:${port}/readyz`, START_BOUND_MS)).status, 200);
       const inFlight = await startRegistration(port);
       child.kill('SIGTERM');
       assert.ok(await becomesRefused(port, 10_000), 'new connections are refused after SIGTERM');
@@ -120,7 +120,7 @@ describe('graceful shutdown', () => {
     npm.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let nodePid: number | undefined;
     try {
-      assert.equal((await waitFor(`http://127.0.0.1:${port}/readyz`, 60_000)).status, 200);
+      assert.equal((await waitFor(`http://127.0.0.1:${port}/readyz`, START_BOUND_MS)).status, 200);
       // The embedded database's lock file names the process that serves.
       nodePid = Number(readFileSync(join(dataDir, 'fulcrum.lock'), 'utf8'));
       assert.ok(isAlive(nodePid));

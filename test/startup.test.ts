@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, waitFor } from './process-helpers.ts';
+import { freePort, START_BOUND_MS, waitFor } from './process-helpers.ts';
 
 describe('the process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-start-'));
@@ -20,8 +20,7 @@ describe('the process', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      // A bound on waiting, not a target: how fast it starts is measured by `BENCH_ONLY=startup npm run bench`.
-      const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 60_000);
+      const health = await waitFor(`http://127.0.0.1:${port}/healthz`, START_BOUND_MS);
       assert.equal(health.status, 200);
       assert.deepEqual(await health.json(), { status: 'ok' });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);

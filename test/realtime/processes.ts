@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { START_BOUND_MS } from '../process-helpers.ts';
 
 /** Fulcrum as real processes (`node src/main.ts <mode>`), for the multi-node tests. */
 
@@ -19,7 +20,7 @@ export interface FulcrumProcess {
 
 /**
  * Starts `node src/main.ts mode` with exactly `env` (plus PATH and HOME), and resolves once it logged
- * "fulcrum started"; rejects with its output if it exits or takes longer than the bound.
+ * "fulcrum started"; rejects with its output if it exits, or has not started within START_BOUND_MS.
  */
 export function startFulcrum(mode: 'api' | 'worker' | 'all', env: Record<string, string>): Promise<FulcrumProcess> {
   const child = spawn(process.execPath, ['src/main.ts', mode], {
@@ -66,7 +67,7 @@ export function startFulcrum(mode: 'api' | 'worker' | 'all', env: Record<string,
       child.kill('SIGKILL');
       reject(new Error(`fulcrum ${mode} ${why}:\n${output.slice(-30).join('\n')}`));
     };
-    const timer = setTimeout(() => fail('did not start within 30 s'), 30_000);
+    const timer = setTimeout(() => fail(`did not start within ${START_BOUND_MS / 1000} s`), START_BOUND_MS);
     const poll = setInterval(() => {
       if (logs.some((l) => l.msg === 'fulcrum started')) {
         clearInterval(poll);
