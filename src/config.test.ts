@@ -64,10 +64,9 @@ describe('configuration', () => {
   });
 
   it('requires JWT_SECRET in production and the admin pair together', () => {
-    assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), [
-      'config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)',
-    ]);
-    assert.equal(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).length, 0);
+    const safe = { NODE_ENV: 'production', SANDBOX_PORT: 'off', PUBLIC_URL: 'https://shop.example' };
+    assert.deepEqual(problemsOf(safe), ['config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)']);
+    assert.equal(problemsOf({ ...safe, JWT_SECRET: 'x'.repeat(32) }).length, 0);
     assert.equal(problemsOf({ FULCRUM_ADMIN_EMAIL: 'a@b.example' }).length, 1);
     assert.equal(problemsOf({ STRIPE_SECRET_KEY: 'sk_test_123' }).length, 1);
   });
@@ -84,6 +83,67 @@ describe('configuration', () => {
       'config: REALTIME_REPLAY_WINDOW_HOURS must be at least 1',
       'config: WEBHOOK_INBOX_RETENTION_DAYS must be at least 7',
     ]);
+  });
+
+  it('production refuses unsafe settings, one line each: sandbox, memory://, no JWT_SECRET, key without secret, http', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'memory://',
+      PUBLIC_URL: 'http://shop.example',
+    });
+    assert.deepEqual(problems, [
+      'config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)',
+      'config: DATABASE_URL=memory:// loses every order at restart; NODE_ENV=production needs postgres:// or unset (DATA_DIR)',
+      'config: the built-in Stripe sandbox would start with NODE_ENV=production (it takes any card and its controls have no authentication): set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or SANDBOX_PORT=off',
+      'config: PUBLIC_URL must be an https:// URL when NODE_ENV=production (it is http://shop.example); http:// is accepted only on a loopback host',
+    ]);
+    const safe = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
+      STRIPE_SECRET_KEY: 'sk_live_123',
+      STRIPE_WEBHOOK_SECRET: 'whsec_123',
+      PUBLIC_URL: 'https://shop.example',
+    };
+    assert.deepEqual(problemsOf(safe), []);
+    // A real key without its webhook secret, and an unset PUBLIC_URL (it would be http://HOST:PORT).
+    const { STRIPE_WEBHOOK_SECRET: _secret, PUBLIC_URL: _url, ...unsafe } = safe;
+    assert.deepEqual(problemsOf({ ...unsafe, HOST: '0.0.0.0' }), [
+      'config: PUBLIC_URL must be an https:// URL when NODE_ENV=production (it is unset); http:// is accepted only on a loopback host',
+      'config: STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set',
+    ]);
+    // The sandbox does not start with STRIPE_API_BASE (a sandbox run on its own) or SANDBOX_PORT=off.
+    const { STRIPE_SECRET_KEY: _key, ...keyless } = safe;
+    assert.deepEqual(problemsOf({ ...keyless, STRIPE_API_BASE: 'http://sandbox:12111' }), []);
+    assert.deepEqual(problemsOf({ ...keyless, SANDBOX_PORT: 'off' }), []);
+    // http on this machine only (a demo on one host) is accepted.
+    for (const url of ['http://localhost:8080', 'http://127.0.0.1:3000', 'http://[::1]:3000']) {
+      assert.deepEqual(problemsOf({ ...safe, PUBLIC_URL: url }), [], url);
+    }
+    // Outside production none of this applies.
+    assert.deepEqual(problemsOf({ DATABASE_URL: 'memory://', PUBLIC_URL: 'http://shop.example' }), []);
+  });
+
+  it('METRICS_TOKEN: 32–512 characters a bearer token may hold', () => {
+    assert.equal(loadConfig({ METRICS_TOKEN: 'm'.repeat(32) }).METRICS_TOKEN, 'm'.repeat(32));
+    assert.equal(problemsOf({ METRICS_TOKEN: 'short' }).length, 1);
+    assert.equal(problemsOf({ METRICS_TOKEN: `${'m'.repeat(32)} space` }).length, 1);
+  });
+
+  it('production with unsafe settings stops the process with exit code 1, one line per problem', () => {
+    const result = spawnSync(process.execPath, ['src/main.ts', 'all'], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'memory://' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 4, result.stderr);
+    for (const name of ['JWT_SECRET', 'DATABASE_URL', 'the built-in Stripe sandbox', 'PUBLIC_URL']) {
+      assert.ok(
+        lines.some((l) => l.startsWith(`config: ${name}`)),
+        `${name} in ${result.stderr}`,
+      );
+    }
   });
 
   it('stops the process at start with exit code 1 and one line per problem', () => {

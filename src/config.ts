@@ -85,6 +85,14 @@ const schema = z.object({
     )
     .transform((v) => (/^\d+$/.test(v) ? Number(v) : v.split(',').map((p) => p.trim())))
     .optional(),
+  /**
+   * The bearer token /metrics asks for (`Authorization: Bearer <METRICS_TOKEN>`). Unset: /metrics is open outside
+   * production and absent (404) in production.
+   */
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9._~+/=-]{32,512}$/, 'must be 32–512 characters of letters, digits and . _ ~ + / = -')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: readable lines when stdout is a terminal, JSON lines otherwise; pretty or json force one. */
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json'], { error: 'must be auto, pretty or json' }).default('auto'),
@@ -117,6 +125,39 @@ export class ConfigError extends Error {
   }
 }
 
+/** A PUBLIC_URL on this machine only (a demo): the one place production accepts http. */
+function isLoopbackUrl(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
+/**
+ * What NODE_ENV=production refuses to start with (docs/configuration.md § Checks across variables): settings that
+ * are fine on a laptop and unsafe in front of customers. One line each.
+ */
+function productionProblems(c: z.infer<typeof schema>): string[] {
+  const problems: string[] = [];
+  if (c.JWT_SECRET === undefined) {
+    problems.push('config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)');
+  }
+  if (c.DATABASE_URL === 'memory://') {
+    problems.push(
+      'config: DATABASE_URL=memory:// loses every order at restart; NODE_ENV=production needs postgres:// or unset (DATA_DIR)',
+    );
+  }
+  if (c.STRIPE_SECRET_KEY === undefined && c.STRIPE_API_BASE === undefined && c.SANDBOX_PORT !== null) {
+    problems.push(
+      'config: the built-in Stripe sandbox would start with NODE_ENV=production (it takes any card and its controls have no authentication): set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or SANDBOX_PORT=off',
+    );
+  }
+  const publicUrl = c.PUBLIC_URL === undefined ? undefined : new URL(c.PUBLIC_URL);
+  if (publicUrl === undefined || (publicUrl.protocol !== 'https:' && !isLoopbackUrl(publicUrl))) {
+    problems.push(
+      `config: PUBLIC_URL must be an https:// URL when NODE_ENV=production (it is ${c.PUBLIC_URL ?? 'unset'}); http:// is accepted only on a loopback host`,
+    );
+  }
+  return problems;
+}
+
 /** Parses the environment once; every problem becomes one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "unset", as in most shells' `VAR= cmd`.
@@ -130,9 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(problems);
   }
   const c = result.data;
-  if (c.NODE_ENV === 'production' && c.JWT_SECRET === undefined) {
-    problems.push('config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)');
-  }
+  if (c.NODE_ENV === 'production') problems.push(...productionProblems(c));
   if ((c.FULCRUM_ADMIN_EMAIL === undefined) !== (c.FULCRUM_ADMIN_PASSWORD === undefined)) {
     problems.push('config: FULCRUM_ADMIN_EMAIL and FULCRUM_ADMIN_PASSWORD must be set together');
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ModuleContext } from '../app.ts';
 import { isMigrated } from '../db/migrate.ts';
+import { metricsAccess } from './metrics-access.ts';
 
 const status = z.object({ status: z.string() });
 
@@ -83,10 +84,16 @@ export function opsModule(ctx: ModuleContext, isShuttingDown: () => boolean): vo
     {
       method: 'get',
       path: '/metrics',
-      summary: 'Prometheus metrics',
+      summary:
+        'Prometheus metrics: Authorization: Bearer <METRICS_TOKEN> when set; open without it, except in production',
       tags: ['operations'],
       auth: false,
-      responses: { 200: { description: 'Prometheus text format' } },
+      before: [metricsAccess(ctx.deps.config)],
+      responses: {
+        200: { description: 'Prometheus text format' },
+        401: { description: 'unauthorized: METRICS_TOKEN is set and the request does not bear it' },
+        404: { description: 'not_found: production without METRICS_TOKEN' },
+      },
     },
     async (_input, _req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
