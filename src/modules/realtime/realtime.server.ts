@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { stringProblem } from '../../http/input-guard.ts';
 import { requestIdFor } from '../../http/request-id.ts';
 import { AppError } from '../../shared/errors.ts';
 import { can, type TokenService } from '../auth/index.ts';
@@ -46,12 +47,25 @@ export interface Realtime {
 const MAX_FOLLOWED_ORDERS = 1_000;
 /** Each order:subscribe costs a database read: a socket gets this many a second. */
 const SUBSCRIBES_PER_SECOND = 20;
+/** Sockets one user may hold open on one node; the next handshake is refused with too_many_connections. */
+export const MAX_CONNECTIONS_PER_USER = 20;
+/** Messages of any kind one socket may send in a second; past it the server disconnects the socket. */
+export const MESSAGES_PER_SECOND = 100;
+/** Largest message (and handshake) Socket.IO accepts; a bigger one closes the connection. */
+export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 type SocketData = Session;
 type InterServerEvents = { [RELAYED]: (events: unknown) => void };
 type FulcrumSocket = Socket<DefaultEventsMap, DefaultEventsMap, InterServerEvents, SocketData>;
 
-const subscribeSchema = z.strictObject({ orderId: z.string().min(1).max(100) });
+const subscribeSchema = z.strictObject({
+  // NUL and lone surrogates never reach the database (PostgreSQL refuses NUL): validation_failed, like HTTP.
+  orderId: z
+    .string()
+    .min(1)
+    .max(100)
+    .refine((id) => stringProblem(id) === undefined),
+});
 type Ack = (reply: { ok: true } | { ok: false; error: string }) => void;
 
 /**
@@ -67,7 +81,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     path: '/socket.io',
     // Browsers polling from an allowed origin need CORS headers; the handshake checks Origin for every transport.
     cors: { origin: [...origins], credentials: false },
-    maxHttpBufferSize: 16 * 1024,
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
     connectTimeout: 10_000,
     ...(redis === undefined ? {} : { adapter: redis.adapter }),
   });
@@ -83,6 +97,8 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
   let isShuttingDown = false;
 
   const sockets = new Map<string, FulcrumSocket>();
+  /** Open sockets per user on this node (reserved at the handshake, released at disconnect). */
+  const perUser = new Map<string, number>();
   const hub = createConnectionHub({
     fetchAfter: (userId, after, limit) => listUserEventsAfter(database.db, userId, after, limit),
     lastEventId: (userId) => lastUserEventId(database.db, userId),
@@ -109,6 +125,9 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     }
     authenticateHandshake(socket.handshake.auth, tokens).then(
       (session) => {
+        const open = perUser.get(session.actor.id) ?? 0;
+        if (open >= MAX_CONNECTIONS_PER_USER) return next(new HandshakeError('too_many_connections'));
+        perUser.set(session.actor.id, open + 1);
         socket.data = session;
         next();
       },
@@ -134,6 +153,21 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     // connection is closed, not the socket, so the client reconnects by itself with a fresh token and its lastEventId.
     const expiry = setTimeout(() => socket.conn.close(), Math.max(0, expiresAt - clock.now().getTime()));
     expiry.unref();
+    // Any message past MESSAGES_PER_SECOND: the socket is closed for good (a client that floods is broken).
+    let floodStart = 0;
+    let floodCount = 0;
+    socket.use((_packet, next) => {
+      const now = Date.now();
+      if (now - floodStart >= 1_000) [floodStart, floodCount] = [now, 0];
+      if (++floodCount > MESSAGES_PER_SECOND) {
+        if (floodCount === MESSAGES_PER_SECOND + 1) {
+          logger.warn({ userId: actor.id }, 'socket sent more than its messages a second: disconnected');
+          socket.disconnect(true);
+        }
+        return;
+      }
+      next();
+    });
     let windowStart = 0;
     let used = 0;
     socket.on('order:subscribe', (payload: unknown, ack: unknown) => {
@@ -152,6 +186,9 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     socket.on('disconnect', () => {
       clearTimeout(expiry);
       sockets.delete(socket.id);
+      const open = (perUser.get(actor.id) ?? 1) - 1;
+      if (open > 0) perUser.set(actor.id, open);
+      else perUser.delete(actor.id);
       hub.close(connection);
     });
   });
