@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -283,6 +284,62 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
       fc.asyncProperty(path, method, async (p, m) =>
         assertRefusedAndNothingChanged({ method: m, path: p, headers: { authorization: `Bearer ${tokens.admin}` } }),
       ),
+      fuzzOptions(),
+    );
+  });
+
+  // --- HTTP framing that lies: what Node's parser refuses must still be a problem document ---
+
+  /** Writes `raw` on a fresh connection and reads until the server closes it. */
+  const rawExchange = (raw: Buffer): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(raw);
+    });
+
+  it('lying Content-Length and Transfer-Encoding, broken chunks, bad header bytes: a 4xx problem, nothing changed', async () => {
+    const body = fc.oneof(jsonValue, poisonBody(['email', 'password']));
+    const framing = fc.oneof(
+      // Two different lengths, length and chunked together, a length that is not a number.
+      body.map((b) => `Content-Length: ${b.length}\r\nContent-Length: ${b.length + 1}\r\n\r\n${b}`),
+      body.map((b) => `Content-Length: ${b.length}\r\nTransfer-Encoding: chunked\r\n\r\n${b}`),
+      fc.constantFrom('-1', 'abc', '1e3', '0x10', '99999999999999999999').map((n) => `Content-Length: ${n}\r\n\r\n{}`),
+      // Chunks that lie about their size.
+      fc
+        .tuple(body, fc.constantFrom('zz', '-5', 'ffffffffffffffffff', ''))
+        .map(([b, size]) => `Transfer-Encoding: chunked\r\n\r\n${size}\r\n${b}\r\n0\r\n\r\n`),
+      // A length shorter than the body: the rest is read as a request and is not one.
+      body.map((b) => `Content-Length: 1\r\n\r\n{${b}GARBAGE\r\n\r\n`),
+      // Bytes a header may not hold, and headers over the limit.
+      fc.constantFrom('\u0000', '\u0001', '\u007f', '\r').map((c) => `X-Bad: a${c}b\r\nContent-Length: 2\r\n\r\n{}`),
+      fc.integer({ min: 17, max: 40 }).map((k) => `X-Big: ${'h'.repeat(k * 1024)}\r\nContent-Length: 2\r\n\r\n{}`),
+    );
+    const requestLine = fc.constantFrom(
+      'POST /api/v1/auth/login HTTP/1.1',
+      'POST /api/v1/orders HTTP/1.1',
+      'PATCH /api/v1/admin/users/usr_x HTTP/1.1',
+      'POST /api/v1/webhooks/stripe HTTP/1.1',
+      'POST /api/v1/auth/login HTTP/9.9',
+      'POST /api/v1/%zz HTTP/1.1',
+    );
+    await fc.assert(
+      fc.asyncProperty(requestLine, framing, async (line, rest) => {
+        const head = `${line}\r\nHost: fuzz\r\nContent-Type: application/json\r\nAuthorization: Bearer ${tokens.admin}\r\n`;
+        const answer = await rawExchange(Buffer.from(head + rest, 'latin1'));
+        const last = answer.split(/(?=HTTP\/1\.1 \d{3} )/).pop() ?? '';
+        const shown = `${JSON.stringify((head + rest).slice(0, 200))} → ${last.slice(0, 300)}`;
+        const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(last)?.[1]);
+        assert.ok(status >= 400 && status < 500, `not a 4xx: ${shown}`);
+        assert.match(last, /\r\ncontent-type: application\/problem\+json/i, shown);
+        const problem = JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4)) as { code: string; status: number };
+        assert.ok(codes.get(problem.code)?.has(status), `code ${problem.code} with ${status}: ${shown}`);
+        const now = await snapshot(app);
+        assert.deepEqual(changedParts(state, now), [], shown);
+      }),
       fuzzOptions(),
     );
   });
