@@ -184,6 +184,23 @@ export interface Cluster {
   webhookSecret: string;
 }
 
+/** Clusters not yet stopped: an interrupted harness kills their processes and drops their databases. */
+const running = new Set<Cluster>();
+
+/** SIGKILLs every process of every running cluster and drops their databases (Ctrl-C, a timeout). */
+export async function abortAll(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (cluster) => {
+      await Promise.all(
+        [...cluster.fulcrum, ...(cluster.sandbox.process === undefined ? [] : [cluster.sandbox.process])].map((p) =>
+          p.kill(),
+        ),
+      );
+      await cluster.destroy().catch(() => {});
+    }),
+  );
+}
+
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   const { runName, workDir } = options;
   mkdirSync(workDir, { recursive: true });
@@ -334,7 +351,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     return fulcrum.filter((p) => p.alive && apiPorts.has(p)).map((p) => `http://127.0.0.1:${apiPorts.get(p)}`);
   }
 
-  return {
+  const cluster: Cluster = {
     fulcrum,
     sandbox: { url: sandboxUrl, process: sandboxProcess },
     liveApis,
@@ -365,6 +382,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       await Promise.all(rest.map((p) => p.start()));
     },
     async stopAll() {
+      running.delete(cluster);
       await Promise.all(fulcrum.map((p) => p.stop()));
       await sandboxProcess?.stop();
       const closed = new Promise<void>((resolve) => balancer.close(() => resolve()));
@@ -382,4 +400,6 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       }
     },
   };
+  running.add(cluster);
+  return cluster;
 }

@@ -253,15 +253,17 @@ const gatewayMoneyAccounted: Invariant = {
     for (const intent of s.gateway.intents.filter((i) => i.status === 'succeeded')) {
       const kept = intent.amount - intent.amountRefunded;
       if (kept <= 0) continue;
-      const payment =
-        s.payments.find((p) => p.gateway_payment_intent_id === intent.id) ??
-        s.payments.find((p) => p.id === intent.paymentId);
+      // Only the payment that recorded this very intent accounts for it: a second intent of one payment (a
+      // second session, a second charge) is money no payment holds, whatever its metadata says.
+      const payment = s.payments.find((p) => p.gateway_payment_intent_id === intent.id);
       if (payment === undefined) {
+        const named = s.payments.find((p) => p.id === intent.paymentId);
         out.push(
-          violation(this.name, `the gateway kept ${kept} ${intent.currency} of ${intent.id}, which no payment knows`, [
-            intent.id,
-            intent.paymentId,
-          ]),
+          violation(
+            this.name,
+            `the gateway kept ${kept} ${intent.currency} of ${intent.id}, which no payment records${named === undefined ? '' : ` (its metadata names ${named.id}, ${named.status}, whose intent is ${named.gateway_payment_intent_id ?? 'none'})`}`,
+            [intent.id, intent.paymentId, named?.order_id, named?.user_id],
+          ),
         );
         continue;
       }

@@ -25,8 +25,10 @@ export function createEventLog(start = Date.now()): EventLog {
     add(who, what, ids = []) {
       entries.push({ t: Date.now() - start, who, what, ids: ids.filter((id): id is string => typeof id === 'string') });
     },
-    about(ids, limit = 80) {
-      const wanted = new Set(ids);
+    about(ids, limit = 100) {
+      // A customer's or product's id matches most of the run: the order's, payment's and refund's ids tell more.
+      const specific = ids.filter((id) => !/^(usr|prd)_/.test(id));
+      const wanted = new Set(specific.length > 0 ? specific : ids);
       const related = entries.filter((e) => e.ids.some((id) => wanted.has(id)));
       if (related.length === 0) return entries.filter((e) => e.who === 'chaos').slice(-limit);
       const from = related[0]!.t;

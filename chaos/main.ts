@@ -4,6 +4,7 @@
 // when any run broke one, printing the run's seed so that `--seed <seed> --runs 1` repeats it.
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { abortAll } from './cluster.ts';
 import { parseSeed, runSeed } from './prng.ts';
 import { report, runOnce } from './run.ts';
 
@@ -42,6 +43,13 @@ function options() {
 
 async function main(): Promise<void> {
   const o = options();
+  // Interrupted (Ctrl-C, CI's timeout): no Fulcrum process or chaos database is left behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.log(`chaos: ${signal}, stopping`);
+      void abortAll().finally(() => process.exit(130));
+    });
+  }
   const pgAdminUrl = o.pg ? process.env.CHAOS_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres' : undefined;
   const redisUrl = process.env.CHAOS_REDIS_URL || 'redis://127.0.0.1:6379';
   console.log(

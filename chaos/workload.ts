@@ -196,6 +196,8 @@ async function checkout(world: World, r: Random, c: Customer, orderId: string): 
     ),
   );
   let sessionId: string | undefined;
+  const closed = replies.some((x) => ['invalid_transition', 'order_already_paid'].includes(text(x.body, 'code') ?? ''));
+  if (closed) forget(c, orderId);
   for (const reply of replies) {
     const paymentId = text(reply.body, 'payment', 'id');
     const sid = text(reply.body, 'payment', 'checkoutUrl')?.split('/').at(-1);
@@ -212,11 +214,20 @@ async function checkout(world: World, r: Random, c: Customer, orderId: string): 
   }
 }
 
+/** The customer stops acting on an order it learnt is paid or closed (the admin still may). */
+function forget(c: Customer, orderId: string): void {
+  c.orders = c.orders.filter((id) => id !== orderId);
+}
+
 async function cancel(world: World, r: Random, token: string, who: string, orderId: string, ids: string[]) {
   const reply = await send(world, r, 'POST', `/api/v1/orders/${orderId}/cancel`, {
     token,
     body: { reason: `${who} changed their mind` },
   });
+  const owner = world.customers[world.orders.get(orderId)?.customer ?? -1];
+  if (owner !== undefined && (reply.status === 200 || text(reply.body, 'code') === 'invalid_transition')) {
+    forget(owner, orderId);
+  }
   world.log.add(
     who,
     `cancel ${orderId}: ${brief(reply)}${reply.status === 200 ? ` ${text(reply.body, 'status')}` : ''}`,

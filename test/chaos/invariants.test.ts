@@ -233,7 +233,10 @@ describe('chaos invariants', () => {
       amountRefunded: 0,
       paymentId: null,
     });
-    assertBroken('gateway-money-accounted', stray, ['pi_x'], /no payment knows/);
+    assertBroken('gateway-money-accounted', stray, ['pi_x'], /no payment records/);
+    const second = clean();
+    second.gateway.intents.push({ ...second.gateway.intents[0]!, id: 'pi_1b' });
+    assertBroken('gateway-money-accounted', second, ['pi_1b', 'pay_1', 'ord_paid'], /metadata names pay_1/);
     const closed = clean();
     closed.payments.push({
       ...closed.payments[0]!,
