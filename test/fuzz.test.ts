@@ -172,7 +172,37 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
 
   // --- one request: a role, a poison the route must refuse, and noise ---
 
-  type Poison = 'params' | 'query' | 'body' | 'contentType' | 'contentEncoding' | 'token';
+  type Poison = 'params' | 'query' | 'body' | 'contentType' | 'contentEncoding' | 'token' | 'cursor';
+
+  /**
+   * A cursor the API never made and must refuse, though it decodes: dates PostgreSQL cannot hold or the API never
+   * writes, ids that are not ids, other shapes.
+   */
+  const forgedCursor = fc
+    .oneof(
+      fc
+        .tuple(
+          fc.oneof(
+            fc.constantFrom(
+              '-271821-04-20T00:00:00.000Z',
+              '+275760-09-13T00:00:00.000Z',
+              '+010000-01-01T00:00:00.000Z',
+            ),
+            fc.constantFrom(
+              '0000-01-01T00:00:00.000Z',
+              '2024-02-30T00:00:00.000Z',
+              '2024-01-01T00:00:00Z',
+              '2024-01-01',
+            ),
+            anyString,
+          ),
+          fc.oneof(fc.constantFrom('ord_x'), poisonString, fc.constantFrom('', 'a b', 'x'.repeat(65))),
+        )
+        .filter(([at, id]) => !(/^[1-9]\d{3}-\d{2}-\d{2}T/.test(at) && /^\w{1,64}$/.test(id) && !isNaN(Date.parse(at))))
+        .map((pair) => JSON.stringify(pair)),
+      jsonValue,
+    )
+    .map((text) => Buffer.from(text).toString('base64url'));
 
   function requestFor(route: (typeof app.built.registry.routes)[number]): fc.Arbitrary<Sent> {
     const { spec } = route;
@@ -181,6 +211,7 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
     const bodyKeys = keysOf(spec.body);
     const queryKeys = keysOf(spec.query);
     const poisons: Poison[] = ['query'];
+    if (queryKeys.includes('cursor')) poisons.push('cursor');
     if (hasParams) poisons.push('params');
     if (sendsBody) poisons.push('body', 'contentType', 'contentEncoding');
     if (spec.auth) poisons.push('token');
@@ -212,6 +243,7 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
         poisonParam,
         query: fc.option(poisonQuery(queryKeys), { nil: undefined }),
         poisonQuery: poisonQuery(queryKeys),
+        forgedCursor,
         body: anyBody,
         poisonBody: poisonBody(bodyKeys),
         contentType: fc.constantFrom(
@@ -246,7 +278,8 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
         }
         if (spec.idempotent === true) headers['idempotency-key'] = g.idempotencyKey;
         const pathValue = g.poison === 'params' ? g.poisonParam : g.param;
-        const query = g.poison === 'query' ? g.poisonQuery : g.query;
+        const query =
+          g.poison === 'query' ? g.poisonQuery : g.poison === 'cursor' ? `cursor=${g.forgedCursor}` : g.query;
         let path = hasParams ? fillPath(route, pathValue) : route.path;
         if (query !== undefined && query !== '') path += `?${query}`;
         const request: Sent = { method: route.method, path, headers };

@@ -131,6 +131,26 @@ describe('hostile input is refused with problem+json and changes nothing', () =>
     assert.equal(inQuery.body.errors[0].path, 'query.userId');
   });
 
+  it('a forged cursor with a date PostgreSQL cannot hold, or a NUL in its id → 400, on every list', async () => {
+    const { token } = await createUser(app, 'admin');
+    const cursor = (pair: unknown) => Buffer.from(JSON.stringify(pair)).toString('base64url');
+    const forged = [
+      cursor(['-271821-04-20T00:00:00.000Z', 'ord_x']),
+      cursor(['+275760-09-13T00:00:00.000Z', 'ord_x']),
+      cursor(['+010000-01-01T00:00:00.000Z', 'ord_x']),
+      cursor(['0000-01-01T00:00:00.000Z', 'ord_x']),
+      cursor(['2024-01-01T00:00:00.000Z', 'ord_\u0000']),
+    ];
+    const lists = ['/api/v1/orders', '/api/v1/products', '/api/v1/admin/products', '/api/v1/admin/payments'];
+    for (const path of [...lists, '/api/v1/admin/webhook-events']) {
+      for (const c of forged) {
+        const res = await call(app, 'GET', `${path}?cursor=${c}`, { token });
+        assertProblem(res, 400, 'validation_failed');
+        assert.deepEqual(res.body.errors, [{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
+      }
+    }
+  });
+
   it('a malformed percent-escape in a path segment → 400 validation_failed', async () => {
     const { token } = await createUser(app);
     for (const path of [

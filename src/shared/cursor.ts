@@ -22,7 +22,10 @@ export function decodeCursor(text: string): Cursor {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw bad;
   const [at, id] = parsed as unknown[];
-  if (typeof at !== 'string' || typeof id !== 'string' || id.length === 0 || id.length > 64) throw bad;
+  // Only what encodeCursor writes: an id of letters, digits and `_`, and a four-digit year. A forged one with a
+  // date PostgreSQL cannot hold (`-271821-…`, `+010000-…`, year 0) or a NUL in the id would fail in the query.
+  if (typeof at !== 'string' || typeof id !== 'string' || !/^\w{1,64}$/.test(id)) throw bad;
+  if (!/^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at)) throw bad;
   const createdAt = new Date(at);
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) throw bad;
   return { createdAt, id };
