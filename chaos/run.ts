@@ -13,7 +13,7 @@ import { faultLoop, killLoop } from './mayhem.ts';
 import { createRandom, type Random } from './prng.ts';
 import { settle } from './settle.ts';
 import { readDatabase, readGateway, stripeClient } from './snapshot.ts';
-import { adminLoop, customerLoop, type Customer, type World } from './workload.ts';
+import { adminLoop, customerLoop, latePayers, type Customer, type World } from './workload.ts';
 
 export interface RunOptions {
   seed: number;
@@ -201,6 +201,7 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
       customers: shop.customers,
       products: shop.products,
       orders: new Map(),
+      sessions: new Map(),
       observations: [],
       serverErrors: [],
       stopAt,
@@ -220,13 +221,15 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
     ]);
     log.add('settle', `workload over: ${w.orders.size} orders known`);
     const stripe = stripeClient(cluster.sandbox.url);
-    violations.push(
-      ...(await settle(cluster, w, log, stripe, {
+    const [settled] = await Promise.all([
+      settle(cluster, w, log, stripe, {
         stableMs: 3 * RECONCILE_INTERVAL_S * 1000 + 4_000,
         boundMs: 120_000,
         ...(plan.waitForExpiry ? { expireUntil: stopAt + (ttlS + 15) * 1000 } : {}),
-      })),
-    );
+      }),
+      plan.waitForExpiry ? latePayers(w, r.fork('late payers')) : Promise.resolve(),
+    ]);
+    violations.push(...settled);
     const gateway = await readGateway(stripe);
     const flaggedPaymentIds = await flaggedPayments(cluster, w.adminToken);
     const socketRecords = shop.customers.map((c) => ({

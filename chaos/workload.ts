@@ -24,8 +24,10 @@ export interface World {
   adminToken: string;
   customers: Customer[];
   products: { id: string; price: number; stock: number }[];
-  /** Every order id the workload learnt, with its owner. */
-  orders: Map<string, { customer: number }>;
+  /** Every order id the workload learnt, with its owner and when it expires (ms). */
+  orders: Map<string, { customer: number; expiresAt: number }>;
+  /** The checkout session of each order that got one. */
+  sessions: Map<string, string>;
   /** What the workload itself saw go wrong (an idempotent replay naming another order). */
   observations: Violation[];
   /** 5xx answers other than 502/503, counted (reported, not failed: a killed connection may cause one). */
@@ -96,6 +98,7 @@ async function placeOrder(world: World, r: Random, c: Customer): Promise<void> {
   ] as const);
   const describe = body.items.map((i) => `${i.quantity}×${i.productId}`).join(' + ');
   const seen = new Set<string>();
+  let expiresAt: number | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const replies = await Promise.all(
       Array.from({ length: attempt === 1 ? copies : 1 }, () =>
@@ -110,6 +113,8 @@ async function placeOrder(world: World, r: Random, c: Customer): Promise<void> {
         [c.userId, id],
       );
       if (id !== undefined) seen.add(id);
+      const expires = text(reply.body, 'expiresAt');
+      if (expires !== undefined) expiresAt = Date.parse(expires);
     }
     const settled = replies.some(
       (x) =>
@@ -129,7 +134,7 @@ async function placeOrder(world: World, r: Random, c: Customer): Promise<void> {
   const [orderId] = [...seen];
   if (orderId === undefined) return;
   if (!c.orders.includes(orderId)) c.orders.push(orderId);
-  world.orders.set(orderId, { customer: c.index });
+  world.orders.set(orderId, { customer: c.index, expiresAt: expiresAt ?? Date.now() });
   if (r.chance(0.2)) {
     // The same request again later (a client retrying after a lost answer): the same order, never a second one.
     await sleep(r.int(100, 1500));
@@ -202,6 +207,7 @@ async function checkout(world: World, r: Random, c: Customer, orderId: string): 
     const paymentId = text(reply.body, 'payment', 'id');
     const sid = text(reply.body, 'payment', 'checkoutUrl')?.split('/').at(-1);
     sessionId ??= sid;
+    if (sid !== undefined) world.sessions.set(orderId, sid);
     world.log.add(
       who,
       `checkout ${orderId}${copies > 1 ? ` (${copies} at once)` : ''}: ${brief(reply)}${paymentId === undefined ? '' : ` ${paymentId} ${text(reply.body, 'payment', 'status')}`}${sid === undefined ? '' : ` session ${sid}`}`,
@@ -210,8 +216,35 @@ async function checkout(world: World, r: Random, c: Customer, orderId: string): 
   }
   if (sessionId !== undefined && r.chance(0.85)) {
     await sleep(r.int(0, 600));
-    await pay(world, r, c, orderId, sessionId);
+    const paying = pay(world, r, c, orderId, sessionId);
+    // Now and then the customer (or the admin) cancels while the payment goes through.
+    if (r.chance(0.12)) {
+      const [token, who] = r.chance(0.5) ? [c.token, `customer ${c.index}`] : [world.adminToken, 'admin'];
+      await Promise.all([paying, sleep(r.int(0, 300)).then(() => cancel(world, r, token, who, orderId, [c.userId]))]);
+    } else {
+      await paying;
+    }
   }
+}
+
+/**
+ * Expiry races (runs that wait for expiry): customers pay sessions of unpaid orders around the moment their
+ * orders expire — just before, while the expiry job runs, or after it closed the session.
+ */
+export async function latePayers(world: World, r: Random): Promise<void> {
+  const late = [...world.sessions].filter(() => r.chance(0.7));
+  await Promise.all(
+    late.map(async ([orderId, sessionId]) => {
+      const known = world.orders.get(orderId);
+      const c = known === undefined ? undefined : world.customers[known.customer];
+      if (known === undefined || c === undefined) return;
+      const now = await send(world, r, 'GET', `/api/v1/orders/${orderId}`, { token: c.token });
+      if (text(now.body, 'status') !== 'CREATED') return;
+      await sleep(Math.max(0, known.expiresAt + r.int(-2_000, 11_000) - Date.now()));
+      world.log.add(`customer ${c.index}`, `pays ${orderId} as it expires`, [orderId, sessionId]);
+      await pay(world, r, c, orderId, sessionId);
+    }),
+  );
 }
 
 /** The customer stops acting on an order it learnt is paid or closed (the admin still may). */
@@ -320,7 +353,12 @@ export async function adminLoop(world: World, r: Random): Promise<void> {
     } else if (choice === 'cancel') {
       await cancel(world, r, world.adminToken, 'admin', orderId, payment === null ? [] : [payment.id]);
     } else if (choice === 'refund' && payment !== null) {
-      await refundRace(world, r, orderId, payment);
+      // Sometimes the refunds race a cancel of the paid order (which refunds everything left).
+      const cancelToo = status === 'PAID' && r.chance(0.25);
+      await Promise.all([
+        refundRace(world, r, orderId, payment),
+        cancelToo ? cancel(world, r, world.adminToken, 'admin', orderId, [payment.id]) : Promise.resolve(),
+      ]);
     }
   }
 }
