@@ -13,7 +13,7 @@ export interface UsersTable {
   role: ColumnType<Role, Role | undefined, Role>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
-  /** 0011: when an admin disabled the account; null while it is enabled. */
+  /** 0010: when an admin disabled the account; null while it is enabled. */
   disabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 

@@ -8,7 +8,7 @@ import * as m0006 from './0006_payments_provider_registry.ts';
 import * as m0007 from './0007_payments_held_money.ts';
 import * as m0008 from './0008_webhook_inbox_notify.ts';
 import * as m0009 from './0009_product_image.ts';
-import * as m0011 from './0011_users_disabled.ts';
+import * as m0010 from './0010_users_disabled.ts';
 
 interface MigrationModule {
   up(db: Kysely<unknown>): Promise<void>;
@@ -26,5 +26,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0007_payments_held_money': m0007,
   '0008_webhook_inbox_notify': m0008,
   '0009_product_image': m0009,
-  '0011_users_disabled': m0011,
+  '0010_users_disabled': m0010,
 };
