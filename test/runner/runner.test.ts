@@ -240,8 +240,16 @@ describe('the tiers', () => {
   it('no first-tier test file or helper names a service address, its variable, or the browser', () => {
     // The first tier must pass with PostgreSQL, Redis, RabbitMQ and Chromium absent: none of its files may
     // default to them. (CI also runs it with every service address at a closed port.)
-    const forbidden =
-      /playwright|chromium|TEST_REDIS_URL|TEST_AMQP_URL|(?:127\.0\.0\.1|localhost|\[::1\]):(?:5432|6379|5672)\b/i;
+    const forbidden = new RegExp(
+      [
+        'playwright',
+        '/usr/bin/chromium',
+        String.raw`process\.env\.(?:TEST_REDIS_URL|TEST_AMQP_URL|CHROMIUM_PATH)`,
+        String.raw`(?:127\.0\.0\.1|localhost|\[::1\]):(?:5432|6379|5672)\b`,
+        String.raw`from '[^']*(?:services/support|runner/preflight)\.ts'`,
+      ].join('|'),
+      'i',
+    );
     const helpers = globSync(['test/**/*.ts', 'src/**/test-helpers.ts'], { cwd: ROOT }).filter(
       (f) => !isServicesTest(f),
     );
