@@ -118,6 +118,7 @@ describe('outbox relay', () => {
         await append(t.database, 'usr_wake', status);
         await waitUntil(() => sent.some((e) => e.userId === 'usr_wake' && e.data.status === status), `${status} sent`);
       }
+      await relay.drain(); // rows are marked after they are sent
       assert.equal(await unpublished(t.database), 0);
     } finally {
       await relay.stop();
