@@ -173,10 +173,17 @@ describe('payments: one confirmation path for every gateway fact', () => {
   it('money for a cancelled order is refunded in full automatically, and why is recorded', async () => {
     const order = await newOrder(shop);
     const payment = await startPayment(shop, order.id);
-    const cancelled = await call(shop.app, 'POST', `/api/v1/orders/${order.id}/cancel`, {
-      token: shop.customer.token,
-      body: {},
-    });
+    // The gateway cannot be reached while the order is cancelled: its checkout cannot be closed yet.
+    await setFaults(shop, { apiErrorRate: 1 });
+    let cancelled;
+    try {
+      cancelled = await call(shop.app, 'POST', `/api/v1/orders/${order.id}/cancel`, {
+        token: shop.customer.token,
+        body: {},
+      });
+    } finally {
+      await clearFaults(shop);
+    }
     assert.equal(cancelled.status, 200);
     await pay(shop, payment.sessionId); // the customer still had the page open
     await settle(shop);

@@ -4,6 +4,7 @@ import { expireOrders } from '../../src/modules/orders/index.ts';
 import { call, type JsonResponse } from '../helpers.ts';
 import {
   checkout,
+  clearFaults,
   getOrder,
   newOrder,
   orderEvents,
@@ -11,6 +12,7 @@ import {
   paymentRow,
   postEvent,
   drainInbox,
+  setFaults,
   settle,
   startPayment,
   startShop,
@@ -247,10 +249,17 @@ describe('payments: flagged money is found and settled by admins', () => {
     const payment = await startPayment(shop, order.id);
     await db().updateTable('orders').set({ total_amount: 3000 }).where('id', '=', order.id).execute();
     await db().updateTable('payments').set({ amount: 3000 }).where('id', '=', payment.id).execute();
-    const cancelled = await call(shop.app, 'POST', `/api/v1/orders/${order.id}/cancel`, {
-      token: shop.customer.token,
-      body: {},
-    });
+    // The gateway cannot be reached while the order is cancelled: its checkout cannot be closed yet.
+    await setFaults(shop, { apiErrorRate: 1 });
+    let cancelled;
+    try {
+      cancelled = await call(shop.app, 'POST', `/api/v1/orders/${order.id}/cancel`, {
+        token: shop.customer.token,
+        body: {},
+      });
+    } finally {
+      await clearFaults(shop);
+    }
     assert.equal(cancelled.status, 200);
     await pay(shop, payment.sessionId); // the page was still open
     await settle(shop);

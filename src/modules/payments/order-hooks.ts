@@ -3,6 +3,7 @@ import type { PaymentsDeps } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import * as repo from './payments.repository.ts';
 import { applyPaymentFact } from './confirmation.ts';
+import { closeCheckoutOfClosedOrder } from './checkout.service.ts';
 import { issueRefunds, paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
 import { issueRefund, recordRefund } from './refunds.service.ts';
 import { refundableAmount } from './refund-facts.ts';
@@ -34,9 +35,21 @@ export function createOrderHooks(deps: PaymentsDeps): OrderHooks {
     beforeExpire: (orderId) => settleBeforeExpiry(deps, orderId),
     // An unpaid order cancelled (by its customer, an admin or expiry) while its payment is flagged: the payment
     // is given up through the confirmation path, which refunds the flagged money; the gateway after commit.
+    // Its checkout still open: closed at the gateway after commit, so the hosted page takes no money for it.
     async onUnpaidOrderCancelled(trx, { orderId, actor, reason }) {
       const payment = await repo.findActivePayment(trx, orderId);
-      if (payment === undefined || !repo.isFlagged(payment)) return undefined;
+      if (payment === undefined) return undefined;
+      if (!repo.isFlagged(payment)) {
+        if (payment.status !== 'PENDING' || payment.gateway_session_id === null) return undefined;
+        return async () => {
+          try {
+            await closeCheckoutOfClosedOrder(deps, payment);
+          } catch (error) {
+            // The order is cancelled; reconciliation closes the checkout of a payment whose order is not payable.
+            deps.logger.error({ err: error, orderId }, 'closing the checkout of a cancelled order failed');
+          }
+        };
+      }
       const result = await applyPaymentFact(
         trx,
         {
