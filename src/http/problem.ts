@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { AppError, type ErrorKind } from '../shared/errors.ts';
 
 const statusOf: Record<ErrorKind, number> = {
@@ -89,7 +90,21 @@ export function toAppError(error: unknown): AppError | undefined {
         break;
     }
   }
-  return clientErrorOf(error);
+  return clientErrorOf(error) ?? outageOf(error);
+}
+
+/** Seconds a client is told to wait when the database is out (a restart or a cut connection is short). */
+export const OUTAGE_RETRY_AFTER_SECONDS = 2;
+
+/** A lost or unobtainable database connection is an outage, answered 503 + Retry-After, never a 500. */
+function outageOf(error: unknown): AppError | undefined {
+  if (!isDatabaseUnavailable(error)) return undefined;
+  return new AppError(
+    'unavailable',
+    'service_unavailable',
+    'Fulcrum cannot reach its database just now. Retry in a moment; a retry with the same Idempotency-Key is safe.',
+    { retryAfter: OUTAGE_RETRY_AFTER_SECONDS, cause: error },
+  );
 }
 
 /**
@@ -129,6 +144,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (known !== undefined) {
+      if (known.kind === 'unavailable' && known.cause !== undefined) {
+        logger.warn({ err: known.cause, reqId: res.getHeader('X-Request-Id') }, 'database unavailable');
+      }
       sendProblem(req, res, known);
       return;
     }
