@@ -46,6 +46,15 @@ describe('configuration', () => {
     assert.equal(loadConfig({ DATABASE_URL: 'memory://' }).DATABASE_URL, 'memory://');
   });
 
+  it('derives a valid PUBLIC_URL from any HOST when none is given', () => {
+    assert.equal(loadConfig({ HOST: '0.0.0.0' }).PUBLIC_URL, 'http://127.0.0.1:3000');
+    assert.equal(loadConfig({ HOST: '::' }).PUBLIC_URL, 'http://127.0.0.1:3000');
+    assert.equal(loadConfig({ HOST: '::1', PORT: '8080' }).PUBLIC_URL, 'http://[::1]:8080');
+    assert.equal(loadConfig({ HOST: 'shop.internal' }).PUBLIC_URL, 'http://shop.internal:3000');
+    for (const HOST of ['0.0.0.0', '::', '::1', 'localhost'])
+      assert.doesNotThrow(() => new URL(loadConfig({ HOST }).PUBLIC_URL));
+  });
+
   it('reports one line per problem, naming the variable', () => {
     const problems = problemsOf({
       PORT: 'eighty',

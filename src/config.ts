@@ -182,7 +182,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const origins = c.CORS_ORIGINS.split(',')
     .map((o) => o.trim())
     .filter((o) => o.length > 0);
-  const host = c.HOST === '0.0.0.0' ? '127.0.0.1' : c.HOST;
+  // Without PUBLIC_URL, the address this machine reaches the server on: a wildcard bind answers on loopback,
+  // and an IPv6 literal is bracketed in a URL.
+  const reachable = c.HOST === '0.0.0.0' || c.HOST === '::' ? '127.0.0.1' : c.HOST;
+  const host = reachable.includes(':') ? `[${reachable}]` : reachable;
   return Object.freeze({
     ...c,
     PUBLIC_URL: (c.PUBLIC_URL ?? `http://${host}:${c.PORT}`).replace(/\/+$/, ''),
