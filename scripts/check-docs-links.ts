@@ -170,15 +170,39 @@ export function brokenLinks(root: string, file: string, text: string): Problem[]
   return problems;
 }
 
+/** Check 3: every `npm run <script>` a Markdown file shows, code blocks included, is a script of package.json. */
+export function missingScripts(file: string, text: string, scripts: ReadonlySet<string>): Problem[] {
+  const problems: Problem[] = [];
+  text.split('\n').forEach((line, index) => {
+    for (const match of line.matchAll(/\bnpm run(?:-script)? ([a-z][\w:.-]*)/g)) {
+      const name = match[1]!.replace(/[.:]+$/, '');
+      if (!scripts.has(name)) {
+        problems.push({ file, line: index + 1, message: `\`npm run ${name}\`: package.json has no such script` });
+      }
+    }
+  });
+  return problems;
+}
+
+function scriptsOf(root: string): Set<string> | undefined {
+  const path = join(root, 'package.json');
+  const text = existsSync(path) ? readText(path) : undefined;
+  if (text === undefined) return undefined;
+  const { scripts } = JSON.parse(text) as { scripts?: Record<string, string> };
+  return new Set(Object.keys(scripts ?? {}));
+}
+
 export function checkDocs(root: string): { files: number; problems: Problem[] } {
   const files = projectFiles(root);
   const problems: Problem[] = [];
+  const scripts = scriptsOf(root);
   for (const file of files) {
     if (file === 'package-lock.json') continue;
     const text = readText(join(root, file));
     if (text === undefined) continue;
     problems.push(...outsideReferences(root, file, text));
     if (file.endsWith('.md')) problems.push(...brokenLinks(root, file, text));
+    if (file.endsWith('.md') && scripts !== undefined) problems.push(...missingScripts(file, text, scripts));
   }
   return { files: files.length, problems };
 }
@@ -192,7 +216,9 @@ function main(): void {
     process.exitCode = 1;
     return;
   }
-  console.log(`check-docs-links: ${files} files, no reference outside the repository, every relative link resolves`);
+  console.log(
+    `check-docs-links: ${files} files, no reference outside the repository, every relative link resolves, every npm script shown exists`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();

@@ -92,6 +92,25 @@ describe('scripts/check-docs-links.ts', () => {
     assert.match(result.stderr, /^README\.md:7: link docs\/operations\.md#runbook: no heading makes #runbook/m);
   });
 
+  it('fails on an npm script the README shows that package.json does not have', () => {
+    const scripts = JSON.stringify({ scripts: { start: 'x', api: 'y', 'test:services': 'z' } });
+    const good = project({
+      ...goodFiles,
+      'package.json': scripts,
+      'README.md': '# Shop\n\n```sh\nnpm run api\nnpm run test:services -- a.ts\n```\n\nThen `npm run api`.\n',
+    });
+    assert.equal(check(good).status, 0, check(good).stderr);
+    const bad = project({
+      ...goodFiles,
+      'package.json': scripts,
+      'README.md': '# Shop\n\n```sh\nnpm run api\nnpm run worker # jobs\n```\n',
+    });
+    const result = check(bad);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^README\.md:5: `npm run worker`: package\.json has no such script/m);
+    assert.doesNotMatch(result.stderr, /npm run api/);
+  });
+
   it('makes anchors as GitHub does', () => {
     const anchors = anchorsOf(
       '# Socket.IO\n## Orders — `/api/v1/orders`\n## Notes\n## Notes\n```\n# not a heading\n```\n',
