@@ -21,6 +21,7 @@ import {
   type SessionControl,
 } from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
+import { createMailQueue, mailModule, shopOf, type MailQueue } from './modules/mail/index.ts';
 import { createOrdersModule } from './modules/orders/index.ts';
 import { createPaymentsRuntime, paymentsModule, type PaymentsRuntime } from './modules/payments/index.ts';
 import { createRealtime, type Realtime } from './modules/realtime/index.ts';
@@ -52,6 +53,8 @@ export interface ModuleContext {
     rateLimits: RateLimitStore;
     /** Closes a user's live sockets (a disabled account), on every node. */
     sessions: SessionControl;
+    /** Mails written in a request's transaction, sent later by the worker (SHOP_NAME, PUBLIC_URL). */
+    mail: MailQueue;
   };
   define(basePath: string, options?: { rawBody?: boolean }): ModuleRoutes;
 }
@@ -79,6 +82,7 @@ const modules: ((ctx: ModuleContext) => void)[] = [
   (ctx) => createOrdersModule(ctx.deps.payments.orderHooks)(ctx),
   paymentsModule,
   webhooksModule,
+  mailModule,
 ];
 
 export function buildApp(input: AppDeps): BuiltApp {
@@ -97,7 +101,8 @@ export function buildApp(input: AppDeps): BuiltApp {
   const sessions: SessionControl = { disconnectUser: (userId) => made.realtime?.disconnectUser(userId) };
   // Every request and socket handshake checks that the token's account exists and is not disabled.
   const tokens = withAccountCheck(input.tokens, input.database.db);
-  const deps = { ...input, tokens, metrics, payments, rateLimits, sessions };
+  const mail = createMailQueue(shopOf(config));
+  const deps = { ...input, tokens, metrics, payments, rateLimits, sessions, mail };
   const registry = new RouteRegistry();
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
   const rawMounts: [string, Router][] = [];

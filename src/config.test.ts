@@ -73,7 +73,7 @@ describe('configuration', () => {
   });
 
   it('requires JWT_SECRET in production and the admin pair together', () => {
-    const safe = { NODE_ENV: 'production', SANDBOX_PORT: 'off', PUBLIC_URL: 'https://shop.example' };
+    const safe = { NODE_ENV: 'production', SANDBOX_PORT: 'off', PUBLIC_URL: 'https://shop.example', MAIL: 'off' };
     assert.deepEqual(problemsOf(safe), ['config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)']);
     assert.equal(problemsOf({ ...safe, JWT_SECRET: 'x'.repeat(32) }).length, 0);
     assert.equal(problemsOf({ FULCRUM_ADMIN_EMAIL: 'a@b.example' }).length, 1);
@@ -99,6 +99,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'memory://',
       PUBLIC_URL: 'http://shop.example',
+      MAIL: 'off',
     });
     assert.deepEqual(problems, [
       'config: JWT_SECRET is required when NODE_ENV=production (at least 32 bytes)',
@@ -112,6 +113,7 @@ describe('configuration', () => {
       STRIPE_SECRET_KEY: 'sk_live_123',
       STRIPE_WEBHOOK_SECRET: 'whsec_123',
       PUBLIC_URL: 'https://shop.example',
+      SMTP_URL: 'smtp://mail.example:587',
     };
     assert.deepEqual(problemsOf(safe), []);
     // A real key without its webhook secret, and an unset PUBLIC_URL (it would be http://HOST:PORT).
@@ -132,6 +134,38 @@ describe('configuration', () => {
     assert.deepEqual(problemsOf({ DATABASE_URL: 'memory://', PUBLIC_URL: 'http://shop.example' }), []);
   });
 
+  it('mail: SMTP_URL (smtp or smtps), MAIL on or off, SHOP_NAME, MAIL_FROM, REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT', () => {
+    const c = loadConfig({});
+    assert.equal(c.SMTP_URL, undefined);
+    assert.equal(c.MAIL, 'on');
+    assert.equal(c.SHOP_NAME, 'Fulcrum');
+    assert.equal(c.REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT, false);
+    assert.equal(loadConfig({ REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: 'true' }).REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT, true);
+    assert.equal(loadConfig({ SMTP_URL: 'smtps://u:p@mail.example:465' }).SMTP_URL, 'smtps://u:p@mail.example:465');
+    const bads: Record<string, string>[] = [
+      { SMTP_URL: 'http://mail.example' },
+      { MAIL: 'no' },
+      { REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: 'yes' },
+    ];
+    for (const bad of bads) {
+      assert.equal(problemsOf(bad).length, 1, JSON.stringify(bad));
+    }
+  });
+
+  it('production without SMTP_URL refuses to start unless MAIL=off', () => {
+    const safe = {
+      NODE_ENV: 'production',
+      SANDBOX_PORT: 'off',
+      PUBLIC_URL: 'https://shop.example',
+      JWT_SECRET: 'x'.repeat(32),
+    };
+    assert.deepEqual(problemsOf(safe), [
+      'config: SMTP_URL is required when NODE_ENV=production (customers would get no mail); set MAIL=off to run without mail on purpose',
+    ]);
+    assert.deepEqual(problemsOf({ ...safe, MAIL: 'off' }), []);
+    assert.deepEqual(problemsOf({ ...safe, SMTP_URL: 'smtp://mail.example:587' }), []);
+  });
+
   it('METRICS_TOKEN: 32–512 characters a bearer token may hold', () => {
     assert.equal(loadConfig({ METRICS_TOKEN: 'm'.repeat(32) }).METRICS_TOKEN, 'm'.repeat(32));
     assert.equal(problemsOf({ METRICS_TOKEN: 'short' }).length, 1);
@@ -140,7 +174,7 @@ describe('configuration', () => {
 
   it('production with unsafe settings stops the process with exit code 1, one line per problem', () => {
     const result = spawnSync(process.execPath, ['src/main.ts', 'all'], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'memory://' },
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'memory://', MAIL: 'off' },
       encoding: 'utf8',
       timeout: 30_000,
     });

@@ -102,6 +102,19 @@ const schema = z.object({
     .default('true')
     .transform((v) => v === 'true'),
   SHUTDOWN_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
+  /** The shop's name in mails (subjects, greetings, the sender's name). */
+  SHOP_NAME: z.string().trim().min(1).max(100).default('Fulcrum'),
+  /** Mails go through this SMTP server (nodemailer). Unset: they are kept by Fulcrum, readable in the dashboard. */
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  /** off: mail is never delivered (kept by Fulcrum, even with SMTP_URL); production needs SMTP_URL or this. */
+  MAIL: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  /** The From of every mail; unset: `"<SHOP_NAME>" <no-reply@<PUBLIC_URL's host>>`. */
+  MAIL_FROM: z.string().trim().min(3).max(320).optional(),
+  /** true: checkout answers 403 email_not_verified until the customer verified the account's e-mail address. */
+  REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 /** Every variable the configuration reads: the deploy files may set no other (test/deploy.test.ts checks). */
@@ -153,6 +166,11 @@ function productionProblems(c: z.infer<typeof schema>): string[] {
   if (publicUrl === undefined || (publicUrl.protocol !== 'https:' && !isLoopbackUrl(publicUrl))) {
     problems.push(
       `config: PUBLIC_URL must be an https:// URL when NODE_ENV=production (it is ${c.PUBLIC_URL ?? 'unset'}); http:// is accepted only on a loopback host`,
+    );
+  }
+  if (c.SMTP_URL === undefined && c.MAIL !== 'off') {
+    problems.push(
+      'config: SMTP_URL is required when NODE_ENV=production (customers would get no mail); set MAIL=off to run without mail on purpose',
     );
   }
   return problems;

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { DataDirLockedError, openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startWorkerJobs } from './modules/jobs/worker.ts';
+import { createMailQueue, keptTransport, mailFromOf, shopOf, smtpTransport } from './modules/mail/index.ts';
 import { createTokenService, ensureAdmin, issueSetupToken } from './modules/auth/index.ts';
 import { seedDemoCatalog } from './modules/catalog/index.ts';
 import { renderBanner } from './banner.ts';
@@ -199,6 +200,15 @@ function startWorker(
   stoppers: Stopper[],
   payments: PaymentsRuntime,
 ): void {
+  // SMTP_URL: through that server; unset, or MAIL=off: kept by Fulcrum, read by admins in the dashboard.
+  const transport =
+    config.SMTP_URL === undefined || config.MAIL === 'off' ? keptTransport : smtpTransport(config.SMTP_URL);
+  logger.info(
+    { mail: transport.kind },
+    transport.kind === 'smtp'
+      ? 'mail goes through SMTP_URL'
+      : 'mail is kept, not delivered (no SMTP_URL, or MAIL=off): admins read it in the dashboard',
+  );
   const worker = startWorkerJobs({
     db: database.db,
     clock: systemClock,
@@ -208,8 +218,11 @@ function startWorker(
       replayWindowMs: config.REALTIME_REPLAY_WINDOW_HOURS * 3600_000,
       inboxRetentionMs: config.WEBHOOK_INBOX_RETENTION_DAYS * 86_400_000,
       amqp: config.AMQP_URL !== undefined,
+      mail: true,
     },
+    mail: { queue: createMailQueue(shopOf(config)), transport, from: mailFromOf(config) },
   });
+  stoppers.push(() => Promise.resolve(transport.close()));
   stoppers.push(() => worker.stop());
   // The webhook inbox worker and reconciliation run where the jobs run.
   payments.start();

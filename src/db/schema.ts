@@ -15,6 +15,42 @@ export interface UsersTable {
   updated_at: CreatedAt;
   /** 0010: when an admin disabled the account; null while it is enabled. */
   disabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** 0012: when the address in `email` was verified; null until then. */
+  email_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** 0012: the address the user asked to move to, until its verification token is used. */
+  pending_email: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 0012: when the account was deleted (its personal data erased); null while it exists. */
+  deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface AccountTokensTable {
+  id: string;
+  user_id: string;
+  purpose: 'password_reset' | 'verify_email';
+  token_hash: string;
+  email: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export type MailStatusColumn = 'pending' | 'sent' | 'failed';
+
+export interface MailsTable {
+  id: string;
+  event_key: string;
+  user_id: string | null;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  status: ColumnType<MailStatusColumn, MailStatusColumn | undefined, MailStatusColumn>;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  next_attempt_at: CreatedAt;
+  locked_until: Date | null;
+  created_at: CreatedAt;
+  sent_at: Date | null;
 }
 
 export interface RefreshTokensTable {
@@ -121,6 +157,8 @@ export interface OutboxTable {
   published_at: Date | null;
   /** Set once RabbitMQ confirmed the message (migration 0004); published_at is the Socket.IO sink's. */
   amqp_published_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Set once the worker made the event's mails, or found it needs none (migration 0012). */
+  mailed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 // --- payments, refunds, webhook inbox, job state (migration 0003) ---
@@ -199,6 +237,8 @@ export interface JobStateTable {
 export interface DB {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  account_tokens: AccountTokensTable;
+  mails: MailsTable;
   products: ProductsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;

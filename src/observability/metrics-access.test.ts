@@ -33,7 +33,9 @@ describe('/metrics is not public', () => {
   });
 
   it('in production without METRICS_TOKEN, /metrics does not exist (404)', async () => {
-    const app = await startTestApp({ env: { NODE_ENV: 'production', PUBLIC_URL: 'https://shop.example.test' } });
+    const app = await startTestApp({
+      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://shop.example.test', MAIL: 'off' },
+    });
     try {
       const res = await call(app, 'GET', '/metrics');
       assert.equal(res.status, 404);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'usr' | 'prd' | 'ord' | 'pay' | 'ref' | 'evt' | 'rtk' | 'whk' | 'obx' | 'idk';
+export type IdPrefix = 'usr' | 'prd' | 'ord' | 'pay' | 'ref' | 'evt' | 'rtk' | 'whk' | 'obx' | 'idk' | 'atk' | 'eml';
 
 const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
 

@@ -1,7 +1,7 @@
 import type { Db, Executor } from '../../db/database.ts';
 import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { forbidden, notFound, unauthorized, type AppError } from '../../shared/errors.ts';
+import { AppError, forbidden, notFound, unauthorized } from '../../shared/errors.ts';
 import { toUserDto, type UserDto } from './auth.schemas.ts';
 import { requirePermission } from './permissions.ts';
 import type { TokenService } from './tokens.ts';
@@ -19,9 +19,28 @@ const accountGone = (): AppError => unauthorized('This account no longer exists.
 
 /** Throws 401 unless the account exists and is enabled. One primary-key read. */
 export async function assertAccountActive(db: Executor, userId: string): Promise<void> {
-  const row = await db.selectFrom('users').select(['id', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
-  if (row === undefined) throw accountGone();
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'disabled_at', 'deleted_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  if (row === undefined || row.deleted_at !== null) throw accountGone();
   if (row.disabled_at !== null) throw accountDisabled();
+}
+
+/**
+ * REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: checkout answers `403 email_not_verified` until the account's address is
+ * verified (POST /auth/verify-email).
+ */
+export async function assertEmailVerified(db: Executor, userId: string): Promise<void> {
+  const row = await db.selectFrom('users').select('email_verified_at').where('id', '=', userId).executeTakeFirst();
+  if (row !== undefined && row.email_verified_at === null) {
+    throw new AppError(
+      'forbidden',
+      'email_not_verified',
+      'Verify your e-mail address before paying: see the link we mailed.',
+    );
+  }
 }
 
 /**

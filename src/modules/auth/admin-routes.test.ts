@@ -6,7 +6,7 @@ import { call, createUser, startTestApp, type TestApp } from '../../../test/help
 import { can, type Permission } from './permissions.ts';
 
 interface AdminRoute {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** As registered (`:id`), to compare with the app's route table. */
   path: string;
   permission: Permission;
@@ -41,6 +41,8 @@ const adminRoutes: AdminRoute[] = [
   { method: 'GET', path: '/api/v1/admin/webhook-events', permission: 'read_all' },
   { method: 'POST', path: '/api/v1/admin/webhook-events/:id/retry', permission: 'retry_webhook_events' },
   { method: 'PATCH', path: '/api/v1/admin/users/:id', permission: 'change_roles', body: { role: 'support' } },
+  { method: 'DELETE', path: '/api/v1/admin/users/:id', permission: 'delete_accounts' },
+  { method: 'GET', path: '/api/v1/admin/mail', permission: 'read_mail' },
 ];
 
 const roles: Role[] = ['customer', 'support', 'admin'];

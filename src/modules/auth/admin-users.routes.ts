@@ -4,10 +4,17 @@ import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { setAccountDisabled, type SessionControl } from './accounts.ts';
 import { updateUserBody, userIdParams, userResponse } from './auth.schemas.ts';
+import type { ProfileService } from './profile.service.ts';
 import { changeUserRole } from './users.service.ts';
 
 /** /api/v1/admin/users */
-export function adminUsersRoutes({ route }: ModuleRoutes, db: Db, clock: Clock, sessions: SessionControl): void {
+export function adminUsersRoutes(
+  { route }: ModuleRoutes,
+  db: Db,
+  clock: Clock,
+  sessions: SessionControl,
+  profile: ProfileService,
+): void {
   route(
     {
       method: 'patch',
@@ -30,6 +37,25 @@ export function adminUsersRoutes({ route }: ModuleRoutes, db: Db, clock: Clock, 
         user = await setAccountDisabled(db, clock, sessions, actor, params.id, body.disabled);
       }
       res.json({ user });
+    },
+  );
+  route(
+    {
+      method: 'delete',
+      path: '/:id',
+      summary: 'Delete an account: personal data erased, orders and payments kept anonymised (admin only)',
+      tags: ['admin'],
+      auth: true,
+      params: userIdParams,
+      responses: {
+        204: { description: 'Deleted; its tokens are revoked and its sockets closed' },
+        403: { description: 'forbidden: not an admin, or an admin deleting themselves (DELETE /auth/me does that)' },
+        404: { description: 'not_found, also for an account already deleted' },
+      },
+    },
+    async ({ params }, req, res) => {
+      await profile.deleteAccountAsAdmin(actorOf(req), params.id);
+      res.status(204).end();
     },
   );
 }

@@ -40,6 +40,19 @@ export const updateUserBody = z
   .strictObject({ role: roleSchema.optional(), disabled: z.boolean().optional() })
   .refine((b) => b.role !== undefined || b.disabled !== undefined, { message: 'give role, disabled or both' });
 
+export const passwordResetBody = z.strictObject({ email: emailSchema });
+export const tokenSchema = z.string().min(1).max(512);
+export const passwordResetConfirmBody = z.strictObject({ token: tokenSchema, password: newPasswordSchema });
+export const verifyEmailBody = z.strictObject({ token: tokenSchema });
+export const updateMeBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+/** The current password is not checked against the rule (it is compared); the new one is. */
+export const changePasswordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX),
+  newPassword: newPasswordSchema,
+});
+export const changeEmailBody = z.strictObject({ email: emailSchema, password: z.string().min(1).max(PASSWORD_MAX) });
+export const deleteMeBody = z.strictObject({ password: z.string().min(1).max(PASSWORD_MAX) });
+
 export const userIdParams = z.strictObject({ id: z.string().min(1).max(64) });
 
 export const userSchema = z.object({
@@ -49,6 +62,10 @@ export const userSchema = z.object({
   role: roleSchema,
   /** True while an admin has the account disabled: it cannot sign in and its tokens are refused. */
   disabled: z.boolean(),
+  /** True once the address in `email` was verified (the link mailed to it was used). */
+  emailVerified: z.boolean(),
+  /** An address the user asked to move to (POST /auth/email): it replaces `email` once verified. */
+  pendingEmail: z.string().nullable(),
   createdAt: z.string(),
 });
 
@@ -73,6 +90,8 @@ export function toUserDto(row: UserRow): UserDto {
     name: row.name,
     role: row.role,
     disabled: row.disabled_at !== null,
+    emailVerified: row.email_verified_at !== null,
+    pendingEmail: row.pending_email,
     createdAt: row.created_at.toISOString(),
   };
 }

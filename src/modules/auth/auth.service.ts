@@ -33,6 +33,8 @@ export interface AuthServiceDeps {
   tokens: TokenService;
   clock: Clock;
   limiter: LoginLimiter;
+  /** Runs in the registration's transaction (issue 16: mails the verification link). */
+  afterRegister?: (trx: Executor, user: UserRow, now: Date) => Promise<void>;
 }
 
 export interface AuthService {
@@ -69,7 +71,7 @@ export function createSessionIssuer({ tokens, clock }: { tokens: TokenService; c
   };
 }
 
-export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDeps): AuthService {
+export function createAuthService({ db, tokens, clock, limiter, afterRegister }: AuthServiceDeps): AuthService {
   const issueSession = createSessionIssuer({ tokens, clock });
 
   return {
@@ -79,14 +81,9 @@ export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDep
       try {
         // The unique index on lower(email) decides: no read-then-insert race between two registrations.
         return await db.transaction().execute(async (trx) => {
-          const user = await insertUser(trx, {
-            id: newId('usr'),
-            email,
-            name,
-            passwordHash,
-            role: 'customer',
-            now: clock.now(),
-          });
+          const now = clock.now();
+          const user = await insertUser(trx, { id: newId('usr'), email, name, passwordHash, role: 'customer', now });
+          await afterRegister?.(trx, user, now);
           return issueSession(trx, user);
         });
       } catch (error) {
@@ -151,7 +148,7 @@ export function createAuthService({ db, tokens, clock, limiter }: AuthServiceDep
 
     async me(actor) {
       const user = await findUserById(db, actor.id);
-      if (user === undefined) throw unauthorized('This account no longer exists.');
+      if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
       return toUserDto(user);
     },
   };

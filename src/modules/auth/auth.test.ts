@@ -32,7 +32,16 @@ describe('auth: register', () => {
     });
     assert.equal(res.status, 201);
     assert.deepEqual(Object.keys(res.body).sort(), ['accessToken', 'expiresIn', 'refreshToken', 'user']);
-    assert.deepEqual(Object.keys(res.body.user).sort(), ['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
+    assert.deepEqual(Object.keys(res.body.user).sort(), [
+      'createdAt',
+      'disabled',
+      'email',
+      'emailVerified',
+      'id',
+      'name',
+      'pendingEmail',
+      'role',
+    ]);
     assert.equal(res.body.user.email, local);
     assert.equal(res.body.user.role, 'customer');
     assert.equal(res.body.user.name, 'Ann Example');

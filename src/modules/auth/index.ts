@@ -1,15 +1,20 @@
 import type { ModuleContext } from '../../app.ts';
+import type { Executor } from '../../db/database.ts';
+import { profileRoutes, recoveryRoutes } from './account.routes.ts';
 import { adminUsersRoutes } from './admin-users.routes.ts';
 import { authRoutes } from './auth.routes.ts';
 import { createAuthService, createSessionIssuer } from './auth.service.ts';
+import { createProfileService } from './profile.service.ts';
+import { createRecoveryService, queueVerification } from './recovery.service.ts';
 import { createLoginLimiter } from './login-limiter.ts';
 import { prepareDummyHash } from './password.ts';
 import { loadBlocklist } from './password-policy.ts';
 import { setupRoutes } from './setup.routes.ts';
+import type { UserRow } from './users.repository.ts';
 import { createSetupService } from './setup.service.ts';
 
 export { createTokenService, type TokenService } from './tokens.ts';
-export { withAccountCheck, type SessionControl } from './accounts.ts';
+export { withAccountCheck, assertEmailVerified, type SessionControl } from './accounts.ts';
 export type { LoginLimiterOptions } from './login-limiter.ts';
 export { createRateLimitStore, type RateLimitStore } from './rate-limits.ts';
 export { can, requirePermission, permissions, type Permission } from './permissions.ts';
@@ -19,14 +24,22 @@ export { issueSetupToken, SETUP_TOKEN_TTL_MS } from './setup.service.ts';
 
 /** Mounts /api/v1/auth, /api/v1/setup and /api/v1/admin/users. */
 export function authModule(ctx: ModuleContext): void {
-  const { database, tokens, clock, loginLimiter, rateLimits, sessions } = ctx.deps;
+  const { database, tokens, clock, loginLimiter, rateLimits, sessions, mail } = ctx.deps;
+  const db = database.db;
   prepareDummyHash();
   // The password blocklist is decompressed ahead of the first registration; a failure surfaces there.
   loadBlocklist().catch(() => undefined);
   const limiter = createLoginLimiter(rateLimits, loginLimiter);
-  const auth = createAuthService({ db: database.db, tokens, clock, limiter });
-  authRoutes(ctx.define('/api/v1/auth'), auth);
-  const setup = createSetupService({ db: database.db, clock, issueSession: createSessionIssuer({ tokens, clock }) });
+  const issueSession = createSessionIssuer({ tokens, clock });
+  const afterRegister = (trx: Executor, user: UserRow, now: Date) =>
+    queueVerification(trx, mail, user, user.email, now);
+  const auth = createAuthService({ db, tokens, clock, limiter, afterRegister });
+  const routes = ctx.define('/api/v1/auth');
+  authRoutes(routes, auth);
+  recoveryRoutes(routes, createRecoveryService({ db, clock, rateLimits, mail, sessions }));
+  const profile = createProfileService({ db, clock, limiter, mail, sessions, issueSession });
+  profileRoutes(routes, profile);
+  const setup = createSetupService({ db, clock, issueSession });
   setupRoutes(ctx.define('/api/v1/setup'), setup);
-  adminUsersRoutes(ctx.define('/api/v1/admin/users'), database.db, clock, sessions);
+  adminUsersRoutes(ctx.define('/api/v1/admin/users'), db, clock, sessions, profile);
 }

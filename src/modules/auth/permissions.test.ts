@@ -16,6 +16,8 @@ const contract: Record<Permission, Record<Role, boolean>> = {
   retry_webhook_events: { customer: false, support: false, admin: true },
   change_roles: { customer: false, support: false, admin: true },
   disable_accounts: { customer: false, support: false, admin: true },
+  delete_accounts: { customer: false, support: false, admin: true },
+  read_mail: { customer: false, support: false, admin: true },
 };
 
 describe('the permission table', () => {

@@ -19,6 +19,10 @@ export const permissions = {
   change_roles: ['admin'],
   /** Disable and enable accounts (PATCH /admin/users/:id { disabled }). */
   disable_accounts: ['admin'],
+  /** Delete another account, erasing its personal data (DELETE /admin/users/:id). */
+  delete_accounts: ['admin'],
+  /** Read every mail Fulcrum made (GET /admin/mail): they hold reset and verification links. */
+  read_mail: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissions;

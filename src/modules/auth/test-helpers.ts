@@ -64,3 +64,24 @@ export function claimsOf(token: string): Record<string, unknown> {
   const payload = token.split('.')[1] ?? '';
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
+
+/** Mails made for an address, oldest first (the `mails` table: the worker sends them later). */
+export async function mailsTo(
+  db: import('../../db/database.ts').Db,
+  to: string,
+): Promise<{ event_key: string; subject: string; text_body: string; html_body: string; status: string }[]> {
+  return db
+    .selectFrom('mails')
+    .select(['event_key', 'subject', 'text_body', 'html_body', 'status'])
+    .where('to_address', '=', to)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+/** The token in a mailed link (`/reset?token=…`, `/verify?token=…`). */
+export function tokenIn(text: string): string {
+  const match = /token=([\w-]+)/.exec(text);
+  if (match === null) throw new Error(`no token in: ${text}`);
+  return match[1]!;
+}

@@ -12,6 +12,8 @@ export interface RetentionPolicy {
   inboxRetentionMs: number;
   /** AMQP_URL is set: an outbox row goes only once RabbitMQ has confirmed it too. */
   amqp: boolean;
+  /** The mail job runs: an outbox row goes only once its mails were made (outbox.mailed_at). */
+  mail?: boolean;
   /** Rows deleted per transaction, so no lock is held for long. */
   batchSize?: number;
   /** Batches per table per tick; what is left waits for the next tick. */
@@ -46,7 +48,11 @@ export async function pruneOnce(db: Db, now: Date, policy: RetentionPolicy): Pro
   const outboxCutoff = new Date(now.getTime() - policy.replayWindowMs);
   const inboxCutoff = new Date(now.getTime() - policy.inboxRetentionMs);
   const steps: [keyof RetentionResult, (trx: Db) => Promise<number>][] = [
-    ['outbox', (trx) => deletePublishedBefore(trx, outboxCutoff, { amqp: policy.amqp, limit: batchSize })],
+    [
+      'outbox',
+      (trx) =>
+        deletePublishedBefore(trx, outboxCutoff, { amqp: policy.amqp, mail: policy.mail ?? false, limit: batchSize }),
+    ],
     [
       'idempotencyKeys',
       (trx) =>

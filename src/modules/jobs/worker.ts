@@ -1,6 +1,7 @@
 import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { mailOnce, type MailQueue, type MailTransport } from '../mail/index.ts';
 import { expireOrders, type OrderHooks } from '../orders/index.ts';
 import { defaultRetention, pruneOnce, type RetentionPolicy } from './retention.ts';
 import { startJob, type RunningJob } from './scheduler.ts';
@@ -11,7 +12,9 @@ export interface WorkerDeps {
   logger: Logger;
   /** Payments' hooks, so expiry messages carry the payment status once payments exist. */
   orderHooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire'>;
-  intervals?: { orderExpiryMs?: number; retentionMs?: number };
+  intervals?: { orderExpiryMs?: number; retentionMs?: number; mailMs?: number };
+  /** The `mail` job: outbox events to mails, and mails out through the transport (SMTP_URL, or kept). */
+  mail?: { queue: MailQueue; transport: MailTransport; from: string };
   /** What the retention job keeps (from REALTIME_REPLAY_WINDOW_HOURS, WEBHOOK_INBOX_RETENTION_DAYS, AMQP_URL). */
   retention?: RetentionPolicy;
 }
@@ -47,6 +50,21 @@ export function startWorkerJobs(deps: WorkerDeps): Worker {
       },
     }),
   ];
+  const mail = deps.mail;
+  if (mail !== undefined) {
+    jobs.push(
+      startJob({
+        name: 'mail',
+        intervalMs: deps.intervals?.mailMs ?? 2_000,
+        logger,
+        runAtStart: true,
+        run: async () => {
+          const done = await mailOnce({ db, clock, logger, ...mail });
+          if (done.sent + done.failed > 0) logger.info(done, 'mail sent');
+        },
+      }),
+    );
+  }
   return {
     jobs,
     async stop() {

@@ -1,6 +1,8 @@
 import type { ModuleContext } from '../../app.ts';
+import type { RequestHandler } from 'express';
 import { actorOf } from '../../http/authenticate.ts';
 import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
+import { assertEmailVerified } from '../auth/index.ts';
 import { startCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { confirmManualPayment, getPayment } from './payments.service.ts';
@@ -22,6 +24,11 @@ const tags = ['payments'];
 export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
   const { database, clock, logger } = ctx.deps;
   const idempotency = createIdempotency({ db: database.db, clock, logger });
+  // Before the idempotency key is claimed, so a 403 here is not kept: once verified, the same key goes through.
+  const verifiedEmail: RequestHandler = async (req, _res, next) => {
+    if (ctx.deps.config.REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT) await assertEmailVerified(database.db, actorOf(req).id);
+    next();
+  };
 
   ctx.define('/api/v1/orders').route(
     {
@@ -31,11 +38,12 @@ export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
       tags,
       auth: true,
       idempotent: true,
-      before: [idempotency],
+      before: [verifiedEmail, idempotency],
       params: idParams,
       body: checkoutBody,
       responses: {
         201: { description: 'The payment, with checkoutUrl', schema: paymentEnvelope },
+        403: { description: 'email_not_verified (with REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT), forbidden' },
         404: { description: 'not_found' },
         409: {
           description: 'payment_already_pending (with `payment`), order_already_paid, invalid_transition',

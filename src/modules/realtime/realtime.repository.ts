@@ -45,11 +45,13 @@ export async function lastUserEventId(db: Executor, userId: string): Promise<num
 export async function deletePublishedBefore(
   db: Executor,
   cutoff: Date,
-  options: { amqp: boolean; limit: number },
+  options: { amqp: boolean; mail?: boolean; limit: number },
 ): Promise<number> {
   const oldest = () => db.selectFrom('outbox').select('id').orderBy('id').limit(1);
   const stops = [oldest().where('created_at', '>=', cutoff), oldest().where('published_at', 'is', null)];
   if (options.amqp) stops.push(oldest().where('amqp_published_at', 'is', null));
+  // The mail job's marker (migration 0012, outbox_unmailed_idx).
+  if (options.mail === true) stops.push(oldest().where('mailed_at', 'is', null));
   const bounds: number[] = [];
   for (const stop of stops) {
     const row = await stop.executeTakeFirst();

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { call, createUser, startTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createProduct, placeOrder } from '../../../test/shop.ts';
+import { appendOutbox } from '../../db/outbox.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { systemClock } from '../../shared/clock.ts';
+import { register, uniqueEmail } from '../auth/test-helpers.ts';
+import { createMailQueue, keptTransport, mailFromOutbox, type MailWorkerDeps } from './index.ts';
+
+// docs/api.md § Mail: the worker makes the mails of domain events from the outbox, one per event.
+describe('mail from the outbox', () => {
+  let app: TestApp;
+  let admin: Awaited<ReturnType<typeof createUser>>;
+  let deps: MailWorkerDeps;
+  before(async () => {
+    app = await startTestApp({ env: { API_RATE_LIMIT_PER_MINUTE: '0', SHOP_NAME: 'Hat Shop' } });
+    admin = await createUser(app, 'admin');
+    deps = {
+      db: app.database.db,
+      clock: systemClock,
+      logger: createLogger('silent'),
+      queue: createMailQueue({ name: 'Hat Shop', url: 'https://hats.example' }),
+      transport: keptTransport,
+      from: 'Hat Shop <shop@hats.example>',
+    };
+  });
+  after(() => app.close());
+
+  const mailsOf = (to: string) =>
+    app.database.db.selectFrom('mails').selectAll().where('to_address', '=', to).orderBy('created_at').execute();
+  const drain = async () => {
+    while ((await mailFromOutbox(deps)) > 0) continue;
+  };
+  const customerWithOrder = async (quantity = 2) => {
+    const customer = await register(app, { email: uniqueEmail('buyer'), name: 'Bo <b>Buyer</b>' });
+    const product = await createProduct(app, admin.token, {
+      name: 'Felt & Hat',
+      price: { amount: 1250, currency: 'usd' },
+    });
+    const order = await placeOrder(app, customer.accessToken, { items: [{ productId: product.id, quantity }] });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    return { customer, orderId: order.body.order?.id ?? order.body.id };
+  };
+  const payManually = async (token: string, orderId: string) => {
+    const checkout = await call(app, 'POST', `/api/v1/orders/${orderId}/checkout`, {
+      token,
+      body: { provider: 'manual' },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    assert.equal(checkout.status, 201, JSON.stringify(checkout.body));
+    const paymentId = checkout.body.payment.id as string;
+    const confirmed = await call(app, 'POST', `/api/v1/admin/payments/${paymentId}/confirm`, { token: admin.token });
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    return paymentId;
+  };
+
+  it('order placed, paid (a receipt), shipped, refunded: one mail each, text and HTML, from the templates', async () => {
+    const { customer, orderId } = await customerWithOrder();
+    await drain();
+    const placed = (await mailsOf(customer.user.email)).filter((m) => m.event_key.startsWith('order.'));
+    assert.deepEqual(
+      placed.map((m) => m.event_key),
+      [`order.placed:${orderId}`],
+    );
+    assert.equal(placed[0]!.subject, `Your Hat Shop order ${orderId}`);
+    assert.match(placed[0]!.text_body, /2 × Felt & Hat \(T-[^)]+\) at \$12\.50: \$25\.00/);
+    assert.match(placed[0]!.text_body, /Total: \$25\.00/);
+    assert.match(placed[0]!.html_body, /Felt &amp; Hat/);
+    assert.match(placed[0]!.html_body, /Bo &lt;b&gt;Buyer&lt;\/b&gt;/, 'values are escaped in HTML');
+    assert.match(placed[0]!.html_body, /href="https:\/\/hats\.example\/"/);
+
+    const paymentId = await payManually(customer.accessToken, orderId);
+    const ship = await call(app, 'POST', `/api/v1/admin/orders/${orderId}/ship`, {
+      token: admin.token,
+      body: { carrier: 'DHL', trackingNumber: 'JD0001' },
+    });
+    assert.equal(ship.status, 200, JSON.stringify(ship.body));
+    const refund = await call(app, 'POST', `/api/v1/admin/payments/${paymentId}/refunds`, {
+      token: admin.token,
+      body: { amount: 500 },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    assert.equal(refund.status, 201, JSON.stringify(refund.body));
+    await drain();
+
+    const mails = (await mailsOf(customer.user.email)).filter((m) => !m.event_key.startsWith('verify_email:'));
+    assert.deepEqual(
+      mails.map((m) => m.event_key),
+      [
+        `order.placed:${orderId}`,
+        `order.paid:${orderId}`,
+        `order.shipped:${orderId}`,
+        `refund.succeeded:${refund.body.refund.id}`,
+      ],
+    );
+    const [, paid, shipped, refunded] = mails;
+    assert.equal(paid!.subject, `Receipt for your Hat Shop order ${orderId}`);
+    assert.match(paid!.text_body, /Total: \$25\.00/);
+    assert.match(paid!.text_body, new RegExp(`Paid: \\$25\\.00 on .+ UTC \\(payment ${paymentId}, manual\\)`));
+    assert.match(shipped!.text_body, /Carrier: DHL\nTracking number: JD0001/);
+    assert.match(refunded!.text_body, /We refunded \$5\.00 of your payment/);
+    assert.match(refunded!.text_body, /In all, \$5\.00 of \$25\.00 is refunded/);
+    for (const mail of mails) {
+      assert.equal(mail.status, 'pending');
+      assert.ok(mail.html_body.startsWith('<!doctype html>'));
+    }
+  });
+
+  it('a cancelled order gets one mail; an event seen again, or twice, makes no second mail', async () => {
+    const { customer, orderId } = await customerWithOrder(1);
+    const cancel = await call(app, 'POST', `/api/v1/orders/${orderId}/cancel`, {
+      token: customer.accessToken,
+      body: {},
+    });
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+    await drain();
+    // The same facts told again (a redelivered event): nothing new.
+    await app.database.db.transaction().execute(async (trx) => {
+      for (const status of ['CREATED', 'CANCELLED']) {
+        const payload = { orderId, status, paymentStatus: null, at: new Date().toISOString() };
+        await appendOutbox(trx, { userId: customer.user.id, type: 'order.updated', payload });
+      }
+    });
+    await drain();
+    const mails = (await mailsOf(customer.user.email)).filter((m) => m.event_key.startsWith('order.'));
+    assert.deepEqual(
+      mails.map((m) => m.event_key),
+      [`order.placed:${orderId}`, `order.closed:${orderId}`],
+    );
+    assert.match(mails[1]!.subject, /is cancelled$/);
+    const unread = await app.database.db.selectFrom('outbox').select('id').where('mailed_at', 'is', null).execute();
+    assert.deepEqual(unread, [], 'every outbox row read once');
+  });
+
+  it('two workers at once read each row once and make each mail once', async () => {
+    const { customer, orderId } = await customerWithOrder(1);
+    await Promise.all([drain(), drain(), drain()]);
+    const mails = (await mailsOf(customer.user.email)).filter((m) => m.event_key.startsWith('order.'));
+    assert.deepEqual(
+      mails.map((m) => m.event_key),
+      [`order.placed:${orderId}`],
+    );
+  });
+
+  it('a deleted account gets no mail for its orders', async () => {
+    const { customer, orderId } = await customerWithOrder(1);
+    const gone = await call(app, 'DELETE', `/api/v1/admin/users/${customer.user.id}`, { token: admin.token });
+    assert.equal(gone.status, 204);
+    await drain();
+    const made = await app.database.db
+      .selectFrom('mails')
+      .select('event_key')
+      .where('event_key', 'like', `%${orderId}`)
+      .execute();
+    assert.deepEqual(made, []);
+  });
+});

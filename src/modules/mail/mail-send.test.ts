@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { SMTPServer } from 'smtp-server';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { manualClock } from '../../shared/clock.ts';
+import { startWorkerJobs } from '../jobs/worker.ts';
+import {
+  createMailQueue,
+  keptTransport,
+  MAIL_MAX_ATTEMPTS,
+  mailBackoffMs,
+  sendDueMails,
+  smtpTransport,
+  type MailWorkerDeps,
+} from './index.ts';
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+/**
+ * A real SMTP server (smtp-server, nodemailer's authors) on 127.0.0.1 and a free port, in this process. It refuses
+ * the first `refusals` messages with a 451 and keeps the ones it accepts.
+ */
+async function startSmtp() {
+  const received: Received[] = [];
+  const state = { refusals: 0 };
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    authOptional: true,
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        if (state.refusals > 0) {
+          state.refusals -= 1;
+          const error = Object.assign(new Error('Try again later'), { responseCode: 451 });
+          callback(error);
+          return;
+        }
+        received.push({
+          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        callback();
+      });
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    received,
+    state,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+// docs/api.md § Mail: sending, retries with backoff, at most once.
+describe('sending mail', () => {
+  const clock = manualClock(new Date('2026-06-01T12:00:00Z'));
+  let t: TestDatabase;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let deps: MailWorkerDeps;
+  const queue = createMailQueue({ name: 'Hat Shop', url: 'https://hats.example' });
+  before(async () => {
+    t = await createTestDatabase();
+    smtp = await startSmtp();
+    deps = {
+      db: t.database.db,
+      clock,
+      logger: createLogger('silent'),
+      queue,
+      transport: smtpTransport(smtp.url),
+      from: '"Hat Shop" <shop@hats.example>',
+    };
+  });
+  after(async () => {
+    deps.transport.close();
+    await smtp.close();
+    await t.drop();
+  });
+  beforeEach(async () => {
+    await t.database.db.deleteFrom('mails').execute();
+    smtp.received.length = 0;
+    smtp.state.refusals = 0;
+  });
+
+  const enqueue = (eventKey: string, to = 'ann@example.test') =>
+    queue.enqueue(
+      t.database.db,
+      {
+        eventKey,
+        userId: null,
+        to,
+        template: 'password-reset',
+        vars: { name: 'Ann', token: 'tok-123' },
+      },
+      clock.now(),
+    );
+  const row = async (eventKey: string) =>
+    t.database.db.selectFrom('mails').selectAll().where('event_key', '=', eventKey).executeTakeFirstOrThrow();
+
+  it('delivers the text and HTML versions to the recipient, once', async () => {
+    assert.equal(await enqueue('password_reset:a'), true);
+    assert.equal(await enqueue('password_reset:a'), false, 'one mail per event');
+    assert.deepEqual(await sendDueMails(deps), { sent: 1, failed: 0 });
+    assert.equal(smtp.received.length, 1);
+    const [mail] = smtp.received;
+    assert.equal(mail!.from, 'shop@hats.example');
+    assert.deepEqual(mail!.to, ['ann@example.test']);
+    assert.match(mail!.raw, /^Subject: Reset your Hat Shop password\r?$/m);
+    assert.match(mail!.raw, /Content-Type: text\/plain/);
+    assert.match(mail!.raw, /Content-Type: text\/html/);
+    assert.match(mail!.raw, /https:\/\/hats\.example\/reset\?token(=3D|=)tok-123/);
+    const sent = await row('password_reset:a');
+    assert.equal(sent.status, 'sent');
+    assert.equal(sent.attempts, 1);
+    assert.deepEqual(sent.sent_at, clock.now());
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 0 });
+    assert.equal(smtp.received.length, 1, 'nothing sent twice');
+  });
+
+  it('a server that refuses and then accepts: retried after the backoff, delivered once', async () => {
+    smtp.state.refusals = 1;
+    await enqueue('password_reset:b');
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 1 });
+    const waiting = await row('password_reset:b');
+    assert.equal(waiting.status, 'pending');
+    assert.equal(waiting.attempts, 1);
+    assert.match(waiting.last_error ?? '', /451|Try again later/);
+    assert.deepEqual(waiting.next_attempt_at, new Date(clock.now().getTime() + mailBackoffMs(1)));
+    // Not before its time.
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 0 });
+    clock.advance(mailBackoffMs(1));
+    assert.deepEqual(await sendDueMails(deps), { sent: 1, failed: 0 });
+    assert.equal(smtp.received.length, 1);
+    const sent = await row('password_reset:b');
+    assert.equal(sent.status, 'sent');
+    assert.equal(sent.attempts, 2);
+    assert.equal(sent.last_error, null);
+  });
+
+  it(`a server that keeps refusing: failed after ${MAIL_MAX_ATTEMPTS} tries, with the last error`, async () => {
+    smtp.state.refusals = 1000;
+    await enqueue('password_reset:c');
+    for (let attempt = 1; attempt <= MAIL_MAX_ATTEMPTS; attempt += 1) {
+      assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 1 });
+      clock.advance(mailBackoffMs(attempt));
+    }
+    const failed = await row('password_reset:c');
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.attempts, MAIL_MAX_ATTEMPTS);
+    assert.match(failed.last_error ?? '', /Try again later/);
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 0 });
+    assert.equal(smtp.received.length, 0);
+  });
+
+  it('a server that cannot be reached counts as a refusal; backoff doubles up to an hour', async () => {
+    await enqueue('password_reset:d');
+    const closed = smtpTransport('smtp://127.0.0.1:1');
+    try {
+      assert.deepEqual(await sendDueMails({ ...deps, transport: closed }), { sent: 0, failed: 1 });
+    } finally {
+      closed.close();
+    }
+    assert.match((await row('password_reset:d')).last_error ?? '', /ECONNREFUSED|connect/i);
+    assert.deepEqual(
+      [1, 2, 3, 7, 8, 20].map(mailBackoffMs),
+      [30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000],
+    );
+  });
+
+  it('a claim left by a worker that died while sending is failed, never sent again (at most once)', async () => {
+    await enqueue('password_reset:e');
+    await t.database.db
+      .updateTable('mails')
+      .set({ attempts: 1, locked_until: new Date(clock.now().getTime() - 1) })
+      .where('event_key', '=', 'password_reset:e')
+      .execute();
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 0 });
+    const failed = await row('password_reset:e');
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.last_error ?? '', /stopped while sending/);
+    assert.equal(smtp.received.length, 0);
+  });
+
+  it('without SMTP_URL the mail is kept: marked sent, readable, nothing leaves', async () => {
+    await enqueue('password_reset:f');
+    assert.deepEqual(await sendDueMails({ ...deps, transport: keptTransport }), { sent: 1, failed: 0 });
+    assert.equal((await row('password_reset:f')).status, 'sent');
+    assert.equal(smtp.received.length, 0);
+  });
+
+  it("runs as the worker's `mail` job", async () => {
+    await enqueue('password_reset:g');
+    const worker = startWorkerJobs({
+      db: t.database.db,
+      clock,
+      logger: createLogger('silent'),
+      intervals: { orderExpiryMs: 3600_000, retentionMs: 3600_000, mailMs: 3600_000 },
+      mail: { queue, transport: deps.transport, from: deps.from },
+    });
+    try {
+      await worker.jobs.find((j) => j.name === 'mail')!.tick();
+    } finally {
+      await worker.stop();
+    }
+    assert.equal((await row('password_reset:g')).status, 'sent');
+    assert.equal(smtp.received.length, 1);
+  });
+});

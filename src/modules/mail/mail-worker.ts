@@ -1,0 +1,103 @@
+import type { Db } from '../../db/database.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { claimDueMails, failAbandonedClaims, markAttemptFailed, markSent } from './mail.repository.ts';
+import { mailsForEvent } from './order-mails.ts';
+import type { MailQueue } from './queue.ts';
+import type { MailTransport } from './transport.ts';
+
+/** A mail is tried this many times (the first try included) before it is failed for good. */
+export const MAIL_MAX_ATTEMPTS = 8;
+/** A claim lasts this long; a worker that died while sending leaves it to run out. */
+export const MAIL_LEASE_MS = 5 * 60_000;
+
+/** Wait before the next try after `attempts` failed ones: 30 s, 1 min, 2 min, … at most an hour. */
+export function mailBackoffMs(attempts: number): number {
+  return Math.min(3600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
+}
+
+export interface MailWorkerDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  queue: MailQueue;
+  transport: MailTransport;
+  /** MAIL_FROM */
+  from: string;
+  batchSize?: number;
+}
+
+/**
+ * Reads outbox rows no mail pass has read (outbox.mailed_at null), makes their mails and marks them, in one
+ * transaction: a row is read once, and a mail exists once per event whatever happens. Rows another worker holds
+ * are skipped. Returns how many rows were read.
+ */
+export async function mailFromOutbox(deps: MailWorkerDeps): Promise<number> {
+  const { db, clock, queue } = deps;
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('outbox')
+      .select(['id', 'type', 'payload'])
+      .where('mailed_at', 'is', null)
+      .orderBy('id')
+      .limit(deps.batchSize ?? 100)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+    if (rows.length === 0) return 0;
+    const now = clock.now();
+    for (const row of rows) await mailsForEvent(trx, queue, { ...row, id: Number(row.id) }, now);
+    await trx
+      .updateTable('outbox')
+      .set({ mailed_at: now })
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    return rows.length;
+  });
+}
+
+/** Sends the due mails once each; a refusal is retried with backoff, up to MAIL_MAX_ATTEMPTS tries. */
+export async function sendDueMails(deps: MailWorkerDeps): Promise<{ sent: number; failed: number }> {
+  const { db, clock, logger, transport } = deps;
+  const abandoned = await failAbandonedClaims(db, clock.now());
+  if (abandoned > 0) logger.warn({ abandoned }, 'mails whose sending was interrupted: failed, not sent again');
+  const claimed = await claimDueMails(db, clock.now(), MAIL_LEASE_MS, deps.batchSize ?? 20);
+  let sent = 0;
+  let failed = 0;
+  for (const mail of claimed) {
+    try {
+      await transport.send({
+        from: deps.from,
+        to: mail.to_address,
+        subject: mail.subject,
+        text: mail.text_body,
+        html: mail.html_body,
+      });
+      await markSent(db, mail.id, clock.now());
+      sent += 1;
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      const last = mail.attempts >= MAIL_MAX_ATTEMPTS;
+      const retryAt = last ? null : new Date(clock.now().getTime() + mailBackoffMs(mail.attempts));
+      await markAttemptFailed(db, mail.id, text, retryAt);
+      logger.warn({ mailId: mail.id, attempts: mail.attempts, err: error, final: last }, 'mail not accepted');
+      failed += 1;
+    }
+  }
+  return { sent, failed };
+}
+
+/** One tick of the worker's `mail` job: outbox rows to mails, then the due mails out. */
+export async function mailOnce(deps: MailWorkerDeps): Promise<{ read: number; sent: number; failed: number }> {
+  let read = 0;
+  for (let batch = 0; batch < 10; batch += 1) {
+    const n = await mailFromOutbox(deps);
+    read += n;
+    if (n < (deps.batchSize ?? 100)) break;
+  }
+  return { read, ...(await sendDueMails(deps)) };
+}

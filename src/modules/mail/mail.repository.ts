@@ -1,0 +1,147 @@
+import { sql, type Selectable } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { MailsTable, MailStatusColumn } from '../../db/schema.ts';
+import type { Cursor } from '../../shared/cursor.ts';
+import { newId } from '../../shared/ids.ts';
+import type { RenderedMail } from './templates.ts';
+
+export type MailRow = Selectable<MailsTable>;
+
+export interface NewMail extends RenderedMail {
+  /** What the mail is about, e.g. `order.paid:ord_…`: a second mail for the same key is never made. */
+  eventKey: string;
+  userId: string | null;
+  to: string;
+}
+
+/** Inserts the mail unless one exists for its event; true when this call made it. */
+export async function insertMail(db: Executor, mail: NewMail, now: Date): Promise<boolean> {
+  const row = await db
+    .insertInto('mails')
+    .values({
+      id: newId('eml'),
+      event_key: mail.eventKey,
+      user_id: mail.userId,
+      to_address: mail.to,
+      subject: mail.subject,
+      text_body: mail.text,
+      html_body: mail.html,
+      next_attempt_at: now,
+      created_at: now,
+    })
+    .onConflict((oc) => oc.column('event_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Claims up to `limit` due pending mails for one sending attempt: attempts + 1 and a lease. Rows another worker
+ * holds are skipped (`skip locked`), so two workers never send one mail.
+ */
+export async function claimDueMails(db: Executor, now: Date, leaseMs: number, limit: number): Promise<MailRow[]> {
+  const due = db
+    .selectFrom('mails')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('locked_until', 'is', null)
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+  return db
+    .updateTable('mails')
+    .set({ locked_until: new Date(now.getTime() + leaseMs), attempts: sql<number>`attempts + 1` })
+    .where('id', 'in', due)
+    .returningAll()
+    .execute();
+}
+
+export async function markSent(db: Executor, id: string, now: Date): Promise<void> {
+  await db
+    .updateTable('mails')
+    .set({ status: 'sent', sent_at: now, locked_until: null, last_error: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The server refused or could not be reached: tried again at `retryAt`, or failed for good when it is null. */
+export async function markAttemptFailed(db: Executor, id: string, error: string, retryAt: Date | null): Promise<void> {
+  await db
+    .updateTable('mails')
+    .set({
+      status: retryAt === null ? 'failed' : 'pending',
+      last_error: error.slice(0, 1000),
+      locked_until: null,
+      ...(retryAt === null ? {} : { next_attempt_at: retryAt }),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Claims whose lease ran out: the worker died while sending, and the server may have taken the mail. Not sent
+ * again (at most once per event): failed, with the reason, for an admin to see.
+ */
+export async function failAbandonedClaims(db: Executor, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('mails')
+    .set({
+      status: 'failed',
+      locked_until: null,
+      last_error: 'the worker stopped while sending: not sent again, as it may have arrived',
+    })
+    .where('status', '=', 'pending')
+    .where('locked_until', '<', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export interface MailFilter {
+  to?: string | undefined;
+  status?: MailStatusColumn | undefined;
+  after?: Cursor | undefined;
+  limit: number;
+}
+
+/** Newest first; `to` is compared in lower case. Fetches `limit + 1` rows for pageOf. */
+export async function listMails(db: Executor, filter: MailFilter): Promise<MailRow[]> {
+  let query = db.selectFrom('mails').selectAll();
+  if (filter.to !== undefined) query = query.where((eb) => eb(eb.fn('lower', ['to_address']), '=', filter.to!));
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  const after = filter.after;
+  if (after !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '<', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
+  }
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit + 1)
+    .execute();
+}
+
+/**
+ * An account was deleted: its mails keep their record (event, status, dates) without the address or the text.
+ * Mails not sent yet are failed: there is nobody to send them to.
+ */
+export async function eraseUserMails(db: Executor, userId: string): Promise<void> {
+  await db
+    .updateTable('mails')
+    .set({
+      to_address: '',
+      subject: '[erased]',
+      text_body: '',
+      html_body: '',
+      status: sql`case when status = 'pending' then 'failed' else status end`,
+      last_error: sql`case when status = 'pending' then 'the account was deleted' else last_error end`,
+      locked_until: null,
+    })
+    .where('user_id', '=', userId)
+    .execute();
+}
