@@ -131,8 +131,8 @@ export function buildApp(input: AppDeps): BuiltApp {
   app.use(
     cors({
       origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
-      exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'ETag'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-Match'],
       maxAge: 600,
     }),
   );

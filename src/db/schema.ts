@@ -103,6 +103,8 @@ export interface OrdersTable {
   cancelled_at: Date | null;
   cancellation_reason: string | null;
   stock_released_at: Date | null;
+  /** 0011: increased by a trigger on every update of the row; never written by the application. */
+  version: ColumnType<number, never, never>;
 }
 
 export interface OrderItemsTable {
@@ -159,6 +161,8 @@ export interface OutboxTable {
   amqp_published_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Set once the worker made the event's mails, or found it needs none (migration 0012). */
   mailed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** 0011: the row's number in the staff feed, given by the relay as it publishes to sockets; null before. */
+  staff_seq: ColumnType<number | null, never, number | null>;
 }
 
 // --- payments, refunds, webhook inbox, job state (migration 0003) ---

@@ -125,7 +125,8 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
       captureResponse(res, async (status, body) => {
         const where = claim;
         try {
-          if (status >= 500 || status === 400 || body === undefined) {
+          // 412: nothing was done and the client retries with a new If-Match, which is not part of the key's request.
+          if (status >= 500 || status === 400 || status === 412 || body === undefined) {
             await release(db, where);
           } else if (recorded.get(claim) === canonicalJson({ status, body })) {
             // The service's transaction stored this very answer (the response is a serialisation of the

@@ -5,6 +5,7 @@ export type ErrorKind =
   | 'unauthorized'
   | 'forbidden'
   | 'conflict'
+  | 'precondition_failed'
   | 'unprocessable'
   | 'too_large'
   | 'unsupported'

@@ -9,6 +9,7 @@ import * as m0007 from './0007_payments_held_money.ts';
 import * as m0008 from './0008_webhook_inbox_notify.ts';
 import * as m0009 from './0009_product_image.ts';
 import * as m0010 from './0010_users_disabled.ts';
+import * as m0011 from './0011_order_version.ts';
 import * as m0012 from './0012_accounts_mail.ts';
 
 interface MigrationModule {
@@ -28,5 +29,6 @@ export const migrations: Record<string, MigrationModule> = {
   '0008_webhook_inbox_notify': m0008,
   '0009_product_image': m0009,
   '0010_users_disabled': m0010,
+  '0011_order_version': m0011,
   '0012_accounts_mail': m0012,
 };

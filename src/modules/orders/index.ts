@@ -8,9 +8,17 @@ export { expireBatch, expireOrders, ORDER_EXPIRY_JOB, type ExpiryDeps } from './
 export { toOrderResponse, type OrderRow, type PaymentSummary } from './orders.mapper.ts';
 export { placeOrder } from './orders.place.ts';
 // Seam for payments: audit entries (flagged payment, refunds) on an order whose status does not change.
-export { appendOrderEvent, type NewOrderEvent } from './orders.repository.ts';
+export { appendOrderEvent, touchOrder, type NewOrderEvent } from './orders.repository.ts';
 export type { OrderResponse } from './orders.schemas.ts';
-export { canSeeOrder, findVisibleOrder, type OrderHooks, type OrdersDeps } from './orders.service.ts';
+export {
+  canSeeOrder,
+  findVisibleOrder,
+  loadOrderResponse,
+  type OrderHooks,
+  type OrdersDeps,
+} from './orders.service.ts';
+// If-Match on changes other modules make to an order (refunds, manual payments).
+export { checkOrderVersion, StaleOrderError, withCurrentOrder } from './orders.version.ts';
 export { releaseStock, transitionOrder, type OrderActor, type TransitionOptions } from './orders.transition.ts';
 export { orderStatuses, orderTransitions, transition, type OrderStatus } from './order-status.ts';
 

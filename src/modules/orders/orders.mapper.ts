@@ -22,6 +22,7 @@ export function toOrderResponse(
     id: order.id,
     userId: order.user_id,
     status: order.status,
+    version: order.version,
     items: [...items]
       .sort((a, b) => a.line_no - b.line_no)
       .map((item) => ({

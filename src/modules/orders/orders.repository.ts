@@ -69,22 +69,19 @@ export async function eventsOf(db: Executor, orderId: string): Promise<OrderEven
 }
 
 /**
- * The only way an order's status changes: guarded by the status the caller decided from, so a caller
- * that lost a race gets undefined instead of overwriting the winner.
+ * The only way an order's status changes: guarded by the status and version the caller decided from, so a
+ * caller that lost a race gets undefined instead of overwriting the winner (the version trigger adds one).
  */
 export async function updateOrderStatus(
   trx: Executor,
   id: string,
   from: OrderStatus,
   values: Updateable<OrdersTable> & { status: OrderStatus },
+  version?: number,
 ): Promise<OrderRow | undefined> {
-  return trx
-    .updateTable('orders')
-    .set(values)
-    .where('id', '=', id)
-    .where('status', '=', from)
-    .returningAll()
-    .executeTakeFirst();
+  let query = trx.updateTable('orders').set(values).where('id', '=', id).where('status', '=', from);
+  if (version !== undefined) query = query.where('version', '=', version);
+  return query.returningAll().executeTakeFirst();
 }
 
 export interface NewOrderEvent {
@@ -173,4 +170,12 @@ export async function claimExpiredOrders(
   if (except.length > 0) query = query.where('id', 'not in', [...except]);
   const rows = await query.orderBy('expires_at').limit(limit).forUpdate().skipLocked().execute();
   return rows.map((r) => r.id);
+}
+
+/**
+ * Records that something about the order changed without its own columns changing (a refund recorded, a
+ * payment flagged): the version trigger increases its version, so a client holding the old one gets 412.
+ */
+export async function touchOrder(trx: Executor, orderId: string): Promise<void> {
+  await sql`update orders set version = version where id = ${orderId}`.execute(trx);
 }

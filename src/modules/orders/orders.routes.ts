@@ -1,5 +1,7 @@
 import type { ModuleContext } from '../../app.ts';
+import type { Response } from 'express';
 import { actorOf } from '../../http/authenticate.ts';
+import { ifMatchOf, setVersionTag } from '../../http/if-match.ts';
 import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
 import {
   cancelOrderBody,
@@ -10,12 +12,17 @@ import {
   orderSchema,
   placeOrderBody,
   shipOrderBody,
+  type OrderResponse,
 } from './orders.schemas.ts';
 import { placeOrder } from './orders.place.ts';
 import * as service from './orders.service.ts';
 import type { OrderHooks, OrdersDeps } from './orders.service.ts';
+import { withCurrentOrder } from './orders.version.ts';
 
 const tags = ['orders'];
+const stale = {
+  description: 'precondition_failed: If-Match names an older version of the order; `order` is the order as it is now',
+};
 
 /** /api/v1/orders for everyone signed in; /api/v1/admin/orders for shipping and delivery. */
 export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
@@ -23,6 +30,9 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
   const deps: OrdersDeps = { db: database.db, clock, orderTtlSeconds: config.ORDER_TTL_SECONDS, hooks };
   const idempotency = createIdempotency({ db: database.db, clock, logger });
   const orders = ctx.define('/api/v1/orders');
+  // A stale If-Match: 412 with the order as it is now.
+  const guarded = <T>(work: () => Promise<T>) =>
+    withCurrentOrder(work, (orderId) => service.presentOrderById(deps, orderId));
   const admin = ctx.define('/api/v1/admin/orders');
 
   orders.route(
@@ -42,7 +52,8 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
       const order = await placeOrder(deps, actorOf(req), body, async (trx, placed) => {
         if (claim !== undefined) await recordIdempotentResult(trx, claim, 201, placed, clock.now());
       });
-      res.status(201).json(order);
+      res.status(201);
+      sendOrder(res, order);
     },
   );
 
@@ -72,7 +83,7 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
       responses: { 200: { description: 'The order', schema: orderSchema } },
     },
     async ({ params }, req, res) => {
-      res.json(await service.getOrder(deps, actorOf(req), params.id));
+      sendOrder(res, await service.getOrder(deps, actorOf(req), params.id));
     },
   );
 
@@ -100,10 +111,12 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
       auth: true,
       params: orderParams,
       body: cancelOrderBody,
-      responses: { 200: { description: 'The cancelled order', schema: orderSchema } },
+      responses: { 200: { description: 'The cancelled order', schema: orderSchema }, 412: stale },
     },
     async ({ params, body }, req, res) => {
-      res.json(await service.cancelOrder(deps, actorOf(req), params.id, body.reason ?? null));
+      const ifMatch = ifMatchOf(req);
+      const actor = actorOf(req);
+      sendOrder(res, await guarded(() => service.cancelOrder(deps, actor, params.id, body.reason ?? null, ifMatch)));
     },
   );
 
@@ -116,10 +129,11 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
       auth: true,
       params: orderParams,
       body: shipOrderBody,
-      responses: { 200: { description: 'The shipped order', schema: orderSchema } },
+      responses: { 200: { description: 'The shipped order', schema: orderSchema }, 412: stale },
     },
     async ({ params, body }, req, res) => {
-      res.json(await service.shipOrder(deps, actorOf(req), params.id, body));
+      const ifMatch = ifMatchOf(req);
+      sendOrder(res, await guarded(() => service.shipOrder(deps, actorOf(req), params.id, body, ifMatch)));
     },
   );
 
@@ -131,10 +145,17 @@ export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
       tags,
       auth: true,
       params: orderParams,
-      responses: { 200: { description: 'The delivered order', schema: orderSchema } },
+      responses: { 200: { description: 'The delivered order', schema: orderSchema }, 412: stale },
     },
     async ({ params }, req, res) => {
-      res.json(await service.deliverOrder(deps, actorOf(req), params.id));
+      const ifMatch = ifMatchOf(req);
+      sendOrder(res, await guarded(() => service.deliverOrder(deps, actorOf(req), params.id, ifMatch)));
     },
   );
+}
+
+/** An order answer carries `ETag: "<version>"`, the value If-Match names on the next change. */
+function sendOrder(res: Response, order: OrderResponse): void {
+  setVersionTag(res, order.version);
+  res.json(order);
 }

@@ -56,6 +56,8 @@ export const orderSchema = z.object({
   id: z.string(),
   userId: z.string(),
   status: z.enum(orderStatuses),
+  /** Increased by every change of the order; the ETag of order responses and what If-Match names. */
+  version: z.number().int(),
   items: z.array(orderItemSchema),
   total: moneySchema,
   refunded: moneySchema,

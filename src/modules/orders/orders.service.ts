@@ -1,4 +1,5 @@
 import type { Db, Executor, Tx } from '../../db/database.ts';
+import type { VersionCondition } from '../../http/if-match.ts';
 import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { decodeCursor, pageOf } from '../../shared/cursor.ts';
@@ -8,6 +9,7 @@ import { toOrderEventResponse, toOrderResponse, type OrderRow, type PaymentSumma
 import * as repo from './orders.repository.ts';
 import type { ListOrdersQuery, OrderEventResponse, OrderResponse } from './orders.schemas.ts';
 import { partyOf, refusalError, transitionOrder } from './orders.transition.ts';
+import { checkOrderVersion } from './orders.version.ts';
 import { transition } from './order-status.ts';
 
 /**
@@ -116,6 +118,7 @@ export async function cancelOrder(
   actor: Actor,
   orderId: string,
   reason: string | null,
+  ifMatch?: VersionCondition,
 ): Promise<OrderResponse> {
   const at = deps.clock.now();
   const { onPaidOrderCancelled } = deps.hooks;
@@ -124,6 +127,7 @@ export async function cancelOrder(
     const current = await repo.lockOrder(trx, orderId);
     const party = current === undefined ? null : partyOf(actor, current, 'CANCELLED');
     if (current === undefined || party === null) throw notFound('Order');
+    checkOrderVersion(ifMatch, current);
     const wasPaid = current.status === 'PAID';
     if (wasPaid) {
       const decision = transition(current, 'CANCELLED', party);
@@ -140,6 +144,7 @@ export async function cancelOrder(
       at,
       reason,
       paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
+      ifMatch,
     });
     const followUp = wasPaid
       ? await onPaidOrderCancelled!(trx, { order: updated, actor, reason })
@@ -161,7 +166,8 @@ async function adminTransition(
   actor: Actor,
   orderId: string,
   to: 'SHIPPED' | 'DELIVERED',
-  shipment?: { carrier: string; trackingNumber: string },
+  shipment: { carrier: string; trackingNumber: string } | undefined,
+  ifMatch: VersionCondition,
 ): Promise<OrderResponse> {
   requirePermission(actor, to === 'SHIPPED' ? 'ship' : 'deliver', 'Only admins may ship and deliver orders.');
   const at = deps.clock.now();
@@ -170,6 +176,7 @@ async function adminTransition(
       actor,
       at,
       ...(shipment === undefined ? {} : { shipment }),
+      ifMatch,
       paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
     }),
   );
@@ -183,11 +190,37 @@ export function shipOrder(
   actor: Actor,
   orderId: string,
   shipment: { carrier: string; trackingNumber: string },
+  ifMatch?: VersionCondition,
 ): Promise<OrderResponse> {
-  return adminTransition(deps, actor, orderId, 'SHIPPED', shipment);
+  return adminTransition(deps, actor, orderId, 'SHIPPED', shipment, ifMatch);
 }
 
 /** SHIPPED → DELIVERED (admin). */
-export function deliverOrder(deps: OrdersDeps, actor: Actor, orderId: string): Promise<OrderResponse> {
-  return adminTransition(deps, actor, orderId, 'DELIVERED');
+export function deliverOrder(
+  deps: OrdersDeps,
+  actor: Actor,
+  orderId: string,
+  ifMatch?: VersionCondition,
+): Promise<OrderResponse> {
+  return adminTransition(deps, actor, orderId, 'DELIVERED', undefined, ifMatch);
+}
+
+/**
+ * The order as GET /orders/:id shows it, for the body of a 412 (the caller already passed the visibility
+ * check, inside the transaction that failed).
+ */
+export function presentOrderById(deps: OrdersDeps, orderId: string): Promise<OrderResponse> {
+  return loadOrderResponse(deps.db, orderId, deps.hooks.loadPayments);
+}
+
+/** One order as GET /orders/:id shows it, without a visibility check (callers made theirs). */
+export async function loadOrderResponse(
+  db: Db,
+  orderId: string,
+  loadPayments?: OrderHooks['loadPayments'],
+): Promise<OrderResponse> {
+  const order = await repo.findOrder(db, orderId);
+  if (order === undefined) throw notFound('Order');
+  const [items, payments] = await Promise.all([repo.itemsOf(db, [orderId]), loadPayments?.(db, [orderId])]);
+  return toOrderResponse(order, items, payments?.get(orderId) ?? null);
 }

@@ -45,6 +45,7 @@ describe('orders: placing', () => {
       'total',
       'updatedAt',
       'userId',
+      'version',
     ]);
     assert.match(order.id, /^ord_/);
     assert.equal(order.userId, alice.id);

@@ -6,8 +6,10 @@ import type { Actor } from '../../shared/actor.ts';
 import { conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
 import { can, type Permission } from '../auth/index.ts';
 import { restock } from '../catalog/index.ts';
+import type { VersionCondition } from '../../http/if-match.ts';
 import type { OrderRow } from './orders.mapper.ts';
 import * as repo from './orders.repository.ts';
+import { checkOrderVersion } from './orders.version.ts';
 import { transition, type OrderStatus, type Party, type TransitionRefusal } from './order-status.ts';
 
 /** A person (from a token) or a part of the system, e.g. `{ system: 'expiry' }`, `{ system: 'payments' }`. */
@@ -23,6 +25,8 @@ export interface TransitionOptions {
   paymentStatus?: string | null;
   /** Event type in the audit trail; defaults to `order.<status>` (e.g. the expiry job says `order.expired`). */
   eventType?: string;
+  /** The client's If-Match: checked against the locked row; another version is StaleOrderError (412), nothing done. */
+  ifMatch?: VersionCondition;
 }
 
 const eventTypes: Record<OrderStatus, string> = {
@@ -68,7 +72,8 @@ export function refusalError(error: TransitionRefusal, from: OrderStatus, to: Or
 /**
  * Moves an order along the state machine inside the caller's transaction — the one way any module
  * changes an order's status (payments marks orders PAID with it, inside its own transaction):
- * lock the row, decide with the pure transition(), guarded UPDATE … WHERE status = $from, release the
+ * lock the row, check the client's If-Match, decide with the pure transition(), guarded UPDATE … WHERE
+ * status = $from AND version = $read, release the
  * stock when it becomes CANCELLED, append the order event and the outbox message.
  *
  * Throws AppError: not_found (unknown, or not visible to the actor), forbidden, conflict invalid_transition.
@@ -82,6 +87,7 @@ export async function transitionOrder(
   const current = await repo.lockOrder(trx, orderId);
   const party = current === undefined ? null : partyOf(options.actor, current, to);
   if (current === undefined || party === null) throw notFound('Order');
+  checkOrderVersion(options.ifMatch, current);
   const decision = transition(current, to, party);
   if (!decision.ok) throw refusalError(decision.error, current.status, to);
 
@@ -107,7 +113,7 @@ export async function transitionOrder(
     case 'CREATED':
       break;
   }
-  const updated = await repo.updateOrderStatus(trx, orderId, decision.from, values);
+  const updated = await repo.updateOrderStatus(trx, orderId, decision.from, values, current.version);
   if (updated === undefined) {
     throw conflict('invalid_transition', 'The order changed while this request ran; reload it and retry.');
   }

@@ -1,11 +1,11 @@
 import type { Executor } from '../../db/database.ts';
 import { appendOutbox } from '../../db/outbox.ts';
-import { appendOrderEvent, type OrderStatus } from '../orders/index.ts';
+import { appendOrderEvent, touchOrder, type OrderStatus } from '../orders/index.ts';
 import type { PaymentStatusColumn } from '../../db/schema.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow } from './payments.repository.ts';
 
-/** Audit-trail entries payments writes on an order (the order's status is unchanged by them). */
+/** Audit-trail entries payments writes on an order (the order's status is unchanged by them; its version goes up). */
 export type PaymentOrderEvent =
   | 'payment.flagged'
   | 'payment.flag_accepted'
@@ -24,6 +24,8 @@ export async function recordOrderEvent(
   at: Date,
 ): Promise<void> {
   await appendOrderEvent(trx, { orderId: order.id, type, from: order.status, to: order.status, actor, reason, at });
+  // The order changed for whoever looks at it (a refund requested, money flagged): its version goes up.
+  await touchOrder(trx, order.id);
 }
 
 /** Moves a locked payment and tells its owner (payment.updated), in the caller's transaction. */

@@ -243,9 +243,19 @@ export interface OrderForPayment {
   total_amount: number;
   refunded_amount: number;
   expires_at: Date;
+  version: number;
 }
 
-const orderColumns = ['id', 'user_id', 'status', 'currency', 'total_amount', 'refunded_amount', 'expires_at'] as const;
+const orderColumns = [
+  'id',
+  'user_id',
+  'status',
+  'currency',
+  'total_amount',
+  'refunded_amount',
+  'expires_at',
+  'version',
+] as const;
 
 export async function lockOrderForPayment(trx: Executor, orderId: string): Promise<OrderForPayment | undefined> {
   return trx.selectFrom('orders').select(orderColumns).where('id', '=', orderId).forUpdate().executeTakeFirst();

@@ -3,9 +3,11 @@ import type { RequestHandler } from 'express';
 import { actorOf } from '../../http/authenticate.ts';
 import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
 import { assertEmailVerified } from '../auth/index.ts';
+import { ifMatchOf } from '../../http/if-match.ts';
+import { loadOrderResponse, withCurrentOrder } from '../orders/index.ts';
 import { startCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { confirmManualPayment, getPayment } from './payments.service.ts';
+import { confirmManualPayment, getPayment, paymentViewsForOrders } from './payments.service.ts';
 import {
   checkoutBody,
   idParams,
@@ -29,6 +31,9 @@ export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
     if (ctx.deps.config.REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT) await assertEmailVerified(database.db, actorOf(req).id);
     next();
   };
+  // If-Match on these routes names the version of the payment's order; stale: 412 with that order now.
+  const withOrder = <T>(work: () => Promise<T>) =>
+    withCurrentOrder(work, (orderId) => loadOrderResponse(database.db, orderId, paymentViewsForOrders));
 
   ctx.define('/api/v1/orders').route(
     {
@@ -93,17 +98,23 @@ export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
         403: { description: 'forbidden' },
         404: { description: 'not_found' },
         409: { description: 'refund_exceeds_captured (with `refundable`)' },
+        412: {
+          description: 'precondition_failed: If-Match names an older version of the order (`order`: as it is now)',
+        },
       },
     },
     async ({ params, body }, req, res) => {
       const claim = idempotencyClaimOf(req);
       // A crash after the refund is recorded leaves a replayable answer (PENDING; reconciliation sends it),
       // never a key that a retry would run again into a second refund.
-      const refund = await requestRefund(deps, actorOf(req), params.id, body, async (trx, recorded) => {
-        if (claim !== undefined) {
-          await recordIdempotentResult(trx, claim, 201, { refund: toRefundResponse(recorded) }, clock.now());
-        }
-      });
+      const ifMatch = ifMatchOf(req);
+      const refund = await withOrder(() =>
+        requestRefund(deps, actorOf(req), params.id, { ...body, ifMatch }, async (trx, recorded) => {
+          if (claim !== undefined) {
+            await recordIdempotentResult(trx, claim, 201, { refund: toRefundResponse(recorded) }, clock.now());
+          }
+        }),
+      );
       res.status(201).json({ refund: toRefundResponse(refund) });
     },
   );
@@ -120,10 +131,14 @@ export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
         403: { description: 'forbidden' },
         404: { description: 'not_found' },
         409: { description: 'invalid_transition: not a manual payment, or no longer confirmable' },
+        412: {
+          description: 'precondition_failed: If-Match names an older version of the order (`order`: as it is now)',
+        },
       },
     },
     async ({ params }, req, res) => {
-      res.json(toPaymentResponse(await confirmManualPayment(deps, actorOf(req), params.id)));
+      const ifMatch = ifMatchOf(req);
+      res.json(toPaymentResponse(await withOrder(() => confirmManualPayment(deps, actorOf(req), params.id, ifMatch))));
     },
   );
 }

@@ -2,7 +2,9 @@ import type { Executor } from '../../db/database.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { decodeCursor, pageOf } from '../../shared/cursor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
+import type { VersionCondition } from '../../http/if-match.ts';
 import { can, requirePermission } from '../auth/index.ts';
+import { checkOrderVersion } from '../orders/index.ts';
 import { applyPaymentFact, type ConfirmResult } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { PaymentFact } from './facts.ts';
@@ -22,10 +24,17 @@ export async function getPayment(deps: PaymentsDeps, actor: Actor, paymentId: st
  * Applies a fact in a transaction of its own, then asks the gateway for any refund it decided on.
  * For callers outside the inbox worker: reconciliation, order expiry, manual confirmation.
  */
-export async function confirm(deps: PaymentsDeps, fact: PaymentFact, actor: string): Promise<ConfirmResult> {
-  const result = await deps.db
-    .transaction()
-    .execute((trx) => applyPaymentFact(trx, fact, { at: deps.clock.now(), actor }));
+export async function confirm(
+  deps: PaymentsDeps,
+  fact: PaymentFact,
+  actor: string,
+  /** Runs first in the transaction (e.g. the If-Match check under the order's lock); throwing applies nothing. */
+  precheck?: (trx: Executor) => Promise<void>,
+): Promise<ConfirmResult> {
+  const result = await deps.db.transaction().execute(async (trx) => {
+    await precheck?.(trx);
+    return applyPaymentFact(trx, fact, { at: deps.clock.now(), actor });
+  });
   await issueRefunds(deps, result.refundsToIssue);
   return result;
 }
@@ -35,7 +44,12 @@ export async function issueRefunds(deps: PaymentsDeps, refundIds: readonly strin
 }
 
 /** POST /admin/payments/:id/confirm: money for a manual payment arrived by other means. */
-export async function confirmManualPayment(deps: PaymentsDeps, actor: Actor, paymentId: string): Promise<PaymentRow> {
+export async function confirmManualPayment(
+  deps: PaymentsDeps,
+  actor: Actor,
+  paymentId: string,
+  ifMatch?: VersionCondition,
+): Promise<PaymentRow> {
   // The permission table has no row of its own for this: settling money by hand goes with refunds (admins).
   requirePermission(actor, 'refund', 'Only admins confirm manual payments.');
   const payment = await repo.findPayment(deps.db, paymentId);
@@ -61,6 +75,11 @@ export async function confirmManualPayment(deps: PaymentsDeps, actor: Actor, pay
       paymentIntentId: null,
     },
     actor.id,
+    async (trx) => {
+      // The order's lock first, as the confirmation path takes it: the version read cannot change before the fact applies.
+      const order = await repo.lockOrderForPayment(trx, payment.order_id);
+      if (order !== undefined) checkOrderVersion(ifMatch, order);
+    },
   );
   return (await repo.findPayment(deps.db, paymentId))!;
 }

@@ -1,9 +1,11 @@
 import type { Executor } from '../../db/database.ts';
+import type { VersionCondition } from '../../http/if-match.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { money, toCurrency } from '../../shared/money.ts';
 import { requirePermission } from '../auth/index.ts';
+import { checkOrderVersion } from '../orders/index.ts';
 import { applyPaymentFact } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { describeMoney, recordOrderEvent } from './payment-events.ts';
@@ -19,13 +21,15 @@ import { flagMoneyNotReturned, refundableAmount, refundCurrency } from './refund
 export async function recordRefund(
   trx: Executor,
   paymentId: string,
-  input: { amount?: number | undefined; reason: string | null; actorId: string; at: Date },
+  input: { amount?: number | undefined; reason: string | null; actorId: string; at: Date; ifMatch?: VersionCondition },
 ): Promise<RefundRow> {
   const found = await repo.findPayment(trx, paymentId);
   if (found === undefined) throw notFound('Payment');
   const order = await repo.lockOrderForPayment(trx, found.order_id);
   const payment = await repo.lockPayment(trx, paymentId);
   if (order === undefined || payment === undefined) throw notFound('Payment');
+  // If-Match names the order's version (the refund changes the order): checked under the order's row lock.
+  checkOrderVersion(input.ifMatch, order);
   const left = await refundableAmount(trx, payment);
   const amount = input.amount ?? left;
   if (amount <= 0 || amount > left) {
@@ -121,7 +125,7 @@ export async function requestRefund(
   deps: PaymentsDeps,
   actor: Actor,
   paymentId: string,
-  input: { amount?: number | undefined; reason?: string | undefined },
+  input: { amount?: number | undefined; reason?: string | undefined; ifMatch?: VersionCondition },
   /** Runs inside the refund's transaction: the route records the idempotent answer with the refund itself. */
   recordResult?: (trx: Executor, refund: RefundRow) => Promise<void>,
 ): Promise<RefundRow> {
@@ -133,6 +137,7 @@ export async function requestRefund(
       reason: input.reason ?? null,
       actorId: actor.id,
       at,
+      ifMatch: input.ifMatch,
     });
     await recordResult?.(trx, recorded);
     return recorded;
