@@ -182,7 +182,7 @@ function startRealtime(
     database,
     logger,
     clock: systemClock,
-    publishToSockets: (events) => (realtime ?? broadcaster)?.publish(events),
+    publishToSockets: (events, staff) => (realtime ?? broadcaster)?.publish(events, staff),
     ...(amqp === undefined ? {} : { amqp }),
   });
   stoppers.push(async () => {

@@ -40,10 +40,12 @@ export function createSession(key) {
     for (const listener of listeners) listener(value);
   };
 
-  async function send(method, path, { body, idempotencyKey, token } = {}) {
+  async function send(method, path, { body, idempotencyKey, token, ifMatch } = {}) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+    // The version the page shows: the API refuses the change (412, with the order as it is now) if it moved on.
+    if (ifMatch !== undefined) headers['If-Match'] = `"${ifMatch}"`;
     if (token) headers.Authorization = `Bearer ${token}`;
     let res;
     try {

@@ -19,7 +19,7 @@ export async function startRealtimeApp(env: Record<string, string> = {}): Promis
     database: app.database,
     logger: createLogger('silent'),
     clock: systemClock,
-    publishToSockets: (events) => app.built.realtime.publish(events),
+    publishToSockets: (events, staff) => app.built.realtime.publish(events, staff),
   });
   return {
     ...app,

@@ -5,7 +5,7 @@ import { connectRedis } from './redis.ts';
 
 export interface Broadcaster {
   /** Sends relayed events to every API node's sockets; throws, sending nothing, while Redis is down. */
-  publish(events: readonly RealtimeEvent[]): void;
+  publish(events: readonly RealtimeEvent[], staff?: readonly RealtimeEvent[]): void;
   close(): Promise<void>;
 }
 
@@ -22,10 +22,10 @@ export function createBroadcaster(redisUrl: string | undefined, logger: Logger):
   const redis = connectRedis(redisUrl, logger);
   const io = new Server({ adapter: redis.adapter });
   return {
-    publish(events) {
-      if (events.length === 0) return;
+    publish(events, staff = []) {
+      if (events.length === 0 && staff.length === 0) return;
       if (!redis.isReady()) throw new Error('redis is not connected');
-      io.serverSideEmit(RELAYED, events);
+      io.serverSideEmit(RELAYED, [...events, ...staff]);
     },
     async close() {
       await io.of('/').adapter.close();

@@ -1,5 +1,5 @@
 import type { Logger } from '../../observability/logger.ts';
-import { toRealtimeEvent, type OutboxRow, type RealtimeEvent } from './events.ts';
+import { STAFF_FEED, toRealtimeEvent, type OutboxRow, type RealtimeEvent } from './events.ts';
 
 /** What the hub needs of a socket. */
 export interface Emitter {
@@ -236,6 +236,8 @@ export function createConnectionHub(deps: HubDeps) {
     deliver(events: readonly RealtimeEvent[]): void {
       for (const event of events) {
         for (const c of byUser.get(event.userId) ?? []) offerOwn(c, event);
+        // The staff feed's copy goes to staff feed sockets only: followers already get the owner's event.
+        if (event.userId === STAFF_FEED) continue;
         for (const c of byOrder.get(event.orderId) ?? []) offerForeign(c, event);
       }
     },

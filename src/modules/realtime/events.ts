@@ -28,6 +28,18 @@ export type RealtimeEvent =
 
 export type RealtimeEventType = RealtimeEvent['type'];
 
+/**
+ * The staff feed (support, admin; the `/staff` namespace): every order.updated and payment.updated of every user,
+ * numbered in one sequence of its own (outbox.staff_seq). Its stream in the hub and its counter row in
+ * user_event_counters go by this name, which no user id can be (those are `usr_…`).
+ */
+export const STAFF_FEED = 'staff:feed';
+
+/** The staff feed's copy of an event: the same message with the feed's number as its eventId. */
+export function staffCopy(event: RealtimeEvent, seq: number): RealtimeEvent {
+  return { ...event, userId: STAFF_FEED, eventId: seq, data: { ...event.data, eventId: seq } } as RealtimeEvent;
+}
+
 /** The node-to-node message (a server-side emit through the Redis adapter) carrying relayed events. */
 export const RELAYED = 'fulcrum:outbox';
 

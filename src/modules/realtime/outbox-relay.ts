@@ -2,16 +2,19 @@ import type { Database, Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { AmqpPublisher } from '../events-out/rabbitmq.ts';
-import { toRealtimeEvent, type RealtimeEvent } from './events.ts';
-import { listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
+import { staffCopy, toRealtimeEvent, type RealtimeEvent } from './events.ts';
+import { assignStaffSeqs, listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
 import { embeddedLeadership, OUTBOX_CHANNEL, serverLeadership, type RelayLeadership } from './relay-leader.ts';
 
 export interface RelayOptions {
   database: Database;
   logger: Logger;
   clock: Clock;
-  /** The Socket.IO sink (Realtime.publish); throws to keep the rows for a later attempt. */
-  publishToSockets?: (events: readonly RealtimeEvent[]) => void;
+  /**
+   * The Socket.IO sink (Realtime.publish); throws to keep the rows for a later attempt. `staff` are the same
+   * events as the staff feed numbers them (docs/api.md § The staff feed).
+   */
+  publishToSockets?: (events: readonly RealtimeEvent[], staff: readonly RealtimeEvent[]) => void;
   /** The RabbitMQ sink, when AMQP_URL is set. */
   amqp?: AmqpPublisher;
   /**
@@ -60,13 +63,24 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     const publish = options.publishToSockets;
     if (publish === undefined) return false;
     const rows = await listUnpublished(db, 'socket', batchSize);
+    // The staff feed's numbers are given before the emit, so a replay from the table finds what was sent live.
+    const staffSeqs = await assignStaffSeqs(
+      db,
+      rows.map((r) => r.id),
+    );
     const events: RealtimeEvent[] = [];
+    const staff: RealtimeEvent[] = [];
     for (const row of rows) {
       const event = toRealtimeEvent(row);
-      if (event === null) logger.error({ outboxId: row.id }, 'outbox payload has the wrong shape: not sent to sockets');
-      else events.push(event);
+      if (event === null) {
+        logger.error({ outboxId: row.id }, 'outbox payload has the wrong shape: not sent to sockets');
+        continue;
+      }
+      events.push(event);
+      const seq = staffSeqs.get(row.id);
+      if (seq !== undefined) staff.push(staffCopy(event, seq));
     }
-    publish(events);
+    publish(events, staff);
     await markPublished(
       db,
       'socket',

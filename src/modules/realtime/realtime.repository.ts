@@ -1,5 +1,6 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.ts';
-import type { OutboxRow } from './events.ts';
+import { STAFF_FEED, type OutboxRow } from './events.ts';
 
 // SQL only. Every query here is served by an index of migration 0002 or 0004 (named on each) or the primary key.
 
@@ -86,4 +87,43 @@ export async function markPublished(db: Executor, sink: Sink, ids: readonly numb
 /** bigint columns come back as strings from a client without the pool's parsers: numbers from here on. */
 function toRows(rows: readonly OutboxRow[]): OutboxRow[] {
   return rows.map((r) => ({ ...r, id: Number(r.id), event_id: Number(r.event_id) }));
+}
+
+/**
+ * Numbers rows of the staff feed (migration 0011) in id order, continuing from the feed's counter, in one
+ * statement; rows numbered before (a relay that died before marking them) keep their number. Only the active
+ * relay calls this, as it publishes, so the numbers follow publication order without holes.
+ */
+export async function assignStaffSeqs(db: Executor, ids: readonly number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  await sql`
+    with todo as (
+      select id, row_number() over (order by id) as n from outbox
+      where id = any(${[...ids]}::bigint[]) and staff_seq is null
+    ),
+    counter as (
+      insert into user_event_counters (user_id, last_event_id) values (${STAFF_FEED}, (select count(*) from todo))
+      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + (select count(*) from todo)
+      returning last_event_id
+    )
+    update outbox set staff_seq = counter.last_event_id - (select count(*) from todo) + todo.n
+    from todo, counter where outbox.id = todo.id`.execute(db);
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['id', 'staff_seq'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((r) => [Number(r.id), Number(r.staff_seq)]));
+}
+
+/** The staff feed after `afterSeq`, oldest first, each row carrying its feed number as `event_id` (outbox_staff_seq_key). */
+export async function listStaffEventsAfter(db: Executor, afterSeq: number, limit: number): Promise<OutboxRow[]> {
+  return db
+    .selectFrom('outbox')
+    .select(['id', 'user_id', 'staff_seq as event_id', 'type', 'payload'])
+    .where('staff_seq', '>', afterSeq)
+    .orderBy('staff_seq')
+    .limit(limit)
+    .execute()
+    .then((rows) => toRows(rows as OutboxRow[]));
 }

@@ -12,11 +12,12 @@ import { AppError } from '../../shared/errors.ts';
 import { can, type TokenService } from '../auth/index.ts';
 import { findVisibleOrder } from '../orders/index.ts';
 import { createConnectionHub, type Connection, type ConnectionHub } from './connections.ts';
-import { RELAYED, relayedEventsSchema, type RealtimeEvent } from './events.ts';
+import { RELAYED, relayedEventsSchema, STAFF_FEED, type RealtimeEvent } from './events.ts';
 import { allowedOrigins, authenticateHandshake, checkOrigin, HandshakeError, type Session } from './handshake.ts';
 import { registerRealtimeMetrics } from './realtime.metrics.ts';
 import { connectRedis, type RedisLink } from './redis.ts';
-import { lastUserEventId, listUserEventsAfter } from './realtime.repository.ts';
+import { lastUserEventId, listStaffEventsAfter, listUserEventsAfter } from './realtime.repository.ts';
+import { attachStaffFeed, STAFF_NAMESPACE } from './staff-feed.ts';
 
 export interface RealtimeDeps {
   config: Config;
@@ -35,7 +36,7 @@ export interface Realtime {
    * The relay's Socket.IO sink: delivers to this node's sockets and, with Redis, to every other node's.
    * Throws, delivering nothing, while Redis is down, so the relay keeps the rows for later.
    */
-  publish(events: readonly RealtimeEvent[]): void;
+  publish(events: readonly RealtimeEvent[], staff?: readonly RealtimeEvent[]): void;
   /** Disconnects every socket of this user, on every node (through Redis when configured): a disabled account. */
   disconnectUser(userId: string): void;
   /** New sockets are refused from here on. */
@@ -100,7 +101,11 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
   /** Open sockets per user on this node (reserved at the handshake, released at disconnect). */
   const perUser = new Map<string, number>();
   const hub = createConnectionHub({
-    fetchAfter: (userId, after, limit) => listUserEventsAfter(database.db, userId, after, limit),
+    // The staff feed is one more stream: its rows are numbered by staff_seq, its counter is a counter row.
+    fetchAfter: (userId, after, limit) =>
+      userId === STAFF_FEED
+        ? listStaffEventsAfter(database.db, after, limit)
+        : listUserEventsAfter(database.db, userId, after, limit),
     lastEventId: (userId) => lastUserEventId(database.db, userId),
     logger,
     onCatchUpFailed(connection, error) {
@@ -215,6 +220,27 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     }
   };
 
+  attachStaffFeed(io, {
+    hub,
+    tokens,
+    origins,
+    clock,
+    logger,
+    isShuttingDown: () => isShuttingDown,
+    reserve(userId) {
+      const open = perUser.get(userId) ?? 0;
+      if (open >= MAX_CONNECTIONS_PER_USER) return false;
+      perUser.set(userId, open + 1);
+      return true;
+    },
+    release(userId) {
+      const open = (perUser.get(userId) ?? 1) - 1;
+      if (open > 0) perUser.set(userId, open);
+      else perUser.delete(userId);
+    },
+    sockets: sockets as Map<string, Pick<FulcrumSocket, 'conn'>>,
+  });
+
   io.on(RELAYED, (events: unknown) => {
     const parsed = relayedEventsSchema.safeParse(events);
     if (parsed.success) hub.deliver(parsed.data);
@@ -224,7 +250,8 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
   return {
     io,
     hub,
-    publish(events) {
+    publish(userEvents, staff = []) {
+      const events = staff.length === 0 ? userEvents : [...userEvents, ...staff];
       if (events.length === 0) return;
       if (redis !== undefined && !redis.isReady()) throw new Error('redis is not connected');
       hub.deliver(events);
@@ -235,6 +262,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
       // Closed for good (not the transport): the client does not reconnect by itself, and a new handshake with
       // the account's token is refused.
       io.in(`user:${userId}`).disconnectSockets(true);
+      io.of(STAFF_NAMESPACE).in(`user:${userId}`).disconnectSockets(true);
     },
     beginShutdown() {
       isShuttingDown = true;
