@@ -32,6 +32,8 @@ const actions = {
     label: 'Cancel',
     possible: (o) => o.status === 'CREATED' || (isAdmin() && o.status === 'PAID'),
     path: (o) => `/orders/${encodeURIComponent(o.id)}/cancel`,
+    // Cancelling is asked first (a PAID order is refunded); shipping and delivering only when the order moved on.
+    askFirst: true,
     question: (o) =>
       o.status === 'PAID'
         ? `Cancel order ${o.id}? It is paid: cancelling refunds ${money(left(o))} to the customer.`
@@ -46,8 +48,10 @@ const actions = {
  */
 async function perform(kind, order, body, changed = '') {
   const action = actions[kind];
-  const yes = await ask(`${changed}${action.question(order)}`, action.label, 'Back');
-  if (!yes) return;
+  if (action.askFirst || changed !== '') {
+    const yes = await ask(`${changed}${action.question(order)}`, action.label, 'Back');
+    if (!yes) return;
+  }
   try {
     const next = await session.call('POST', action.path(order), { body, ifMatch: order.version });
     show(next);
