@@ -91,6 +91,17 @@ describe('browser: the storefront and the hosted checkout', () => {
     return page;
   }
 
+  async function latestOrderOf(email: string): Promise<string> {
+    const row = await app.database.db
+      .selectFrom('orders')
+      .innerJoin('users', 'users.id', 'orders.user_id')
+      .select('orders.id')
+      .where('users.email', '=', email)
+      .orderBy('orders.created_at', 'desc')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
   async function registerAndOrder(page: Page, email: string): Promise<string> {
     await page.goto(`${app.baseUrl}/`);
     const form = page.locator('#register-form');
@@ -112,18 +123,31 @@ describe('browser: the storefront and the hosted checkout', () => {
     await cartQty.dispatchEvent('change');
     await page.locator('#cart-total').filter({ hasText: '$126.00' }).waitFor();
 
+    // The shipping address goes with the order, and "Place order and pay" leads straight to the payment page.
+    const address = page.locator('#address');
+    await address.getByLabel('Full name').fill('Ada Shopper');
+    await address.getByLabel('Address', { exact: true }).fill('1 Analytical Way');
+    await address.getByLabel('Postal code').fill('10115');
+    await address.getByLabel('City').fill('Berlin');
+    await address.getByLabel('Country').selectOption('DE');
     await page.locator('#place-order').click();
-    const row = page.locator('#orders tr[data-order-id]').first();
-    await row.waitFor();
-    const orderId = await row.getAttribute('data-order-id');
-    assert.ok(orderId?.startsWith('ord_'));
-    await row.getByText('Awaiting payment').waitFor();
-    assert.equal(await page.locator('#cart tr').count(), 0, 'the cart is emptied once ordered');
-
-    await row.getByRole('button', { name: 'Pay' }).click();
     await page.waitForURL(`${app.sandbox!.url}/checkout/**`);
     await page.locator('#total').filter({ hasText: '$126.00' }).waitFor();
-    return orderId!;
+    const orderId = await latestOrderOf(email);
+    assert.ok(orderId.startsWith('ord_'));
+    const placed = await app.database.db
+      .selectFrom('orders')
+      .select('shipping_address')
+      .where('id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(placed.shipping_address, {
+      name: 'Ada Shopper',
+      line1: '1 Analytical Way',
+      city: 'Berlin',
+      postalCode: '10115',
+      country: 'DE',
+    });
+    return orderId;
   }
 
   it('register, cart, order, pay 4242 on the hosted page: back on the shop, processing turns PAID live', async () => {
@@ -179,10 +203,13 @@ describe('browser: the storefront and the hosted checkout', () => {
     await page.waitForURL(`${app.baseUrl}/?order=${orderId}*`);
     await page
       .locator('#return-status')
-      .filter({ hasText: /Checkout cancelled|Payment not completed/ })
+      .filter({ hasText: /Payment declined — not paid|Payment not completed/ })
       .waitFor();
     const row = page.locator(`#orders tr[data-order-id="${orderId}"]`);
     await row.waitFor();
+    // The list and the return panel say the same thing (the page once said "Checkout cancelled" above and
+    // "Payment processing…" in the list).
+    assert.equal(await row.locator('.status').textContent(), await page.locator('#return-status').textContent());
     assert.notEqual(await row.locator('.status').textContent(), 'PAID');
 
     // Whatever the decline caused has reached the page once a later event has: every webhook delivered and
