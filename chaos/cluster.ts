@@ -77,6 +77,8 @@ function managed(spec: ProcessSpec): ManagedProcess {
       return ready && isAlive();
     },
     start() {
+      // Two children on one data directory or port would leave the harness tracking the wrong one.
+      if (isAlive()) return Promise.reject(new Error(`${spec.name} is already running`));
       starts += 1;
       log ??= createWriteStream(join(spec.logDir, `${spec.name}.log`), { flags: 'a' });
       log.write(`--- start ${starts} at ${new Date().toISOString()}\n`);

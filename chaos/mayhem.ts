@@ -95,6 +95,9 @@ export async function killLoop(
     })),
   ].sort((a, b) => a.at - b.at);
   const restarts: Promise<void>[] = [];
+  // A process between its kill and its restart is not picked again: two kills planned a moment apart once
+  // both picked the same process and restarted it twice, the second start refused by the first's DATA_DIR lock.
+  const restarting = new Set<ManagedProcess>();
   for (const step of plan) {
     await sleep(Math.max(0, step.at - Date.now()));
     if (step.what === 'terminate') {
@@ -106,9 +109,11 @@ export async function killLoop(
       }
       continue;
     }
-    const alive = cluster.fulcrum.filter((p) => p.ready);
+    const alive = cluster.fulcrum.filter((p) => p.ready && !restarting.has(p));
     if (alive.length === 0) continue;
-    restarts.push(killAndRestart(log, r.pick(alive), r.int(200, 3000)));
+    const victim = r.pick(alive);
+    restarting.add(victim);
+    restarts.push(killAndRestart(log, victim, r.int(200, 3000)).finally(() => restarting.delete(victim)));
   }
   await Promise.all(restarts);
 }
