@@ -1,5 +1,5 @@
 // The admin dashboard's entry: login, the first admin's setup, the tabs and the staff feed. Each tab lives in a
-// module of its own (admin-orders.js, admin-products.js, admin-payments.js, admin-webhooks.js) registered through
+// module of its own (admin-orders.js, admin-products.js, admin-payments.js, admin-webhooks.js, admin-mail.js) registered through
 // admin-shell.js. Support staff read; admins also act (the API decides).
 // On a fresh install (no admin yet) it shows the "create the first admin" form instead of the login; the
 // one-time token comes from the start banner's link `/admin?setup=<token>`.
@@ -10,6 +10,7 @@ import './admin-orders.js';
 import './admin-products.js';
 import './admin-payments.js';
 import './admin-webhooks.js';
+import './admin-mail.js';
 
 /** From the banner's link; it leaves the address bar once used or useless. */
 const setupToken = new URLSearchParams(location.search).get('setup');

@@ -98,6 +98,8 @@ export function createSession(key) {
     token: () => read()?.accessToken ?? null,
     user: () => read()?.user ?? null,
     refresh,
+    /** Calls the API without a token (public routes: password reset, e-mail verification). */
+    send: (method, path, options = {}) => send(method, path, { ...options, token: undefined }),
     /** Calls the API as the logged-in user; on 401 token_expired, refreshes once and retries. */
     async call(method, path, options = {}) {
       const token = read()?.accessToken;

@@ -9,6 +9,13 @@ import './store-checkout.js';
 import { connectLive, disconnectLive } from './store-live.js';
 import { loadOrders, renderOrders, setAfterStockChange, showReturn } from './store-orders.js';
 import { $, notify, orders, returning, session } from './store-shell.js';
+import { verifyNotice } from './verify-notice.js';
+
+const emailNotice = verifyNotice(
+  session,
+  { box: $('verify-notice'), text: $('verify-text'), resend: $('verify-resend') },
+  notify,
+);
 
 setAfterStockChange(() => void loadProducts().catch(() => undefined));
 
@@ -16,6 +23,8 @@ function renderAccount() {
   const user = session.user();
   $('whoami').textContent = user ? `${user.name} (${user.email})` : '';
   $('logout').hidden = !user;
+  $('account-link').hidden = !user;
+  void emailNotice.refresh();
   $('auth').hidden = Boolean(user);
   $('orders-section').hidden = !user;
   renderCart();
