@@ -21,7 +21,7 @@ function restrictedImports(/** @type {(keyof typeof transports)[]} */ names) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'web/vendor/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'data/**', 'web/vendor/**', 'eslint.config.js', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

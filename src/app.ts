@@ -10,8 +10,8 @@ import { createAuthenticate } from './http/authenticate.ts';
 import { docsRouter, buildOpenApiDocument } from './http/openapi.ts';
 import { answerClientError, errorHandler, sendProblem } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
-import { defineRoutes, RouteRegistry, type ModuleRoutes } from './http/routes.ts';
-import type { TokenService } from './modules/auth/tokens.ts';
+import type { ModuleContext } from './http/module-context.ts';
+import { defineRoutes, RouteRegistry } from './http/routes.ts';
 import {
   authModule,
   createRateLimitStore,
@@ -19,6 +19,7 @@ import {
   type LoginLimiterOptions,
   type RateLimitStore,
   type SessionControl,
+  type TokenService,
 } from './modules/auth/index.ts';
 import { catalogModule } from './modules/catalog/index.ts';
 import { createMailQueue, mailModule, shopOf, type MailQueue } from './modules/mail/index.ts';
@@ -45,9 +46,9 @@ export interface AppDeps {
   payments?: PaymentsRuntime;
 }
 
-/** What a module gets to declare its routes: `define(basePath)` gives a documented, validated router. */
-export interface ModuleContext {
-  deps: AppDeps & {
+/** What the app hands every module; each module's entry names the slice of `deps` it uses (http/module-context.ts). */
+type AppContext = ModuleContext<
+  AppDeps & {
     metrics: Metrics;
     payments: PaymentsRuntime;
     rateLimits: RateLimitStore;
@@ -55,9 +56,8 @@ export interface ModuleContext {
     sessions: SessionControl;
     /** Mails written in a request's transaction, sent later by the worker (SHOP_NAME, PUBLIC_URL). */
     mail: MailQueue;
-  };
-  define(basePath: string, options?: { rawBody?: boolean }): ModuleRoutes;
-}
+  }
+>;
 
 export interface BuiltApp {
   app: Express;
@@ -76,7 +76,7 @@ export interface BuiltApp {
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url));
 
-const modules: ((ctx: ModuleContext) => void)[] = [
+const modules: ((ctx: AppContext) => void)[] = [
   authModule,
   catalogModule,
   (ctx) => createOrdersModule(ctx.deps.payments.orderHooks)(ctx),
@@ -107,7 +107,7 @@ export function buildApp(input: AppDeps): BuiltApp {
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
   const rawMounts: [string, Router][] = [];
   const jsonMounts: [string, Router][] = [];
-  const ctx: ModuleContext = {
+  const ctx: AppContext = {
     deps,
     define(basePath, options) {
       const routes = defineRoutes(registry, basePath, authenticate);

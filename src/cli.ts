@@ -4,8 +4,7 @@ import { text } from 'node:stream/consumers';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { emailSchema, newPasswordSchema } from './modules/auth/auth.schemas.ts';
-import { createOrPromoteAdmin } from './modules/auth/index.ts';
+import { createOrPromoteAdmin, emailSchema, newPasswordSchema } from './modules/auth/index.ts';
 
 const usage = 'usage: npm run cli -- create-admin <email>   (the password is read from stdin)';
 

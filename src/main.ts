@@ -5,12 +5,12 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { DataDirLockedError, openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { startWorkerJobs } from './modules/jobs/worker.ts';
+import { startWorkerJobs } from './modules/jobs/index.ts';
 import { createMailQueue, keptTransport, mailFromOf, shopOf, smtpTransport } from './modules/mail/index.ts';
-import { createTokenService, ensureAdmin, issueSetupToken } from './modules/auth/index.ts';
+import { createTokenService, ensureAdmin, issueSetupToken, resolveJwtSecret } from './modules/auth/index.ts';
 import { seedDemoCatalog } from './modules/catalog/index.ts';
 import { renderBanner } from './banner.ts';
-import { createAmqpPublisher } from './modules/events-out/rabbitmq.ts';
+import { createAmqpPublisher } from './modules/events-out/index.ts';
 import {
   createPaymentsRuntime,
   releaseReconcileLease,
@@ -18,14 +18,11 @@ import {
   type PaymentsRuntime,
 } from './modules/payments/index.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
-import { listenForInboxEvents } from './modules/webhooks/inbox-listener.ts';
-import { releaseInboxLeases } from './modules/webhooks/inbox-leases.ts';
+import { listenForInboxEvents, releaseInboxLeases } from './modules/webhooks/index.ts';
 import { releaseIdempotencyLeases } from './http/idempotency.ts';
-import { resolveJwtSecret } from './modules/auth/secret.ts';
 import { createLogger, writeThrough, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
-import { startSandbox, type Sandbox } from './sandbox/index.ts';
-import { embeddedSandboxOptions } from './sandbox/embedded.ts';
+import { embeddedSandboxOptions, startSandbox, type Sandbox } from './sandbox/index.ts';
 
 type Mode = 'api' | 'worker' | 'all' | 'migrate';
 const modes: readonly Mode[] = ['api', 'worker', 'all', 'migrate'];

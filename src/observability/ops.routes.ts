@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import type { ModuleContext } from '../app.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
 import { isMigrated } from '../db/migrate.ts';
+import type { ModuleContext } from '../http/module-context.ts';
+import type { Logger } from './logger.ts';
 import { metricsAccess } from './metrics-access.ts';
+import type { Metrics } from './metrics.ts';
 
 const status = z.object({ status: z.string() });
 
@@ -27,7 +31,15 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 /** /healthz, /readyz and /metrics: documented like every other route. */
-export function opsModule(ctx: ModuleContext, isShuttingDown: () => boolean): void {
+export function opsModule(
+  ctx: ModuleContext<{
+    database: Database;
+    metrics: Metrics;
+    logger: Logger;
+    config: Pick<Config, 'METRICS_TOKEN' | 'NODE_ENV'>;
+  }>,
+  isShuttingDown: () => boolean,
+): void {
   const { database, metrics, logger } = ctx.deps;
   const { route } = ctx.define('');
   let migrated = false;

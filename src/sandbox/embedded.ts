@@ -1,7 +1,7 @@
 // The options Fulcrum's own process (src/main.ts) starts the sandbox with. Kept here, free of
 // Fulcrum's imports, so that they can be tested without starting Fulcrum.
 import { join } from 'node:path';
-import type { SandboxOptions } from './index.ts';
+import type { SandboxOptions } from './options.ts';
 
 export interface EmbeddedSandboxSettings {
   port: number;

@@ -3,7 +3,7 @@ import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, forbidden, notFound, unauthorized } from '../../shared/errors.ts';
 import { toUserDto, type UserDto } from './auth.schemas.ts';
-import { requirePermission } from './permissions.ts';
+import { requirePermission } from '../../shared/permissions.ts';
 import type { TokenService } from './tokens.ts';
 import { findUserById } from './users.repository.ts';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Role } from '../../db/schema.ts';
 import { call, createUser, startTestApp, type TestApp } from '../../../test/helpers.ts';
-import { can, type Permission } from './permissions.ts';
+import { can, type Permission } from '../../shared/permissions.ts';
 
 interface AdminRoute {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';

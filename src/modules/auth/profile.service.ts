@@ -9,7 +9,7 @@ import type { SessionIssuer } from './auth.service.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { assertNewPassword } from './password-policy.ts';
-import { requirePermission } from './permissions.ts';
+import { requirePermission } from '../../shared/permissions.ts';
 import { queueVerification, revokeAllRefreshTokens } from './recovery.service.ts';
 import { findUserByEmail, findUserById, type UserRow } from './users.repository.ts';
 

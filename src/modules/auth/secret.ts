@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../../config.ts';
 
 /**
  * JWT_SECRET when given (required in production by config); otherwise one generated once and
  * kept in DATA_DIR, so tokens survive a restart of a development instance.
  */
-export async function resolveJwtSecret(config: Config): Promise<string> {
+export async function resolveJwtSecret(config: {
+  readonly JWT_SECRET?: string | undefined;
+  readonly DATA_DIR: string;
+}): Promise<string> {
   if (config.JWT_SECRET !== undefined) return config.JWT_SECRET;
   const file = join(config.DATA_DIR, 'jwt-secret');
   try {

@@ -8,7 +8,7 @@ import { newId } from '../../shared/ids.ts';
 import { emailSchema, newPasswordSchema, toUserDto, type UserDto } from './auth.schemas.ts';
 import { hashPassword } from './password.ts';
 import { passwordProblem } from './password-policy.ts';
-import { requirePermission } from './permissions.ts';
+import { requirePermission } from '../../shared/permissions.ts';
 import { findUserByEmail, findUserById, insertUserIfAbsent, updateUserRole } from './users.repository.ts';
 
 /**

@@ -1,4 +1,6 @@
-import type { ModuleContext } from '../../app.ts';
+import type { Database } from '../../db/database.ts';
+import type { ModuleContext } from '../../http/module-context.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import {
   adminListQuery,
@@ -13,8 +15,11 @@ import * as service from './catalog.service.ts';
 
 const tags = ['catalog'];
 
+/** What the catalog routes need from the app. */
+export type CatalogContext = ModuleContext<{ database: Database; clock: Clock }>;
+
 /** Public catalog under /api/v1/products; staff and admin views under /api/v1/admin/products. */
-export function catalogRoutes(ctx: ModuleContext): void {
+export function catalogRoutes(ctx: CatalogContext): void {
   const deps = { db: ctx.deps.database.db, clock: ctx.deps.clock };
   const open = ctx.define('/api/v1/products');
   const admin = ctx.define('/api/v1/admin/products');

@@ -1,11 +1,10 @@
-import type { ModuleContext } from '../../app.ts';
-import { catalogRoutes } from './catalog.routes.ts';
+import { catalogRoutes, type CatalogContext } from './catalog.routes.ts';
 
 export { lockProducts, reserveStock, restock, type StockLine } from './catalog.repository.ts';
 export { seedDemoCatalog, DEMO_PRODUCTS, type DemoSeedOutcome } from './demo-catalog.ts';
 export { toProductResponse, type ProductResponse, type ProductRow } from './catalog.schemas.ts';
 
 /** Mounts /api/v1/products and /api/v1/admin/products. */
-export function catalogModule(ctx: ModuleContext): void {
+export function catalogModule(ctx: CatalogContext): void {
   catalogRoutes(ctx);
 }

@@ -2,7 +2,7 @@ import type { Db } from '../../db/database.ts';
 import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_RETENTION_MS } from '../../http/idempotency.ts';
 import { deletePublishedBefore } from '../realtime/index.ts';
 import { deleteProcessedBefore } from '../webhooks/index.ts';
-import { runExclusive } from './scheduler.ts';
+import { runExclusive } from '../../shared/scheduler.ts';
 
 /** What the retention job keeps; main.ts builds it from the configuration. */
 export interface RetentionPolicy {

@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { mailOnce, type MailQueue, type MailTransport } from '../mail/index.ts';
 import { expireOrders, type OrderHooks } from '../orders/index.ts';
 import { defaultRetention, pruneOnce, type RetentionPolicy } from './retention.ts';
-import { startJob, type RunningJob } from './scheduler.ts';
+import { startJob, type RunningJob } from '../../shared/scheduler.ts';
 
 export interface WorkerDeps {
   db: Db;

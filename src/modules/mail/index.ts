@@ -1,4 +1,5 @@
-import type { ModuleContext } from '../../app.ts';
+import type { Database } from '../../db/database.ts';
+import type { ModuleContext } from '../../http/module-context.ts';
 import { mailRoutes } from './mail.routes.ts';
 
 export { createMailQueue, type MailQueue, type QueuedMail } from './queue.ts';
@@ -27,6 +28,6 @@ export function mailFromOf(config: { SHOP_NAME: string; PUBLIC_URL: string; MAIL
 }
 
 /** Mounts /api/v1/admin/mail. */
-export function mailModule(ctx: ModuleContext): void {
+export function mailModule(ctx: ModuleContext<{ database: Database }>): void {
   mailRoutes(ctx.define('/api/v1/admin/mail'), ctx.deps.database.db);
 }

@@ -4,7 +4,7 @@ import { actorOf } from '../../http/authenticate.ts';
 import type { ModuleRoutes } from '../../http/routes.ts';
 import { listQuery } from '../../http/validate.ts';
 import { decodeCursor, pageOf } from '../../shared/cursor.ts';
-import { requirePermission } from '../auth/index.ts';
+import { requirePermission } from '../../shared/permissions.ts';
 import { listMails, type MailRow } from './mail.repository.ts';
 
 const mailStatuses = ['pending', 'sent', 'failed'] as const;

@@ -1,6 +1,7 @@
-import type { ModuleContext } from '../../app.ts';
+import type { Registry } from 'prom-client';
+import type { ModuleContext } from '../../http/module-context.ts';
 import { registerOrderMetrics } from './orders.metrics.ts';
-import { ordersRoutes } from './orders.routes.ts';
+import { ordersRoutes, type OrdersModuleDeps } from './orders.routes.ts';
 import type { OrderHooks } from './orders.service.ts';
 
 // The orders module's public surface: other modules import only from here.
@@ -22,11 +23,13 @@ export { checkOrderVersion, StaleOrderError, withCurrentOrder } from './orders.v
 export { releaseStock, transitionOrder, type OrderActor, type TransitionOptions } from './orders.transition.ts';
 export { orderStatuses, orderTransitions, transition, type OrderStatus } from './order-status.ts';
 
+export type OrdersContext = ModuleContext<OrdersModuleDeps & { metrics: { registry: Registry } }>;
+
 /**
  * Mounts the order routes. `hooks` is where payments plugs in (refund on cancelling a PAID order,
  * the `payment` field, payment status in realtime messages); see OrderHooks.
  */
-export function createOrdersModule(hooks: OrderHooks = {}): (ctx: ModuleContext) => void {
+export function createOrdersModule(hooks: OrderHooks = {}): (ctx: OrdersContext) => void {
   return (ctx) => {
     registerOrderMetrics(ctx.deps.metrics.registry, ctx.deps.database.db);
     ordersRoutes(ctx, hooks);

@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../../db/database.ts';
-import { runExclusive } from '../jobs/index.ts';
+import { runExclusive } from '../../shared/scheduler.ts';
 import * as repo from './orders.repository.ts';
 import type { OrderHooks } from './orders.service.ts';
 import { transitionOrder } from './orders.transition.ts';

@@ -1,5 +1,8 @@
-import type { ModuleContext } from '../../app.ts';
 import type { Response } from 'express';
+import type { Database } from '../../db/database.ts';
+import type { ModuleContext } from '../../http/module-context.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import { ifMatchOf, setVersionTag } from '../../http/if-match.ts';
 import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
@@ -24,8 +27,16 @@ const stale = {
   description: 'precondition_failed: If-Match names an older version of the order; `order` is the order as it is now',
 };
 
+/** What the order routes need from the app: the settings they read are passed in, not imported. */
+export interface OrdersModuleDeps {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  config: { ORDER_TTL_SECONDS: number };
+}
+
 /** /api/v1/orders for everyone signed in; /api/v1/admin/orders for shipping and delivery. */
-export function ordersRoutes(ctx: ModuleContext, hooks: OrderHooks): void {
+export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderHooks): void {
   const { database, clock, config, logger } = ctx.deps;
   const deps: OrdersDeps = { db: database.db, clock, orderTtlSeconds: config.ORDER_TTL_SECONDS, hooks };
   const idempotency = createIdempotency({ db: database.db, clock, logger });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ModuleContext } from '../../app.ts';
+import type { ModuleContext } from '../../http/module-context.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import { listQuery } from '../../http/validate.ts';
 import { money, moneySchema, toCurrency } from '../../shared/money.ts';
@@ -54,7 +54,7 @@ export function toAdminPaymentResponse(row: PaymentRow & { owes_refund?: boolean
 }
 
 /** GET /admin/payments (support, admin) and POST /admin/payments/:id/resolve (admin). */
-export function adminPaymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
+export function adminPaymentsRoutes(ctx: ModuleContext<unknown>, deps: PaymentsDeps): void {
   const admin = ctx.define('/api/v1/admin/payments');
   admin.route(
     {

@@ -9,7 +9,7 @@ import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
 import { toPaymentResponse } from './payments.schemas.ts';
 import { confirm } from './payments.service.ts';
-import { closeCheckout } from './reconciliation.ts';
+import { closeCheckoutOfClosedOrder } from './checkout-close.ts';
 import {
   GatewayError,
   providerOf,
@@ -184,28 +184,6 @@ export async function openCheckout(deps: PaymentsDeps, payment: PaymentRow): Pro
     .returningAll()
     .executeTakeFirst();
   return stored ?? (await repo.findPayment(deps.db, payment.id)) ?? payment;
-}
-
-/**
- * A checkout session open for an order that is no longer CREATED (cancelled while the session was being made,
- * or just now) is closed at the gateway, so that it takes no money: the payment becomes CANCELED, or — paid
- * meanwhile — is confirmed and refunded in full like any money for a closed order. Unreachable gateway: the
- * session stays open until reconciliation closes it. Returns the payment as it is now.
- */
-export async function closeCheckoutOfClosedOrder(deps: PaymentsDeps, payment: PaymentRow): Promise<PaymentRow> {
-  if (payment.status !== 'PENDING' || payment.gateway_session_id === null) return payment;
-  const order = await repo.findOrderForPayment(deps.db, payment.order_id);
-  if (order === undefined || order.status === 'CREATED') return payment;
-  try {
-    await closeCheckout(deps, payment, `order is ${order.status}`);
-  } catch (error) {
-    if (!(error instanceof GatewayError)) throw error;
-    deps.logger.warn(
-      { err: error, paymentId: payment.id },
-      'checkout of a closed order: gateway unavailable; reconciliation closes it',
-    );
-  }
-  return (await repo.findPayment(deps.db, payment.id)) ?? payment;
 }
 
 /** The 502 for a checkout the gateway did not answer: the payment stays PENDING, marked to be resumed. */

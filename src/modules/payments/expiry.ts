@@ -1,7 +1,7 @@
 import type { PaymentsDeps } from './deps.ts';
 import * as repo from './payments.repository.ts';
 import { GatewayError } from './providers/index.ts';
-import { closeCheckout } from './reconciliation.ts';
+import { closeCheckout } from './checkout-close.ts';
 
 /**
  * Asked by order expiry before it cancels an unpaid order, outside any transaction. Closes the order's

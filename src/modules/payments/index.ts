@@ -1,7 +1,8 @@
-import type { ModuleContext } from '../../app.ts';
+import type { Registry } from 'prom-client';
 import { adminPaymentsRoutes } from './admin-payments.routes.ts';
 import { registerPaymentMetrics } from './metrics.ts';
-import { paymentsRoutes } from './payments.routes.ts';
+import { paymentsRoutes, type PaymentsRoutesContext } from './payments.routes.ts';
+import type { PaymentsRuntime } from './runtime.ts';
 
 // The payments module's public surface: other modules and main.ts import only from here.
 export { createPaymentsRuntime, stripeFromConfig, type PaymentsOptions, type PaymentsRuntime } from './runtime.ts';
@@ -11,7 +12,9 @@ export { createStripeClient, type PaymentProvider, type Providers } from './prov
 export { releaseReconcileLease, type ReconcileReport } from './reconciliation.ts';
 
 /** Mounts checkout, GET /payments/:id, refunds, manual confirmation and the admin list and resolve; adds its gauges to /metrics. */
-export function paymentsModule(ctx: ModuleContext): void {
+export function paymentsModule(
+  ctx: PaymentsRoutesContext & { deps: { payments: PaymentsRuntime; metrics: { registry: Registry } } },
+): void {
   paymentsRoutes(ctx, ctx.deps.payments.deps);
   adminPaymentsRoutes(ctx, ctx.deps.payments.deps);
   registerPaymentMetrics(ctx.deps.metrics.registry, ctx.deps.database.db, ctx.deps.clock);

@@ -3,7 +3,7 @@ import type { PaymentsDeps } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import * as repo from './payments.repository.ts';
 import { applyPaymentFact } from './confirmation.ts';
-import { closeCheckoutOfClosedOrder } from './checkout.service.ts';
+import { closeCheckoutOfClosedOrder } from './checkout-close.ts';
 import { issueRefunds, paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
 import { issueRefund, recordRefund } from './refunds.service.ts';
 import { refundableAmount } from './refund-facts.ts';

@@ -1,5 +1,8 @@
-import type { ModuleContext } from '../../app.ts';
 import type { RequestHandler } from 'express';
+import type { Database } from '../../db/database.ts';
+import type { ModuleContext } from '../../http/module-context.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
 import { assertEmailVerified } from '../auth/index.ts';
@@ -22,8 +25,16 @@ import { requestRefund } from './refunds.service.ts';
 
 const tags = ['payments'];
 
+/** What the payment routes need from the app: the settings they read are passed in, not imported. */
+export type PaymentsRoutesContext = ModuleContext<{
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  config: { readonly REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: boolean };
+}>;
+
 /** POST /orders/:id/checkout, GET /payments/:id, and the admin routes for refunds and manual payments. */
-export function paymentsRoutes(ctx: ModuleContext, deps: PaymentsDeps): void {
+export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): void {
   const { database, clock, logger } = ctx.deps;
   const idempotency = createIdempotency({ db: database.db, clock, logger });
   // Before the idempotency key is claimed, so a 403 here is not kept: once verified, the same key goes through.

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import { runExclusive } from '../jobs/index.ts';
+import { runExclusive } from '../../shared/scheduler.ts';
 import { insertInboxEvent } from '../webhooks/index.ts';
+import { closeCheckout, refOf } from './checkout-close.ts';
 import { CHECKOUT_REFUSED, openCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
-import type { PaymentFact, PaymentRef } from './facts.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow } from './payments.repository.ts';
 import { confirm } from './payments.service.ts';
@@ -25,12 +25,6 @@ export interface ReconcileReport {
   payments: number;
   refunds: number;
 }
-
-const refOf = (p: PaymentRow): PaymentRef => ({
-  paymentId: p.id,
-  sessionId: p.gateway_session_id,
-  paymentIntentId: p.gateway_payment_intent_id,
-});
 
 async function readState(db: Db, key: string): Promise<unknown> {
   const row = await db.selectFrom('job_state').select('value').where('key', '=', key).executeTakeFirst();
@@ -143,22 +137,6 @@ async function feedProviderEvents(deps: PaymentsDeps, provider: PaymentProvider)
   }
   if (cursor !== null && cursor !== saved?.cursor) await writeState(deps.db, key, { cursor }, now);
   return stored;
-}
-
-/**
- * Closes a payment's open checkout at the gateway, then settles it: CANCELED when the gateway expired it,
- * or whatever the gateway says happened instead (paid: confirmed, through the one confirmation path).
- * Returns the resulting payment status. Throws GatewayError when the gateway cannot be reached.
- */
-export async function closeCheckout(deps: PaymentsDeps, payment: PaymentRow, reason: string): Promise<string> {
-  const provider = providerOf(deps.providers, payment.provider);
-  const sessionId = payment.gateway_session_id;
-  let fact: PaymentFact | null = { kind: 'canceled', ref: refOf(payment), reason };
-  if (sessionId !== null && (await provider.expireCheckout(sessionId)) === 'not_open') {
-    fact = await provider.lookup({ paymentId: payment.id, sessionId });
-  }
-  if (fact !== null) await confirm(deps, fact, ACTOR);
-  return (await repo.findPayment(deps.db, payment.id))?.status ?? payment.status;
 }
 
 /** One PENDING payment: finish what a crash or a lost webhook left undone. */

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
-import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { startJob, type RunningJob } from '../jobs/index.ts';
+import { startJob, type RunningJob } from '../../shared/scheduler.ts';
 import type { OrderHooks } from '../orders/index.ts';
 import { createInboxWorker, type InboxHandler, type InboxWorker, type WebhookIntake } from '../webhooks/index.ts';
 import { applyPaymentFact } from './confirmation.ts';
-import type { PaymentsDeps } from './deps.ts';
+import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import { createOrderHooks } from './order-hooks.ts';
 import { issueRefunds } from './payments.service.ts';
@@ -19,7 +18,7 @@ export interface PaymentsOptions {
   db: Db;
   clock: Clock;
   logger: Logger;
-  config: Config;
+  config: PaymentsSettings;
   /** The SDK client; default: built from config (real Stripe with STRIPE_SECRET_KEY, else the sandbox). */
   stripe?: Stripe;
   /** Secret webhooks are signed with; default STRIPE_WEBHOOK_SECRET. */
@@ -57,7 +56,10 @@ export function reconcileLeaseMs(intervalMs: number): number {
 }
 
 /** The Stripe client Fulcrum uses when none is given: real Stripe with a key, else the sandbox. */
-export function stripeFromConfig(config: Config, sandboxUrl?: string): Stripe {
+export function stripeFromConfig(
+  config: Pick<PaymentsSettings, 'STRIPE_SECRET_KEY' | 'STRIPE_API_BASE' | 'SANDBOX_PORT'>,
+  sandboxUrl?: string,
+): Stripe {
   const hasKey = config.STRIPE_SECRET_KEY !== undefined;
   const apiBase =
     config.STRIPE_API_BASE ?? sandboxUrl ?? (hasKey ? undefined : `http://127.0.0.1:${config.SANDBOX_PORT ?? 12111}`);

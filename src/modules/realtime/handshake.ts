@@ -1,6 +1,5 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import type { Config } from '../../config.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { TokenService } from '../auth/index.ts';
@@ -34,7 +33,10 @@ const authSchema = z.object({
  * A request without Origin is allowed: browsers always send one on WebSocket and cross-origin requests,
  * so its absence means a non-browser client, which a bearer token already authenticates.
  */
-export function allowedOrigins(config: Config): ReadonlySet<string> {
+export function allowedOrigins(config: {
+  readonly CORS_ORIGINS: readonly string[];
+  readonly PUBLIC_URL: string;
+}): ReadonlySet<string> {
   return new Set([...config.CORS_ORIGINS, new URL(config.PUBLIC_URL).origin]);
 }
 

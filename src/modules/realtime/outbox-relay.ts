@@ -1,7 +1,7 @@
 import type { Database, Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { AmqpPublisher } from '../events-out/rabbitmq.ts';
+import type { AmqpPublisher } from '../events-out/index.ts';
 import { staffCopy, toRealtimeEvent, type RealtimeEvent } from './events.ts';
 import { assignStaffSeqs, listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
 import { embeddedLeadership, OUTBOX_CHANNEL, serverLeadership, type RelayLeadership } from './relay-leader.ts';

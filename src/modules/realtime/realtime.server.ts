@@ -1,7 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type DefaultEventsMap, type Socket } from 'socket.io';
 import { z } from 'zod';
-import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -19,8 +18,16 @@ import { connectRedis, type RedisLink } from './redis.ts';
 import { lastUserEventId, listStaffEventsAfter, listUserEventsAfter } from './realtime.repository.ts';
 import { attachStaffFeed, STAFF_NAMESPACE } from './staff-feed.ts';
 
+/** The settings realtime reads (src/config.ts names them; they are passed in, never imported). */
+export interface RealtimeSettings {
+  readonly CORS_ORIGINS: readonly string[];
+  readonly PUBLIC_URL: string;
+  readonly REDIS_URL?: string | undefined;
+  readonly AMQP_URL?: string | undefined;
+}
+
 export interface RealtimeDeps {
-  config: Config;
+  config: RealtimeSettings;
   database: Database;
   logger: Logger;
   clock: Clock;

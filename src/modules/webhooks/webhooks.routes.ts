@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import type { ModuleContext } from '../../app.ts';
+import type { Database } from '../../db/database.ts';
+import type { ModuleContext } from '../../http/module-context.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import { findInputProblem } from '../../http/input-guard.ts';
 import { AppError } from '../../shared/errors.ts';
@@ -23,9 +26,12 @@ export interface WebhookIntake {
   onStored(): void;
 }
 
+/** What the webhook routes need from the app. */
+export type WebhooksContext = ModuleContext<{ database: Database; clock: Clock; logger: Logger }>;
+
 const tags = ['webhooks'];
 
-function invalidEvent(logger: ModuleContext['deps']['logger'], why: string): AppError {
+function invalidEvent(logger: Logger, why: string): AppError {
   logger.warn({ why }, 'signed webhook that is not a well-formed event refused');
   return new AppError(
     'invalid',
@@ -39,7 +45,7 @@ function invalidEvent(logger: ModuleContext['deps']['logger'], why: string): App
  * type, created, data.object) whose strings `jsonb` can hold. Stripe never sends anything else, so this is a
  * sender with the secret and a bug: it gets a 4xx naming the problem, not a 500 that would be retried for days.
  */
-function assertWellFormedEvent(body: Buffer, logger: ModuleContext['deps']['logger']): void {
+function assertWellFormedEvent(body: Buffer, logger: Logger): void {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -52,7 +58,7 @@ function assertWellFormedEvent(body: Buffer, logger: ModuleContext['deps']['logg
   if (!envelope.success) throw invalidEvent(logger, envelope.error.issues[0]?.message ?? 'not an event');
 }
 
-export function webhooksRoutes(ctx: ModuleContext, intake: WebhookIntake): void {
+export function webhooksRoutes(ctx: WebhooksContext, intake: WebhookIntake): void {
   const { database, clock, logger } = ctx.deps;
   const db = database.db;
 

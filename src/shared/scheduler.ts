@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../../db/database.ts';
-import type { Logger } from '../../observability/logger.ts';
+import type { Db, Tx } from '../db/database.ts';
+import type { Logger } from '../observability/logger.ts';
 
 export interface JobOptions {
   name: string;

@@ -1,6 +1,6 @@
-import type { Role } from '../../db/schema.ts';
-import type { Actor } from '../../shared/actor.ts';
-import { forbidden } from '../../shared/errors.ts';
+import type { Role } from '../db/schema.ts';
+import type { Actor } from './actor.ts';
+import { forbidden } from './errors.ts';
 
 export const roles: readonly Role[] = ['customer', 'support', 'admin'];
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Role } from '../../db/schema.ts';
-import { AppError } from '../../shared/errors.ts';
+import type { Role } from '../db/schema.ts';
+import { AppError } from './errors.ts';
 import { can, permissions, requirePermission, roles, type Permission } from './permissions.ts';
 
 // docs/api.md's table, written out by hand: the code's table must agree with the contract cell by cell.

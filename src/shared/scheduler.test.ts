@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
-import { createLogger } from '../../observability/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers.ts';
+import { createLogger } from '../observability/logger.ts';
 import { runExclusive, startJob } from './scheduler.ts';
 
 const logger = createLogger('silent');
