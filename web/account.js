@@ -1,3 +1,4 @@
+// @ts-check
 // The account page: name, e-mail (effective once the new address is verified), password, deletion, and the
 // notice to verify the address. It uses the storefront's session (same sessionStorage key).
 import { busy, createSession, notifier } from './api.js';
@@ -18,7 +19,9 @@ function render(user) {
   $('whoami').textContent = user ? `${user.name} (${user.email})` : '';
   if (!user) return;
   $('current-email').textContent = user.email;
-  const name = $('name-form').elements.namedItem('name');
+  const name = /** @type {HTMLInputElement} */ (
+    /** @type {HTMLFormElement} */ ($('name-form')).elements.namedItem('name')
+  );
   if (document.activeElement !== name) name.value = user.name;
   notice.render(user);
 }
@@ -36,7 +39,7 @@ async function load() {
 /** A form's submit runs `action(values)`; the button is disabled meanwhile and errors are shown. */
 function onSubmit(id, action) {
   $(id).addEventListener('submit', (event) => {
-    const form = event.currentTarget;
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget);
     void busy(
       form.querySelector('button[type=submit]'),
       async () => {

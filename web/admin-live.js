@@ -1,3 +1,4 @@
+// @ts-check
 // The staff feed (`/staff` namespace, docs/api.md § The staff feed): every order's updates, live, replayed after
 // the last event this tab saw when the connection comes back.
 import { $, isStaff, session } from './admin-shell.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // The dashboard's Mail tab (admins): every mail Fulcrum made, by recipient and status; a row opens its text, with
 // the shop's own links clickable.
 import { clear, el, when } from './api.js';

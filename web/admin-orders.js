@@ -1,3 +1,4 @@
+// @ts-check
 // The orders tab: the list (filter, pages), live over the staff feed, and the actions — ship, deliver, cancel —
 // each sent with If-Match (the version the row shows). When the order moved on meanwhile the API answers 412
 // with the order as it is now: the row shows that, and the admin is asked again (or told the action is gone).

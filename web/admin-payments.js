@@ -1,3 +1,4 @@
+// @ts-check
 // The payments tab: all or flagged payments; an admin accepts or refunds flagged money.
 import { busy, clear, el, money, when } from './api.js';
 import { $, isAdmin, notify, registerTab, safely, session } from './admin-shell.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // The products tab: create, list, change stock and the active flag.
 import { busy, clear, el, money } from './api.js';
 import { $, isAdmin, notify, registerTab, safely, session } from './admin-shell.js';
@@ -63,7 +64,7 @@ function productRow(product) {
 }
 
 $('product-form').addEventListener('submit', (event) => {
-  const form = event.currentTarget;
+  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
   void busy(
     form.querySelector('button'),
     async () => {

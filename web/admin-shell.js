@@ -1,9 +1,11 @@
+// @ts-check
 // The admin dashboard's frame, shared by every tab module: the session, notices, the confirmation dialog,
 // and the tab registry. A tab is one module that calls `registerTab(name, { load })` and owns its section
 // `#<name>-tab` and a button `[data-tab=<name>]` in admin.html; adding a tab is adding those three.
 import { createSession, notifier } from './api.js';
 
 export const session = createSession('fulcrum.admin');
+/** @param {string} id @returns {any} an element of admin.html (its ids are fixed) */
 export const $ = (id) => document.getElementById(id);
 export const notify = notifier($('notice'));
 export const STAFF = new Set(['support', 'admin']);
@@ -27,7 +29,7 @@ export async function showTab(name) {
   const previous = tabs.get(current);
   if (previous && current !== name) previous.leave?.();
   current = tabs.has(name) ? name : 'orders';
-  for (const button of document.querySelectorAll('[data-tab]')) {
+  for (const button of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-tab]'))) {
     if (button.dataset.tab === current) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
   }
@@ -49,7 +51,8 @@ export function renderFrame(setupNeeded = frameState.setupNeeded) {
   $('menu').hidden = !staff;
   $('logout').hidden = !user;
   $('whoami').textContent = user ? `${user.email} (${user.role})` : '';
-  for (const tab of document.querySelectorAll('.tab')) tab.hidden = !staff || tab.id !== `${current}-tab`;
+  for (const tab of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.tab')))
+    tab.hidden = !staff || tab.id !== `${current}-tab`;
 }
 const frameState = { setupNeeded: false };
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The webhook events tab: the inbox, and a retry for dead rows.
 import { busy, clear, el, when } from './api.js';
 import { $, isAdmin, notify, registerTab, safely, session } from './admin-shell.js';

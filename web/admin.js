@@ -1,3 +1,4 @@
+// @ts-check
 // The admin dashboard's entry: login, the first admin's setup, the tabs and the staff feed. Each tab lives in a
 // module of its own (admin-orders.js, admin-products.js, admin-payments.js, admin-webhooks.js, admin-mail.js) registered through
 // admin-shell.js. Support staff read; admins also act (the API decides).
@@ -24,7 +25,7 @@ async function enter() {
   await showTab('orders');
 }
 
-for (const button of document.querySelectorAll('[data-tab]')) {
+for (const button of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-tab]'))) {
   button.addEventListener('click', () => safely(showTab(button.dataset.tab)));
 }
 
@@ -34,7 +35,7 @@ $('menu').addEventListener('click', () => {
 });
 
 $('login-form').addEventListener('submit', (event) => {
-  const form = event.currentTarget;
+  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
   void busy(
     form.querySelector('button'),
     async () => {
@@ -68,7 +69,7 @@ session.onChange((value) => {
 });
 
 $('setup-form').addEventListener('submit', (event) => {
-  const form = event.currentTarget;
+  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
   void busy(
     form.querySelector('button'),
     async () => {

@@ -1,3 +1,4 @@
+// @ts-check
 // Shared by the storefront and the admin dashboard: a JSON client with token refresh, and DOM helpers
 // that only ever put text into the page (textContent), never markup built from data.
 
@@ -40,6 +41,11 @@ export function createSession(key) {
     for (const listener of listeners) listener(value);
   };
 
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {{ body?: unknown, idempotencyKey?: string, token?: string | null, ifMatch?: number }} [options]
+   */
   async function send(method, path, { body, idempotencyKey, token, ifMatch } = {}) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';

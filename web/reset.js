@@ -1,3 +1,4 @@
+// @ts-check
 // "Forgot password": without a token, ask for a link; with the mailed link's `?token=`, choose a new password.
 import { busy, createSession, notifier } from './api.js';
 
@@ -10,7 +11,7 @@ $('ask').hidden = Boolean(token);
 $('choose').hidden = !token;
 
 $('ask-form').addEventListener('submit', (event) => {
-  const form = event.currentTarget;
+  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
   void busy(
     form.querySelector('button'),
     async () => {
@@ -24,7 +25,7 @@ $('ask-form').addEventListener('submit', (event) => {
 });
 
 $('choose-form').addEventListener('submit', (event) => {
-  const form = event.currentTarget;
+  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
   void busy(
     form.querySelector('button'),
     async () => {

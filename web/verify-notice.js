@@ -1,3 +1,4 @@
+// @ts-check
 // The notice "verify your e-mail address", with a button that mails a new link; used by the storefront and the
 // account page. `render(user)` shows it while the address is unverified or a new one is pending.
 import { busy } from './api.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // The link mailed to verify an address: `/verify?token=…`. The token is the proof; no sign-in needed.
 import { createSession } from './api.js';
 

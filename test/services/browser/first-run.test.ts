@@ -161,15 +161,24 @@ describe('browser: the first run, from `npm start` to a paid order', () => {
 
     await mug.getByRole('button', { name: 'Add to cart' }).click();
     await page.locator('#cart-total').filter({ hasText: '$18.00' }).waitFor();
-    await page.getByRole('button', { name: 'Place order' }).click();
-    const row = page.locator('#orders tr[data-order-id]').first();
-    await row.getByText('Awaiting payment').waitFor();
-    orderId = (await row.getAttribute('data-order-id')) ?? '';
-    assert.match(orderId, /^ord_/);
-
-    await row.getByRole('button', { name: 'Pay' }).click();
+    // The shipping address goes with the order; "Place order and pay" leads straight to the payment page.
+    const address = page.locator('#address');
+    await address.getByLabel('Full name').fill('Grace Customer');
+    await address.getByLabel('Address', { exact: true }).fill('1 Compiler Road');
+    await address.getByLabel('Postal code').fill('02139');
+    await address.getByLabel('City').fill('Cambridge');
+    const token = (await page.evaluate(
+      () => JSON.parse(sessionStorage.getItem('fulcrum.shop')!).accessToken,
+    )) as string;
+    await page.getByRole('button', { name: 'Place order and pay' }).click();
     await page.waitForURL(`${sandbox}/checkout/**`);
     await page.locator('#total').filter({ hasText: '$18.00' }).waitFor();
+    const mine = (await (
+      await fetch(`${base}/api/v1/orders?limit=1`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { data: { id: string; status: string }[] };
+    orderId = mine.data[0]?.id ?? '';
+    assert.match(orderId, /^ord_/);
+    assert.equal(mine.data[0]?.status, 'CREATED');
     // Webhooks are held back for a moment, so the page is seen waiting before the money is confirmed.
     const held = await fetch(`${sandbox}/_sandbox/faults`, {
       method: 'POST',

@@ -203,7 +203,7 @@ describe('browser: the storefront and the hosted checkout', () => {
     await page.waitForURL(`${app.baseUrl}/?order=${orderId}*`);
     await page
       .locator('#return-status')
-      .filter({ hasText: /Payment declined — not paid|Payment not completed/ })
+      .filter({ hasText: /— not paid|Payment not completed/ })
       .waitFor();
     const row = page.locator(`#orders tr[data-order-id="${orderId}"]`);
     await row.waitFor();
