@@ -5,6 +5,7 @@
 import { busy, clear, el, money, when } from './api.js';
 import { $, ask, isAdmin, notify, registerTab, safely, session } from './admin-shell.js';
 import { onLive } from './admin-live.js';
+import { refundable, refundOrder } from './admin-refund.js';
 
 const rows = new Map(); // orderId -> { order, fill }
 let cursor = null;
@@ -106,6 +107,21 @@ function actionCell(o) {
   }
   if (actions.deliver.possible(o)) cell.append(button('deliver'));
   if (actions.cancel.possible(o)) cell.append(button('cancel', () => ({ reason: 'Cancelled by staff' }), 'danger'));
+  if (refundable(o)) {
+    const refund = el('button', { type: 'button' }, 'Refund…');
+    refund.addEventListener(
+      'click',
+      busy(
+        refund,
+        async () => {
+          const next = await refundOrder(rows.get(o.id)?.order ?? o);
+          if (next) show(next);
+        },
+        notify,
+      ),
+    );
+    cell.append(refund);
+  }
   return cell;
 }
 

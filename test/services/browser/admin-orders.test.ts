@@ -135,6 +135,49 @@ describe('browser: the admin orders list, live and safe against stale views', ()
     await page.close();
   });
 
+  it('a partial refund of a DELIVERED order from the dashboard: typed in dollars, the order stays DELIVERED', async () => {
+    const id = await newOrder();
+    const checkout = await call(shop.app, 'POST', `/api/v1/orders/${id}/checkout`, {
+      token: customer.token,
+      body: {},
+      headers: { 'idempotency-key': `r-${id}` },
+    });
+    assert.equal(checkout.status, 201);
+    const session = (checkout.body.payment.checkoutUrl as string).split('/').pop()!;
+    const paid = await fetch(`${shop.app.sandbox!.url}/_sandbox/checkout/sessions/${session}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(paid.status, 200);
+    const page = await openDashboard();
+    await statusOf(page, id, 'PAID').waitFor();
+    const post = (path: string, body?: unknown) =>
+      call(shop.app, 'POST', path, { token: admin.token, ...(body ? { body } : {}) });
+    assert.equal((await post(`/api/v1/admin/orders/${id}/ship`, { carrier: 'UPS', trackingNumber: 'R1' })).status, 200);
+    assert.equal((await post(`/api/v1/admin/orders/${id}/deliver`)).status, 200);
+    await statusOf(page, id, 'DELIVERED').waitFor();
+
+    await row(page, id).getByRole('button', { name: 'Refund…' }).click();
+    const dialog = page.locator('#refund');
+    await dialog.filter({ hasText: 'Up to $50.00 can be refunded. The order stays DELIVERED.' }).waitFor();
+    await dialog.getByLabel('Amount').fill('12.505');
+    await dialog.getByRole('button', { name: 'Refund' }).click();
+    await page.locator('#refund-error').filter({ hasText: 'Type an amount' }).waitFor();
+    await dialog.getByLabel('Amount').fill('12.50');
+    await dialog.getByLabel('Reason').fill('Scratched lid');
+    await assertAccessible(page, 'the refund dialog');
+    await page.screenshot({ path: '/tmp/admin-refund-dialog.png' });
+    await dialog.getByRole('button', { name: 'Refund' }).click();
+    await page.locator('#notice').filter({ hasText: 'Refund of $12.50 for order' }).waitFor();
+    await row(page, id).getByText('refunded $12.50').waitFor();
+    await statusOf(page, id, 'DELIVERED').waitFor();
+    const order = await orderOf(id);
+    assert.equal(order.status, 'DELIVERED');
+    assert.equal(order.refunded.amount, 1250);
+    await page.close();
+  });
+
   it('at 390 px the list is cards, the page does not scroll sideways; no serious axe violations at either width', async () => {
     await newOrder();
     for (const width of [1280, 390]) {
