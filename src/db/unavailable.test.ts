@@ -13,7 +13,7 @@ describe('isDatabaseUnavailable', () => {
       withCode('53300', 'sorry, too many clients already'),
       withCode('08006'),
       withCode('08001'),
-      withCode('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
+      withCode('ECONNREFUSED', 'connect ECONNREFUSED'),
       withCode('ECONNRESET'),
       new Error('Connection terminated unexpectedly'),
       new Error('Connection terminated due to connection timeout'),

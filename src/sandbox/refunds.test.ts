@@ -11,12 +11,16 @@ describe('refunds through the official SDK', () => {
   });
   after(() => h.close());
 
-  async function paidIntent(params = sessionParams(), card = '4242424242424242'): Promise<Stripe.PaymentIntent> {
-    const session = await h.stripe.checkout.sessions.create(params);
-    const paid = await pay(h, session.id, card);
+  async function paidIntent(
+    params = sessionParams(),
+    card = '4242424242424242',
+    on: Harness = h,
+  ): Promise<Stripe.PaymentIntent> {
+    const session = await on.stripe.checkout.sessions.create(params);
+    const paid = await pay(on, session.id, card);
     assert.equal(paid.status, 200);
-    const id = (await h.stripe.checkout.sessions.retrieve(session.id)).payment_intent as string;
-    return h.stripe.paymentIntents.retrieve(id);
+    const id = (await on.stripe.checkout.sessions.retrieve(session.id)).payment_intent as string;
+    return on.stripe.paymentIntents.retrieve(id);
   }
 
   test('a partial refund, then the rest by default', async () => {
@@ -135,36 +139,43 @@ describe('refunds through the official SDK', () => {
   });
 
   test('4000 0000 0000 5134: a refund reported succeeded fails later, and the charge is whole again', async () => {
-    const intent = await paidIntent(sessionParams(), '4000000000005134');
-    const refund = await h.stripe.refunds.create({ payment_intent: intent.id, amount: 1200 });
-    assert.equal(refund.status, 'succeeded');
-    assert.ok(refund.balance_transaction, 'accepted like any refund');
-    const charge = () => h.stripe.refunds.retrieve(refund.id, { expand: ['charge'] });
-    assert.equal(((await charge()).charge as Stripe.Charge).amount_refunded, 1200);
-    const failed = await waitFor('refund.failed', () =>
-      h.receiver.received.find((d) => d.event.type === 'refund.failed' && d.event.data.object.id === refund.id),
-    );
-    assert.equal((failed.event.data.object as Stripe.Refund).status, 'failed');
-    assert.equal((failed.event.data.object as Stripe.Refund).failure_reason, 'expired_or_canceled_card');
-    const types = h.receiver.received
-      .filter((d) => (d.event.data.object as { id?: string }).id === refund.id)
-      .map((d) => d.event.type);
-    assert.deepEqual(types, [
-      'refund.created',
-      'refund.updated',
-      'charge.refund.updated',
-      'refund.updated',
-      'refund.failed',
-    ]);
-    const changed = h.receiver.received.find(
-      (d) => d.event.type === 'charge.refund.updated' && d.event.data.object.id === refund.id,
-    )!;
-    assert.deepEqual(changed.event.data.previous_attributes, { status: 'succeeded', failure_reason: null });
-    const after = await charge();
-    assert.equal(after.status, 'failed');
-    assert.equal((after.charge as Stripe.Charge).amount_refunded, 0);
-    assert.equal((after.charge as Stripe.Charge).refunded, false);
-    const again = await h.stripe.refunds.create({ payment_intent: intent.id });
-    assert.equal(again.amount, 3000, 'the failed amount can be refunded again');
+    // Its own sandbox, whose refunds fail 1.5 s after they succeeded: time enough, on a busy machine, to see the
+    // refund succeeded before it fails (the shared one fails them after 30 ms).
+    const slow = await startHarness({ asyncPaymentDelayMs: 1500 });
+    try {
+      const intent = await paidIntent(sessionParams(), '4000000000005134', slow);
+      const refund = await slow.stripe.refunds.create({ payment_intent: intent.id, amount: 1200 });
+      assert.equal(refund.status, 'succeeded');
+      assert.ok(refund.balance_transaction, 'accepted like any refund');
+      const charge = () => slow.stripe.refunds.retrieve(refund.id, { expand: ['charge'] });
+      assert.equal(((await charge()).charge as Stripe.Charge).amount_refunded, 1200);
+      const failed = await waitFor('refund.failed', () =>
+        slow.receiver.received.find((d) => d.event.type === 'refund.failed' && d.event.data.object.id === refund.id),
+      );
+      assert.equal((failed.event.data.object as Stripe.Refund).status, 'failed');
+      assert.equal((failed.event.data.object as Stripe.Refund).failure_reason, 'expired_or_canceled_card');
+      const types = slow.receiver.received
+        .filter((d) => (d.event.data.object as { id?: string }).id === refund.id)
+        .map((d) => d.event.type);
+      assert.deepEqual(types, [
+        'refund.created',
+        'refund.updated',
+        'charge.refund.updated',
+        'refund.updated',
+        'refund.failed',
+      ]);
+      const changed = slow.receiver.received.find(
+        (d) => d.event.type === 'charge.refund.updated' && d.event.data.object.id === refund.id,
+      )!;
+      assert.deepEqual(changed.event.data.previous_attributes, { status: 'succeeded', failure_reason: null });
+      const after = await charge();
+      assert.equal(after.status, 'failed');
+      assert.equal((after.charge as Stripe.Charge).amount_refunded, 0);
+      assert.equal((after.charge as Stripe.Charge).refunded, false);
+      const again = await slow.stripe.refunds.create({ payment_intent: intent.id });
+      assert.equal(again.amount, 3000, 'the failed amount can be refunded again');
+    } finally {
+      await slow.close();
+    }
   });
 });
