@@ -84,6 +84,20 @@ describe('hostile input is refused with problem+json and changes nothing', () =>
     );
   });
 
+  it('a body on a route that takes none → 400, even an empty array; none or {} is accepted', async () => {
+    const user = await createUser(app);
+    const resend = '/api/v1/auth/verify-email/resend';
+    for (const body of [[], [1], { extra: true }]) {
+      assertProblem(await call(app, 'POST', resend, { token: user.token, body }), 400, 'validation_failed');
+    }
+    const mails = async () =>
+      (await app.database.db.selectFrom('account_tokens').select('user_id').where('user_id', '=', user.id).execute())
+        .length;
+    assert.equal(await mails(), 0, 'nothing was sent for a refused request');
+    assert.equal((await call(app, 'POST', resend, { token: user.token, body: {} })).status, 202);
+    assert.equal((await call(app, 'POST', resend, { token: user.token })).status, 202);
+  });
+
   it('prototype pollution keys are refused and do not pollute', async () => {
     const res = await call(app, 'POST', register, {
       rawBody: '{"email":"p@example.test","password":"long-enough-password","name":"P","__proto__":{"polluted":true}}',

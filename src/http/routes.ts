@@ -111,7 +111,12 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
           query: spec.query === undefined ? undefined : parseInput(spec.query, query, 'query'),
           params: spec.params === undefined ? undefined : parseInput(spec.params, req.params, 'params'),
         };
-        if (spec.body === undefined && req.body !== undefined && Object.keys(req.body as object).length > 0) {
+        // A route that takes no body accepts none or `{}`; anything else (a key, an array — even `[]`) is refused.
+        if (
+          spec.body === undefined &&
+          req.body !== undefined &&
+          (Array.isArray(req.body) || Object.keys(req.body as object).length > 0)
+        ) {
           parseInput(z.strictObject({}), req.body, 'body');
         }
         if (spec.query === undefined && Object.keys(query).length > 0) {
