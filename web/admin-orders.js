@@ -133,6 +133,7 @@ function fillRow(row, o) {
     el('td', { dataset: { label: 'Order' } }, el('code', {}, o.id)),
     el('td', { dataset: { label: 'Placed' } }, when(o.createdAt)),
     el('td', { dataset: { label: 'Customer' } }, el('code', {}, o.userId)),
+    el('td', { className: 'num', dataset: { label: 'Items' } }, String(o.items.reduce((n, i) => n + i.quantity, 0))),
     el(
       'td',
       { className: 'num', dataset: { label: 'Total' } },
@@ -187,7 +188,7 @@ async function loadOrders(more = false) {
   }
   for (const order of page.data) body.append(rowFor(order));
   if (!more && page.data.length === 0)
-    body.append(el('tr', { className: 'empty' }, el('td', { colSpan: 7, className: 'muted' }, 'No orders.')));
+    body.append(el('tr', { className: 'empty' }, el('td', { colSpan: 8, className: 'muted' }, 'No orders.')));
   cursor = page.nextCursor;
   $('orders-more').hidden = !page.nextCursor;
 }
@@ -209,6 +210,22 @@ onLive('resync', () => safely(loadOrders()));
 
 $('order-status').addEventListener('change', () => safely(loadOrders()));
 $('orders-reload').addEventListener('click', () => safely(loadOrders()));
+
+// One order by its id (the list is replaced by it; Reload brings the list back).
+$('order-find').addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
+  event.preventDefault();
+  const id = String(new FormData(/** @type {HTMLFormElement} */ (event.currentTarget)).get('id') ?? '').trim();
+  if (!id) return safely(loadOrders());
+  safely(
+    (async () => {
+      const order = await session.call('GET', `/orders/${encodeURIComponent(id)}`);
+      request++;
+      rows.clear();
+      clear($('orders')).append(rowFor(order));
+      $('orders-more').hidden = true;
+    })(),
+  );
+});
 $('orders-more').addEventListener('click', () => safely(loadOrders(true)));
 
 registerTab('orders', { load: () => loadOrders() });
