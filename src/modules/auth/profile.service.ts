@@ -79,6 +79,41 @@ async function anotherAdminExists(db: Executor, userId: string): Promise<boolean
   return row !== undefined;
 }
 
+/** DELETE /admin/users/:id, in one transaction; the caller closes the sockets after commit. */
+async function eraseAsAdmin(db: Db, mail: MailQueue, now: Date, actor: Actor, userId: string): Promise<void> {
+  requirePermission(actor, 'delete_accounts');
+  // Re-read like role changes: an admin demoted a minute ago cannot delete with a still-valid token.
+  const caller = await findUserById(db, actor.id);
+  if (caller === undefined) throw forbidden();
+  requirePermission({ id: caller.id, role: caller.role }, 'delete_accounts');
+  if (userId === actor.id) throw forbidden('Admins cannot delete their own account here: use DELETE /auth/me.');
+  await db.transaction().execute(async (trx) => {
+    const target = await trx
+      .selectFrom('users')
+      .select(['id', 'deleted_at'])
+      .where('id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst();
+    // A deleted account is gone: deleting it again is 404, like any unknown id.
+    if (target === undefined || target.deleted_at !== null) throw notFound('User');
+    await eraseAccount(trx, mail, userId, now);
+  });
+}
+
+/** The actor's live account; 401 when it was deleted meanwhile. */
+async function liveAccount(executor: Executor, actor: Actor): Promise<UserRow> {
+  const user = await findUserById(executor, actor.id);
+  if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
+  return user;
+}
+
+/** The password check of a signed-in change, counted like a login (10 failures block for 15 minutes). */
+async function checkPasswordOf(limiter: LoginLimiter, user: UserRow, password: string, ip: string): Promise<void> {
+  await limiter.attempt(user.email, ip);
+  if (!(await verifyPassword(user.password_hash, password))) throw wrongPassword();
+  await limiter.succeeded(user.email, ip);
+}
+
 export function createProfileService({
   db,
   clock,
@@ -87,18 +122,8 @@ export function createProfileService({
   sessions,
   issueSession,
 }: ProfileDeps): ProfileService {
-  /** The actor's live account; 401 when it was deleted meanwhile. */
-  const current = async (executor: Executor, actor: Actor): Promise<UserRow> => {
-    const user = await findUserById(executor, actor.id);
-    if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
-    return user;
-  };
-  /** The password check of a signed-in change, counted like a login (10 failures block for 15 minutes). */
-  const checkPassword = async (user: UserRow, password: string, ip: string): Promise<void> => {
-    await limiter.attempt(user.email, ip);
-    if (!(await verifyPassword(user.password_hash, password))) throw wrongPassword();
-    await limiter.succeeded(user.email, ip);
-  };
+  const current = liveAccount;
+  const checkPassword = (user: UserRow, password: string, ip: string) => checkPasswordOf(limiter, user, password, ip);
 
   return {
     async updateName(actor, name) {
@@ -120,14 +145,13 @@ export function createProfileService({
       const now = clock.now();
       // Every refresh token goes, and this caller gets a new pair: other sessions end at their next refresh.
       return db.transaction().execute(async (trx) => {
-        const updated = await trx
+        await trx
           .updateTable('users')
           .set({ password_hash: passwordHash, updated_at: now })
           .where('id', '=', user.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+          .execute();
         await revokeAllRefreshTokens(trx, user.id, now);
-        return issueSession(trx, updated);
+        return issueSession(trx, { ...user, password_hash: passwordHash, updated_at: now });
       });
     },
 
@@ -162,23 +186,7 @@ export function createProfileService({
     },
 
     async deleteAccountAsAdmin(actor, userId) {
-      requirePermission(actor, 'delete_accounts');
-      // Re-read like role changes: an admin demoted a minute ago cannot delete with a still-valid token.
-      const caller = await findUserById(db, actor.id);
-      if (caller === undefined) throw forbidden();
-      requirePermission({ id: caller.id, role: caller.role }, 'delete_accounts');
-      if (userId === actor.id) throw forbidden('Admins cannot delete their own account here: use DELETE /auth/me.');
-      await db.transaction().execute(async (trx) => {
-        const target = await trx
-          .selectFrom('users')
-          .select(['id', 'deleted_at'])
-          .where('id', '=', userId)
-          .forUpdate()
-          .executeTakeFirst();
-        // A deleted account is gone: deleting it again is 404, like any unknown id.
-        if (target === undefined || target.deleted_at !== null) throw notFound('User');
-        await eraseAccount(trx, mail, userId, clock.now());
-      });
+      await eraseAsAdmin(db, mail, clock.now(), actor, userId);
       sessions.disconnectUser(userId);
     },
   };

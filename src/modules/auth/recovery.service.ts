@@ -69,6 +69,56 @@ const rateLimited = (rejection: RateLimiterRes): AppError =>
     retryAfter: Math.ceil(rejection.msBeforeNext / 1000),
   });
 
+/** Spends a reset token and sets the password; returns the account's id (its sockets are closed after commit). */
+async function setPasswordWithToken(db: Db, now: Date, token: string, password: string): Promise<string> {
+  return db.transaction().execute(async (trx) => {
+    const spent = await spendAccountToken(trx, token, 'password_reset', now);
+    const user = await findUserById(trx, spent.userId);
+    if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
+    // A policy refusal rolls the transaction back: the token stays usable for a better password.
+    await assertNewPassword(password, user.email);
+    await trx
+      .updateTable('users')
+      // The mail reached the address: it is verified now.
+      .set({
+        password_hash: await hashPassword(password),
+        email_verified_at: user.email_verified_at ?? now,
+        updated_at: now,
+      })
+      .where('id', '=', user.id)
+      .execute();
+    await voidAccountTokens(trx, user.id, 'password_reset', now);
+    await revokeAllRefreshTokens(trx, user.id, now);
+    return user.id;
+  });
+}
+
+/** Spends a verification token: the address it names becomes the account's, verified. */
+async function verifyWithToken(db: Db, now: Date, token: string): Promise<UserDto> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const spent = await spendAccountToken(trx, token, 'verify_email', now);
+      const user = await findUserById(trx, spent.userId);
+      if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
+      const email = spent.email ?? user.email;
+      // A link for an address the account has since moved away from (or given up moving to) is stale.
+      if (email !== user.email && email !== user.pending_email)
+        throw conflict('email_changed', 'This address is no longer the account’s.');
+      const updated = await trx
+        .updateTable('users')
+        .set({ email, email_verified_at: now, pending_email: null, updated_at: now })
+        .where('id', '=', user.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await voidAccountTokens(trx, user.id, 'verify_email', now);
+      return toUserDto(updated);
+    });
+  } catch (error) {
+    if (isEmailTaken(error)) throw conflict('email_taken', 'Another account took this address meanwhile.');
+    throw error;
+  }
+}
+
 export function createRecoveryService({ db, clock, rateLimits, mail, sessions }: RecoveryDeps): RecoveryService {
   // More than 5 requests for one e-mail, or 20 from one address, within an hour: 429, and nothing is sent.
   const perEmail = rateLimits.limiter({ name: 'reset_email', points: 5, duration: 3600 });
@@ -107,55 +157,10 @@ export function createRecoveryService({ db, clock, rateLimits, mail, sessions }:
     },
 
     async confirmPasswordReset(token, password) {
-      const now = clock.now();
-      const userId = await db.transaction().execute(async (trx) => {
-        const spent = await spendAccountToken(trx, token, 'password_reset', now);
-        const user = await findUserById(trx, spent.userId);
-        if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
-        // A policy refusal rolls the transaction back: the token stays usable for a better password.
-        await assertNewPassword(password, user.email);
-        await trx
-          .updateTable('users')
-          // The mail reached the address: it is verified now.
-          .set({
-            password_hash: await hashPassword(password),
-            email_verified_at: user.email_verified_at ?? now,
-            updated_at: now,
-          })
-          .where('id', '=', user.id)
-          .execute();
-        await voidAccountTokens(trx, user.id, 'password_reset', now);
-        await revokeAllRefreshTokens(trx, user.id, now);
-        return user.id;
-      });
-      sessions.disconnectUser(userId);
+      sessions.disconnectUser(await setPasswordWithToken(db, clock.now(), token, password));
     },
 
-    async verifyEmail(token) {
-      const now = clock.now();
-      try {
-        return await db.transaction().execute(async (trx) => {
-          const spent = await spendAccountToken(trx, token, 'verify_email', now);
-          const user = await findUserById(trx, spent.userId);
-          if (user === undefined || user.deleted_at !== null) throw unauthorized('This account no longer exists.');
-          const email = spent.email ?? user.email;
-          // A link for an address the account has since moved away from (or given up moving to) is stale.
-          if (email !== user.email && email !== user.pending_email)
-            throw conflict('email_changed', 'This address is no longer the account’s.');
-          const updated = await trx
-            .updateTable('users')
-            .set({ email, email_verified_at: now, pending_email: null, updated_at: now })
-            .where('id', '=', user.id)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await voidAccountTokens(trx, user.id, 'verify_email', now);
-          return toUserDto(updated);
-        });
-      } catch (error) {
-        if (isEmailTaken(error)) throw conflict('email_taken', 'Another account took this address meanwhile.');
-        throw error;
-      }
-    },
+    verifyEmail: (token) => verifyWithToken(db, clock.now(), token),
 
     async resendVerification(actor) {
       const user = await findUserById(db, actor.id);
