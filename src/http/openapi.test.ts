@@ -70,3 +70,39 @@ describe('OpenAPI document', () => {
     await asset.arrayBuffer();
   });
 });
+
+describe('OpenAPI document: If-Match (issue 13)', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(() => app.close());
+
+  it('every state change of an order documents the optional If-Match header and the 412; reads do not', async () => {
+    const doc = (await call(app, 'GET', '/openapi.json')).body as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { parameters: { name: string; in: string; required: boolean }[]; responses: Record<string, unknown> }
+        >
+      >;
+    };
+    const changes = [
+      '/api/v1/orders/{id}/cancel',
+      '/api/v1/admin/orders/{id}/ship',
+      '/api/v1/admin/orders/{id}/deliver',
+      '/api/v1/admin/payments/{id}/refunds',
+      '/api/v1/admin/payments/{id}/confirm',
+    ];
+    for (const path of changes) {
+      const op = doc.paths[path]?.post;
+      assert.ok(op, path);
+      const header = op.parameters.find((p) => p.name === 'If-Match');
+      assert.deepEqual(header && { in: header.in, required: header.required }, { in: 'header', required: false }, path);
+      assert.ok('412' in op.responses, `${path} documents 412`);
+    }
+    const read = doc.paths['/api/v1/orders/{id}']?.get;
+    assert.ok(read && !read.parameters.some((p) => p.name === 'If-Match'));
+  });
+});

@@ -53,6 +53,15 @@ export function buildOpenApiDocument(registry: RouteRegistry, serverUrl: string)
         schema: { type: 'string', minLength: 1, maxLength: 255 },
       });
     }
+    if (spec.versioned === true) {
+      parameters.push({
+        name: 'If-Match',
+        in: 'header',
+        required: false,
+        description: 'The order\'s version as an entity-tag ("3"): the change is made only at that version, else 412',
+        schema: { type: 'string', maxLength: 1024 },
+      });
+    }
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
       responses[status] =

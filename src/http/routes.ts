@@ -25,6 +25,8 @@ export interface RouteSpec<
   auth: boolean;
   /** true: the route requires an Idempotency-Key header (documented; the middleware enforces it). */
   idempotent?: boolean;
+  /** true: the route changes an order and takes an optional If-Match with its version (docs/api.md § Versions). */
+  versioned?: boolean;
   body?: B;
   query?: Q;
   params?: P;

@@ -117,6 +117,7 @@ export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderH
     {
       method: 'post',
       path: '/:id/cancel',
+      versioned: true,
       summary: 'Cancel an order: the owner while CREATED; an admin also when PAID (refunded in full)',
       tags,
       auth: true,
@@ -135,6 +136,7 @@ export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderH
     {
       method: 'post',
       path: '/:id/ship',
+      versioned: true,
       summary: 'Ship a PAID order (admin)',
       tags,
       auth: true,
@@ -152,6 +154,7 @@ export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderH
     {
       method: 'post',
       path: '/:id/deliver',
+      versioned: true,
       summary: 'Mark a SHIPPED order delivered (admin)',
       tags,
       auth: true,

@@ -93,6 +93,7 @@ export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): 
     {
       method: 'post',
       path: '/:id/refunds',
+      versioned: true,
       summary: 'Refund a payment, in part or in full (admin); never more than was captured',
       tags,
       auth: true,
@@ -133,6 +134,7 @@ export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): 
     {
       method: 'post',
       path: '/:id/confirm',
+      versioned: true,
       summary: 'Confirm a manual payment (bank transfer, cash on delivery): the money arrived (admin)',
       tags,
       auth: true,
