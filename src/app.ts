@@ -119,6 +119,42 @@ export function buildApp(input: AppDeps): BuiltApp {
   opsModule(ctx, () => shuttingDown);
   for (const mount of modules) mount(ctx);
 
+  const app = httpApp({ config, logger, metrics, rateLimits, registry, rawMounts, jsonMounts });
+
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
+  server.keepAliveTimeout = 5_000;
+  // A request Node cannot parse gets a problem document too, not Node's bare text 400.
+  server.on('clientError', answerClientError);
+  const realtime = createRealtime(server, deps);
+  made.realtime = realtime;
+  // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' Redis goes with it.
+  server.once('close', () => void rateLimits.close());
+  return {
+    app,
+    server,
+    registry,
+    metrics,
+    realtime,
+    payments,
+    rateLimits,
+    beginShutdown() {
+      shuttingDown = true;
+      realtime.beginShutdown();
+    },
+  };
+}
+
+/** The Express app around the modules' routers, in the order docs/architecture.md § Modules gives. */
+function httpApp(parts: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  rateLimits: RateLimitStore;
+  registry: RouteRegistry;
+  rawMounts: [string, Router][];
+  jsonMounts: [string, Router][];
+}): Express {
+  const { config, logger, metrics, rateLimits, registry, rawMounts, jsonMounts } = parts;
   const app = express();
   app.disable('x-powered-by');
   // Behind a reverse proxy (TRUST_PROXY), req.ip is the client's address from X-Forwarded-For; else the TCP peer's.
@@ -159,28 +195,7 @@ export function buildApp(input: AppDeps): BuiltApp {
     sendProblem(req, res, new AppError('not_found', 'not_found', `No route for ${req.method} ${req.path}.`));
   });
   app.use(errorHandler(logger));
-
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
-  server.keepAliveTimeout = 5_000;
-  // A request Node cannot parse gets a problem document too, not Node's bare text 400.
-  server.on('clientError', answerClientError);
-  const realtime = createRealtime(server, deps);
-  made.realtime = realtime;
-  // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' Redis goes with it.
-  server.once('close', () => void rateLimits.close());
-  return {
-    app,
-    server,
-    registry,
-    metrics,
-    realtime,
-    payments,
-    rateLimits,
-    beginShutdown() {
-      shuttingDown = true;
-      realtime.beginShutdown();
-    },
-  };
+  return app;
 }
 
 function globalRateLimit(store: RateLimitStore, perMinute: number): RequestHandler {

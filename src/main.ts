@@ -23,12 +23,10 @@ import { releaseIdempotencyLeases } from './http/idempotency.ts';
 import { createLogger, writeThrough, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
 import { embeddedSandboxOptions, startSandbox, type Sandbox } from './sandbox/index.ts';
+import { installShutdown, type Stopper } from './shutdown.ts';
 
 type Mode = 'api' | 'worker' | 'all' | 'migrate';
 const modes: readonly Mode[] = ['api', 'worker', 'all', 'migrate'];
-
-/** Something to stop on shutdown, in reverse order of start. */
-type Stopper = () => Promise<void>;
 
 async function main(): Promise<void> {
   const mode = (process.argv[2] ?? 'all') as Mode;
@@ -288,34 +286,6 @@ async function startPayments(
       sandbox?.setWebhookEndpoint(`http://${loopbackHost(config.HOST)}:${port}/api/v1/webhooks/stripe`);
     },
   };
-}
-
-function installShutdown(config: Config, logger: Logger, stoppers: Stopper[]): { onBegin(fn: () => void): void } {
-  const beginHooks: (() => void)[] = [];
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    for (const hook of beginHooks) hook();
-    const timer = setTimeout(() => {
-      logger.error('shutdown timed out');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    for (const stopper of [...stoppers].reverse()) {
-      try {
-        await stopper();
-      } catch (error) {
-        logger.error({ err: error }, 'error while stopping');
-      }
-    }
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  return { onBegin: (fn) => beginHooks.push(fn) };
 }
 
 await main();

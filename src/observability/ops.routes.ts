@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { isMigrated } from '../db/migrate.ts';
 import type { ModuleContext } from '../http/module-context.ts';
+import type { ModuleRoutes } from '../http/routes.ts';
 import type { Logger } from './logger.ts';
 import { metricsAccess } from './metrics-access.ts';
 import type { Metrics } from './metrics.ts';
@@ -92,6 +93,14 @@ export function opsModule(
     },
   );
 
+  metricsRoute(route, metrics, ctx.deps.config);
+}
+
+function metricsRoute(
+  route: ModuleRoutes['route'],
+  metrics: Metrics,
+  config: Pick<Config, 'METRICS_TOKEN' | 'NODE_ENV'>,
+): void {
   route(
     {
       method: 'get',
@@ -100,7 +109,7 @@ export function opsModule(
         'Prometheus metrics: Authorization: Bearer <METRICS_TOKEN> when set; open without it, except in production',
       tags: ['operations'],
       auth: false,
-      before: [metricsAccess(ctx.deps.config)],
+      before: [metricsAccess(config)],
       responses: {
         200: { description: 'Prometheus text format' },
         401: { description: 'unauthorized: METRICS_TOKEN is set and the request does not bear it' },

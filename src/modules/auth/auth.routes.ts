@@ -6,7 +6,13 @@ import type { AuthService } from './auth.service.ts';
 const tags = ['auth'];
 
 /** /api/v1/auth: parse → service → send. */
-export function authRoutes({ route }: ModuleRoutes, auth: AuthService): void {
+export function authRoutes(routes: ModuleRoutes, auth: AuthService): void {
+  credentialRoutes(routes, auth);
+  sessionRoutes(routes, auth);
+}
+
+/** Register, login and refresh: the routes that hand out sessions. */
+function credentialRoutes({ route }: ModuleRoutes, auth: AuthService): void {
   route(
     {
       method: 'post',
@@ -61,7 +67,10 @@ export function authRoutes({ route }: ModuleRoutes, auth: AuthService): void {
       res.json(await auth.refresh(body.refreshToken));
     },
   );
+}
 
+/** Logout and the caller's own account. */
+function sessionRoutes({ route }: ModuleRoutes, auth: AuthService): void {
   route(
     {
       method: 'post',

@@ -1,5 +1,6 @@
 import type { Database } from '../../db/database.ts';
 import type { ModuleContext } from '../../http/module-context.ts';
+import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import {
@@ -21,9 +22,13 @@ export type CatalogContext = ModuleContext<{ database: Database; clock: Clock }>
 /** Public catalog under /api/v1/products; staff and admin views under /api/v1/admin/products. */
 export function catalogRoutes(ctx: CatalogContext): void {
   const deps = { db: ctx.deps.database.db, clock: ctx.deps.clock };
-  const open = ctx.define('/api/v1/products');
-  const admin = ctx.define('/api/v1/admin/products');
+  publicCatalogRoutes(ctx.define('/api/v1/products'), deps);
+  adminCatalogRoutes(ctx.define('/api/v1/admin/products'), deps);
+}
 
+type CatalogDeps = { db: Database['db']; clock: Clock };
+
+function publicCatalogRoutes(open: ModuleRoutes, deps: CatalogDeps): void {
   open.route(
     {
       method: 'get',
@@ -53,7 +58,9 @@ export function catalogRoutes(ctx: CatalogContext): void {
       res.json(await service.getActiveProduct(deps, params.id));
     },
   );
+}
 
+function adminCatalogRoutes(admin: ModuleRoutes, deps: CatalogDeps): void {
   admin.route(
     {
       method: 'get',

@@ -1,6 +1,7 @@
-import type { Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Database } from '../../db/database.ts';
 import type { ModuleContext } from '../../http/module-context.ts';
+import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
@@ -41,11 +42,12 @@ export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderH
   const deps: OrdersDeps = { db: database.db, clock, orderTtlSeconds: config.ORDER_TTL_SECONDS, hooks };
   const idempotency = createIdempotency({ db: database.db, clock, logger });
   const orders = ctx.define('/api/v1/orders');
-  // A stale If-Match: 412 with the order as it is now.
-  const guarded = <T>(work: () => Promise<T>) =>
-    withCurrentOrder(work, (orderId) => service.presentOrderById(deps, orderId));
-  const admin = ctx.define('/api/v1/admin/orders');
+  placeAndReadRoutes(orders, deps, idempotency);
+  changeOrderRoutes(orders, ctx.define('/api/v1/admin/orders'), deps);
+}
 
+/** POST /orders (under the caller's Idempotency-Key), GET /orders, /orders/:id and /orders/:id/events. */
+function placeAndReadRoutes(orders: ModuleRoutes, deps: OrdersDeps, idempotency: RequestHandler): void {
   orders.route(
     {
       method: 'post',
@@ -61,7 +63,7 @@ export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderH
     async ({ body }, req, res) => {
       const claim = idempotencyClaimOf(req);
       const order = await placeOrder(deps, actorOf(req), body, async (trx, placed) => {
-        if (claim !== undefined) await recordIdempotentResult(trx, claim, 201, placed, clock.now());
+        if (claim !== undefined) await recordIdempotentResult(trx, claim, 201, placed, deps.clock.now());
       });
       res.status(201);
       sendOrder(res, order);
@@ -112,6 +114,13 @@ export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderH
       res.json(await service.listOrderEvents(deps, actorOf(req), params.id));
     },
   );
+}
+
+/** Cancel, ship and deliver: each takes If-Match. */
+function changeOrderRoutes(orders: ModuleRoutes, admin: ModuleRoutes, deps: OrdersDeps): void {
+  // A stale If-Match: 412 with the order as it is now.
+  const guarded = <T>(work: () => Promise<T>) =>
+    withCurrentOrder(work, (orderId) => service.presentOrderById(deps, orderId));
 
   orders.route(
     {

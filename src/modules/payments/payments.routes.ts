@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Database } from '../../db/database.ts';
 import type { ModuleContext } from '../../http/module-context.ts';
+import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
@@ -88,7 +89,19 @@ export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): 
     },
   );
 
-  const admin = ctx.define('/api/v1/admin/payments');
+  adminPaymentRoutes(ctx.define('/api/v1/admin/payments'), deps, { idempotency, withOrder, clock });
+}
+
+interface AdminRouteTools {
+  idempotency: RequestHandler;
+  /** Runs a change guarded by If-Match on the payment's order (412 with that order when stale). */
+  withOrder: <T>(work: () => Promise<T>) => Promise<T>;
+  clock: Clock;
+}
+
+/** Refunds and manual confirmation under /admin/payments. */
+function adminPaymentRoutes(admin: ModuleRoutes, deps: PaymentsDeps, tools: AdminRouteTools): void {
+  const { idempotency, withOrder, clock } = tools;
   admin.route(
     {
       method: 'post',

@@ -80,6 +80,7 @@ type Ack = (reply: { ok: true } | { ok: false; error: string }) => void;
  * Socket.IO on `server` at /socket.io (or, without a server, a detached instance a worker emits through).
  * Only this module imports socket.io.
  */
+// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function createRealtime(server: HttpServer | undefined, deps: RealtimeDeps): Realtime {
   const { config, database, logger, clock, tokens } = deps;
   const origins = allowedOrigins(config);

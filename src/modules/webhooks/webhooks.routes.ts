@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Database } from '../../db/database.ts';
 import type { ModuleContext } from '../../http/module-context.ts';
+import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
@@ -104,7 +105,16 @@ export function webhooksRoutes(ctx: WebhooksContext, intake: WebhookIntake): voi
     },
   );
 
-  const admin = ctx.define('/api/v1/admin/webhook-events');
+  adminWebhookRoutes(ctx.define('/api/v1/admin/webhook-events'), ctx.deps, intake);
+}
+
+/** The inbox as support sees it, and the admin's retry of a dead event. */
+function adminWebhookRoutes(
+  admin: ModuleRoutes,
+  { database, clock }: WebhooksContext['deps'],
+  intake: WebhookIntake,
+): void {
+  const db = database.db;
   admin.route(
     {
       method: 'get',

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { createWakeableLoop } from '../../shared/wakeable-loop.ts';
 import * as inbox from './inbox.repository.ts';
 import type { InboxRow } from './inbox.repository.ts';
 
@@ -51,12 +52,51 @@ export interface InboxWorker {
 export const defaultBackoffMs = (attempts: number): number =>
   Math.min(2 ** Math.max(0, attempts - 1) * 1000, 3_600_000);
 
+type WorkerSettings = Pick<InboxWorkerOptions, 'db' | 'clock' | 'logger' | 'handle' | 'maxAttempts'> & {
+  backoffMs: (attempts: number) => number;
+};
+
+/** One claimed row in its own transaction, fenced by the lease; false when the lease was taken over. */
+async function processOne(worker: WorkerSettings, leaseId: string, claimed: InboxRow): Promise<boolean> {
+  const { db, clock, logger, handle, maxAttempts, backoffMs } = worker;
+  let afterCommit: (() => Promise<void>) | undefined;
+  try {
+    const done = await db.transaction().execute(async (trx) => {
+      const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
+      if (row === undefined) return false; // our lease was taken over: the new holder processes it
+      const handled = await handle(trx, row);
+      afterCommit = handled.afterCommit;
+      await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
+      return true;
+    });
+    if (!done) return false;
+  } catch (error) {
+    const dead = claimed.attempts >= maxAttempts;
+    const message = error instanceof Error ? error.message : String(error);
+    const next = new Date(clock.now().getTime() + backoffMs(claimed.attempts));
+    logger.warn(
+      { err: error, inboxId: claimed.id, eventId: claimed.event_id, attempts: claimed.attempts, dead },
+      'webhook event failed',
+    );
+    await inbox.markFailed(db, claimed.id, leaseId, message.slice(0, 1000), dead ? 'dead' : 'failed', next);
+    return true;
+  }
+  try {
+    await afterCommit?.();
+  } catch (error) {
+    // The event is applied; what follows (a refund request) is retried by reconciliation.
+    logger.error({ err: error, inboxId: claimed.id }, 'work after a webhook event failed');
+  }
+  return true;
+}
+
 export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const { db, clock, logger, handle, maxAttempts } = options;
   const leaseMs = options.leaseMs ?? 60_000;
   const batchSize = options.batchSize ?? 20;
   const pollMs = options.pollMs ?? 1_000;
   const backoffMs = options.backoffMs ?? defaultBackoffMs;
+  const settings: WorkerSettings = { db, clock, logger, handle, maxAttempts, backoffMs };
 
   async function claim(limit = batchSize): Promise<{ leaseId: string; rows: InboxRow[] }> {
     const leaseId = randomUUID();
@@ -70,38 +110,6 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     return { leaseId, rows: claimed };
   }
 
-  async function processOne(leaseId: string, claimed: InboxRow): Promise<boolean> {
-    let afterCommit: (() => Promise<void>) | undefined;
-    try {
-      const done = await db.transaction().execute(async (trx) => {
-        const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
-        if (row === undefined) return false; // our lease was taken over: the new holder processes it
-        const handled = await handle(trx, row);
-        afterCommit = handled.afterCommit;
-        await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
-        return true;
-      });
-      if (!done) return false;
-    } catch (error) {
-      const dead = claimed.attempts >= maxAttempts;
-      const message = error instanceof Error ? error.message : String(error);
-      const next = new Date(clock.now().getTime() + backoffMs(claimed.attempts));
-      logger.warn(
-        { err: error, inboxId: claimed.id, eventId: claimed.event_id, attempts: claimed.attempts, dead },
-        'webhook event failed',
-      );
-      await inbox.markFailed(db, claimed.id, leaseId, message.slice(0, 1000), dead ? 'dead' : 'failed', next);
-      return true;
-    }
-    try {
-      await afterCommit?.();
-    } catch (error) {
-      // The event is applied; what follows (a refund request) is retried by reconciliation.
-      logger.error({ err: error, inboxId: claimed.id }, 'work after a webhook event failed');
-    }
-    return true;
-  }
-
   const concurrency = Math.max(1, options.concurrency ?? 1);
 
   async function processClaimed(leaseId: string, rows: InboxRow[]): Promise<number> {
@@ -110,7 +118,7 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     const lane = async (): Promise<void> => {
       while (next < rows.length) {
         const row = rows[next++]!;
-        if (await processOne(leaseId, row)) finished += 1;
+        if (await processOne(settings, leaseId, row)) finished += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane));
@@ -122,56 +130,22 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     return processClaimed(leaseId, rows);
   }
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inHand: Promise<void> | undefined;
-  let again = false;
-
-  const loop = (): void => {
-    if (!running) return;
-    if (inHand !== undefined) {
-      again = true; // woken while busy: go round once more when this batch ends
-      return;
-    }
-    if (timer !== undefined) clearTimeout(timer);
-    inHand = (async () => {
-      let full = false;
-      try {
-        const { leaseId, rows } = await claim();
-        await processClaimed(leaseId, rows);
-        full = rows.length === batchSize;
-      } catch (error) {
-        logger.error({ err: error }, 'inbox worker pass failed');
-      } finally {
-        inHand = undefined;
-      }
-      if (!running) return;
-      if (full || again) {
-        again = false;
-        setImmediate(loop);
-      } else {
-        timer = setTimeout(loop, pollMs);
-        timer.unref();
-      }
-    })();
-  };
+  const loop = createWakeableLoop({
+    idleMs: pollMs,
+    pass: async () => {
+      const { leaseId, rows } = await claim();
+      await processClaimed(leaseId, rows);
+      return rows.length === batchSize;
+    },
+    onError: (error) => logger.error({ err: error }, 'inbox worker pass failed'),
+  });
 
   return {
     processInboxOnce,
     claim,
     processClaimed,
-    wake() {
-      if (running) loop();
-    },
-    start() {
-      if (running) return;
-      running = true;
-      loop();
-    },
-    async stop() {
-      running = false;
-      if (timer !== undefined) clearTimeout(timer);
-      await inHand;
-    },
+    wake: () => loop.wake(),
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }
