@@ -26,6 +26,9 @@ export async function loadOrders() {
   for (const order of page.data) orders.set(order.id, order);
   renderOrders();
   renderReturn();
+  // The list carries no payment; the order the customer came back for is read whole, so that its row and the
+  // return panel say what its payment did (declined, processing…), not just "Awaiting payment".
+  if (returning && orders.has(returning.orderId)) await refreshOrder(returning.orderId);
 }
 
 /** @param {Order} order */
@@ -105,6 +108,9 @@ export async function showReturn() {
   try {
     const order = await session.call('GET', `/orders/${encodeURIComponent(returning.orderId)}`);
     orders.set(order.id, order);
+    // Both from the same read: the list showed the order as the earlier list read had it, and said
+    // "Awaiting payment" beside a panel saying "Payment declined".
+    renderOrders();
     renderReturn();
   } catch (error) {
     $('return-status').textContent = error instanceof ApiError && error.status === 404 ? 'Order not found' : '';

@@ -209,7 +209,23 @@ describe('browser: the storefront and the hosted checkout', () => {
     await row.waitFor();
     // The list and the return panel say the same thing (the page once said "Checkout cancelled" above and
     // "Payment processing…" in the list).
-    assert.equal(await row.locator('.status').textContent(), await page.locator('#return-status').textContent());
+    // Each render writes both at once; wait (bounded) for the one that follows the last read of the order.
+    const agree = await page
+      .waitForFunction(
+        (id) => {
+          const listed = document.querySelector(`#orders tr[data-order-id="${id}"] .status`)?.textContent;
+          const panel = document.querySelector('#return-status')?.textContent;
+          return listed !== undefined && listed === panel && /— not paid|Payment not completed/.test(panel ?? '');
+        },
+        orderId,
+        { timeout: 10_000 },
+      )
+      .then(() => true)
+      .catch(() => false);
+    assert.ok(
+      agree,
+      `list "${await row.locator('.status').textContent()}" vs panel "${await page.locator('#return-status').textContent()}"`,
+    );
     assert.notEqual(await row.locator('.status').textContent(), 'PAID');
 
     // Whatever the decline caused has reached the page once a later event has: every webhook delivered and
