@@ -210,16 +210,14 @@ describe('browser: the storefront and the hosted checkout', () => {
     // The list and the return panel say the same thing (the page once said "Checkout cancelled" above and
     // "Payment processing…" in the list).
     // Each render writes both at once; wait (bounded) for the one that follows the last read of the order.
+    const rowStatus = JSON.stringify(`#orders tr[data-order-id="${orderId}"] .status`);
+    const bothSayNotPaid = `(() => {
+      const listed = document.querySelector(${rowStatus})?.textContent;
+      const panel = document.querySelector('#return-status')?.textContent;
+      return listed != null && listed === panel && /— not paid|Payment not completed/.test(panel);
+    })()`;
     const agree = await page
-      .waitForFunction(
-        (id) => {
-          const listed = document.querySelector(`#orders tr[data-order-id="${id}"] .status`)?.textContent;
-          const panel = document.querySelector('#return-status')?.textContent;
-          return listed !== undefined && listed === panel && /— not paid|Payment not completed/.test(panel ?? '');
-        },
-        orderId,
-        { timeout: 10_000 },
-      )
+      .waitForFunction(bothSayNotPaid, undefined, { timeout: 10_000 })
       .then(() => true)
       .catch(() => false);
     assert.ok(
