@@ -47,3 +47,16 @@ export function versionMatches(condition: VersionCondition, version: number): bo
 export function setVersionTag(res: Response, version: number): void {
   res.setHeader('ETag', `"${version}"`);
 }
+
+/**
+ * A versioned resource as JSON with `ETag: "<version>"`, for `If-Match`. The tag is not a validator for
+ * caches: an order's payment can change while its version stays, so the answer is `no-store` and a
+ * conditional GET (`If-None-Match`) is answered in full, never 304 — `res.json` would answer 304 to a
+ * matching `If-None-Match` and a browser would show the order as it was (seen: a declined payment shown as
+ * no payment at all).
+ */
+export function sendVersioned(res: Response, version: number, body: unknown): void {
+  setVersionTag(res, version);
+  res.setHeader('Cache-Control', 'no-store');
+  res.type('application/json').end(JSON.stringify(body));
+}

@@ -65,6 +65,27 @@ describe('orders: versions, ETag and If-Match', () => {
     assert.equal(listed.body.data.find((o: { id: string }) => o.id === placed.body.id).version, delivered.body.version);
   });
 
+  it('a conditional GET is never answered 304: the payment can change while the version stays (no stale cache)', async () => {
+    const order = await newOrder();
+    const first = await get(order.id, alice.token);
+    assert.equal(first.body.payment, null);
+    assert.equal(first.headers.get('cache-control'), 'no-store');
+    const checkout = await call(app, 'POST', `/api/v1/orders/${order.id}/checkout`, {
+      token: alice.token,
+      headers: { 'idempotency-key': `if-none-match-${order.id}` },
+      body: { provider: 'manual' },
+    });
+    assert.equal(checkout.status, 201, JSON.stringify(checkout.body));
+    // A browser that kept the first answer revalidates with its ETag; the version did not move, the payment did.
+    const again = await call(app, 'GET', `/api/v1/orders/${order.id}`, {
+      token: alice.token,
+      headers: { 'if-none-match': tag(first)! },
+    });
+    assert.equal(again.body?.version, first.body.version, 'starting a payment does not change the order');
+    assert.equal(again.status, 200);
+    assert.equal(again.body.payment?.status, 'PENDING');
+  });
+
   it('ship: the current version (or *) ships; an older one is 412 with the current order, and nothing is done', async () => {
     const order = await newOrder();
     await markPaid(app, order.id); // the admin's page still shows version 1 (CREATED)

@@ -5,7 +5,7 @@ import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
-import { ifMatchOf, setVersionTag } from '../../http/if-match.ts';
+import { ifMatchOf, sendVersioned } from '../../http/if-match.ts';
 import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
 import {
   cancelOrderBody,
@@ -179,6 +179,5 @@ function changeOrderRoutes(orders: ModuleRoutes, admin: ModuleRoutes, deps: Orde
 
 /** An order answer carries `ETag: "<version>"`, the value If-Match names on the next change. */
 function sendOrder(res: Response, order: OrderResponse): void {
-  setVersionTag(res, order.version);
-  res.json(order);
+  sendVersioned(res, order.version, order);
 }
