@@ -108,6 +108,38 @@ describe('mail from the outbox', () => {
     }
   });
 
+  it('every partial refund is told: a second and third refund each make a payment.updated event and a mail', async () => {
+    const { customer, orderId } = await customerWithOrder();
+    const paymentId = await payManually(customer.accessToken, orderId);
+    const refundIds: string[] = [];
+    for (const amount of [300, 200, 100]) {
+      const refund = await call(app, 'POST', `/api/v1/admin/payments/${paymentId}/refunds`, {
+        token: admin.token,
+        body: { amount },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      assert.equal(refund.status, 201, JSON.stringify(refund.body));
+      refundIds.push(refund.body.refund.id);
+    }
+    const told = await app.database.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('type', '=', 'payment.updated')
+      .where(({ ref }) => ref('payload', '->>').key('paymentId' as never), '=', paymentId)
+      .orderBy('id')
+      .execute();
+    const refundNews = told.filter((row) => /REFUNDED/.test(String((row.payload as { status?: unknown }).status)));
+    assert.equal(refundNews.length, 3, `one payment.updated per refund: ${JSON.stringify(told)}`);
+    await drain();
+    const mails = (await mailsOf(customer.user.email)).filter((m) => m.event_key.startsWith('refund.'));
+    assert.deepEqual(
+      mails.map((m) => m.event_key),
+      refundIds.map((id) => `refund.succeeded:${id}`),
+    );
+    assert.match(mails[2]!.text_body, /We refunded \$1\.00 of your payment/);
+    assert.match(mails[2]!.text_body, /In all, \$6\.00 of \$25\.00 is refunded/);
+  });
+
   it('a cancelled order gets one mail; an event seen again, or twice, makes no second mail', async () => {
     const { customer, orderId } = await customerWithOrder(1);
     const cancel = await call(app, 'POST', `/api/v1/orders/${orderId}/cancel`, {

@@ -95,7 +95,9 @@ export async function recomputeRefunds(
   if (refunded !== order.refunded_amount) {
     await repo.setOrderRefunded(trx, order.id, Math.min(refunded, order.total_amount), at);
   }
-  if (options.notify && status !== payment.status) await notifyPayment(trx, updated, at);
+  // Told on every change of the refunded amount, not only of the status: a second partial refund leaves the
+  // status PARTIALLY_REFUNDED, and its owner (socket, refund mail) must still hear of it.
+  if (options.notify) await notifyPayment(trx, updated, at);
   return updated;
 }
 
