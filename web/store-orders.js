@@ -31,6 +31,9 @@ export async function loadOrders() {
   if (returning && orders.has(returning.orderId)) await refreshOrder(returning.orderId);
 }
 
+/** The customer closed the return panel ("Back to the shop"): later reads do not open it again. */
+let returnClosed = false;
+
 /** @param {Order} order */
 function orderActions(order) {
   const actions = el('td', { className: 'actions', dataset: { label: 'Actions' } });
@@ -122,6 +125,8 @@ export async function showReturn() {
 export function renderReturn() {
   const order = returning ? orders.get(returning.orderId) : undefined;
   if (!order) return;
+  // Whichever read renders first shows the panel (until the customer closes it).
+  $('return').hidden = returnClosed;
   const state = orderState(order);
   const status = $('return-status');
   status.textContent = state.label;
@@ -167,6 +172,7 @@ $('return-pay').addEventListener('click', (event) => {
 });
 
 $('return-close').addEventListener('click', () => {
+  returnClosed = true;
   $('return').hidden = true;
   history.replaceState(null, '', '/');
 });

@@ -88,8 +88,11 @@ async function start() {
   const products = loadProducts().catch((error) => notify(error.message, 'error'));
   if (session.user()) {
     connectLive();
-    await Promise.all([products, loadOrders().catch((error) => notify(error.message, 'error'))]);
-    if (returning) await showReturn();
+    await Promise.all([
+      products,
+      loadOrders().catch((error) => notify(error.message, 'error')),
+      returning ? showReturn() : Promise.resolve(),
+    ]);
   } else {
     await products;
     if (returning) {
