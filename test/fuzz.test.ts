@@ -455,7 +455,13 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
         assert.ok(res.status === 400, `${res.status} ${res.text.slice(0, 200)} for ${String(payload).slice(0, 200)}`);
         assert.match(res.body.code, /^invalid_(event|signature)$/);
         const after = await snapshot(app);
-        assert.deepEqual(changedParts(state, after), []);
+        const changed = changedParts(state, after);
+        // Once seen on PostgreSQL under a loaded CI run: the inbox changed after a refused request. The rows are
+        // printed so that the next occurrence says what changed.
+        if (changed.length > 0) {
+          const rows = await app.database.db.selectFrom('webhook_inbox').selectAll().execute();
+          assert.fail(`state changed (${changed.join(', ')}); inbox now: ${JSON.stringify(rows).slice(0, 3000)}`);
+        }
       }),
       fuzzOptions(),
     );
