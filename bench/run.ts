@@ -4,7 +4,7 @@
 //   BENCH_PAYMENTS      payments in the webhook benchmark (default 1000)
 //   BENCH_RATE          webhooks per second (default 200)
 //   BENCH_STARTS        start-ups in the start-up benchmark (default 3)
-//   BENCH_ONLY          `startup`, `orders` or `webhooks` to run one benchmark
+//   BENCH_ONLY          `startup`, `orders`, `webhooks` or `reset` to run one benchmark
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,6 +121,8 @@ async function main(): Promise<void> {
     RECONCILE_AFTER_SECONDS: '86400',
     // Every request comes from one address: the per-address limit would measure itself.
     API_RATE_LIMIT_PER_MINUTE: '0',
+    // The password reset benchmark names a client address per request (its per-address limit is 20 an hour).
+    TRUST_PROXY: '1',
   });
   const base = fulcrum.baseUrl;
   console.log(
@@ -147,11 +149,13 @@ async function main(): Promise<void> {
       expectStatus(res, 201, 'create product');
       products.push((res.body as { id: string }).id);
     }
+    const customerEmails: string[] = [];
     const customers = await inParallel(
       Array.from({ length: 20 }, (_, i) => i),
       2,
       async (i) => {
         const email = `bench-${i}-${randomUUID().slice(0, 8)}@example.com`;
+        customerEmails.push(email);
         const password = 'bench-customer-password';
         expectStatus(
           await call(base, 'POST', '/api/v1/auth/register', { body: { email, password, name: `Bench ${i}` } }),
@@ -172,6 +176,7 @@ async function main(): Promise<void> {
 
     if (ONLY === undefined || ONLY === 'orders') await benchOrders(base, customers, products, order);
     if (ONLY === undefined || ONLY === 'webhooks') await benchWebhooks(base, customers, order, stripe);
+    if (ONLY === undefined || ONLY === 'reset') await benchReset(base, customerEmails);
   } finally {
     await fulcrum.stop();
     await sandbox.close();
@@ -352,6 +357,40 @@ async function benchWebhooks(base: string, customers: string[], order: PlaceOrde
   }
 }
 
+/**
+ * Password reset: `POST /auth/password-reset` for addresses with an account and without, interleaved, one at a
+ * time. Both are held to the same earliest answer (RESET_ANSWER_FLOOR_MS); what matters is that the two
+ * distributions match, not how fast they are. Each request names its own client address (X-Forwarded-For,
+ * TRUST_PROXY=1), and each known address is asked at most 5 times, so no limit answers 429.
+ */
+async function benchReset(base: string, emails: string[]): Promise<void> {
+  const known: number[] = [];
+  const unknown: number[] = [];
+  const rounds = Math.min(100, emails.length * 5);
+  for (let i = 0; i < rounds; i += 1) {
+    for (const [email, samples] of [
+      [emails[i % emails.length]!, known],
+      [`nobody-${randomUUID().slice(0, 12)}@example.com`, unknown],
+    ] as const) {
+      const forwarded = `10.${(i >> 8) & 255}.${i & 255}.${samples === known ? 1 : 2}`;
+      const took = await timed(async () =>
+        expectStatus(
+          await call(base, 'POST', '/api/v1/auth/password-reset', {
+            body: { email },
+            headers: { 'x-forwarded-for': forwarded },
+          }),
+          202,
+          'password reset',
+        ),
+      );
+      samples.push(took);
+    }
+  }
+  const unknownSummary = summarize(unknown);
+  console.log(`\nPassword reset, ${rounds} of each, interleaved, one at a time\n${header}`);
+  console.log(row('address without an account', unknownSummary));
+  console.log(row('address with an account', summarize(known), unknownSummary));
+}
 main().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db, Executor } from '../../db/database.ts';
 import type { Actor } from '../../shared/actor.ts';
@@ -22,7 +23,16 @@ export interface RecoveryDeps {
   rateLimits: RateLimitStore;
   mail: MailQueue;
   sessions: SessionControl;
+  /** A password reset request is answered no sooner than this after it began (default RESET_ANSWER_FLOOR_MS). */
+  resetAnswerFloorMs?: number;
 }
+
+/**
+ * The least time a password reset request takes, whatever the address. A known account costs a token and a
+ * mail row (about 11 ms against 7 ms for an unknown address, measured on PGlite): answering both no sooner
+ * than this hides the difference unless the writes themselves take longer.
+ */
+export const RESET_ANSWER_FLOOR_MS = 200;
 
 export interface RecoveryService {
   requestPasswordReset(email: string, ip: string): Promise<void>;
@@ -119,7 +129,9 @@ async function verifyWithToken(db: Db, now: Date, token: string): Promise<UserDt
   }
 }
 
-export function createRecoveryService({ db, clock, rateLimits, mail, sessions }: RecoveryDeps): RecoveryService {
+export function createRecoveryService(deps: RecoveryDeps): RecoveryService {
+  const { db, clock, rateLimits, mail, sessions } = deps;
+  const floorMs = deps.resetAnswerFloorMs ?? RESET_ANSWER_FLOOR_MS;
   // More than 5 requests for one e-mail, or 20 from one address, within an hour: 429, and nothing is sent.
   const perEmail = rateLimits.limiter({ name: 'reset_email', points: 5, duration: 3600 });
   const perAddress = rateLimits.limiter({ name: 'reset_ip', points: 20, duration: 3600 });
@@ -132,28 +144,39 @@ export function createRecoveryService({ db, clock, rateLimits, mail, sessions }:
     }
   };
 
+  const mailResetLink = async (email: string): Promise<void> => {
+    const user = await findUserByEmail(db, email);
+    // Unknown, deleted or disabled: the same 202 and no mail, so the answer tells nothing about the address.
+    if (user === undefined || user.deleted_at !== null || user.disabled_at !== null) return;
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      const { id, token } = await issueAccountToken(trx, { userId: user.id, purpose: 'password_reset', now });
+      await mail.enqueue(
+        trx,
+        {
+          eventKey: `password_reset:${id}`,
+          userId: user.id,
+          to: user.email,
+          template: 'password-reset',
+          vars: { name: user.name, token },
+        },
+        now,
+      );
+    });
+  };
+
   return {
     async requestPasswordReset(email, ip) {
+      const began = performance.now();
       await consume(perAddress, ip);
       await consume(perEmail, email);
-      const user = await findUserByEmail(db, email);
-      // Unknown, deleted or disabled: the same 202 and no mail, so the answer tells nothing about the address.
-      if (user === undefined || user.deleted_at !== null || user.disabled_at !== null) return;
-      const now = clock.now();
-      await db.transaction().execute(async (trx) => {
-        const { id, token } = await issueAccountToken(trx, { userId: user.id, purpose: 'password_reset', now });
-        await mail.enqueue(
-          trx,
-          {
-            eventKey: `password_reset:${id}`,
-            userId: user.id,
-            to: user.email,
-            template: 'password-reset',
-            vars: { name: user.name, token },
-          },
-          now,
-        );
-      });
+      try {
+        await mailResetLink(email);
+      } finally {
+        // Known or unknown (or failed), the answer leaves at the same earliest moment.
+        const left = floorMs - (performance.now() - began);
+        if (left > 0) await sleep(left);
+      }
     },
 
     async confirmPasswordReset(token, password) {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { call, startTestApp, type TestApp } from '../../../test/helpers.ts';
 import { connectClient } from '../../../test/realtime/support.ts';
 import { manualClock } from '../../shared/clock.ts';
+import { RESET_ANSWER_FLOOR_MS } from './recovery.service.ts';
 import { mailsTo, PASSWORD, register, tokenIn, uniqueEmail } from './test-helpers.ts';
 
 // docs/api.md § Accounts: password reset (POST /auth/password-reset, /confirm).
@@ -45,6 +46,18 @@ describe('password reset', () => {
     assert.equal(mails[0]!.status, 'pending', 'the request only writes it: the worker sends it');
     const all = await app.database.db.selectFrom('mails').select('to_address').execute();
     assert.ok(!all.some((m) => m.to_address.startsWith('nobody_')));
+  });
+
+  it('a known and an unknown address are both answered no sooner than the floor (the writes do not show)', async () => {
+    const cy = await register(app, { email: uniqueEmail('cy') });
+    for (const email of [cy.user.email, uniqueEmail('nobody')]) {
+      const began = performance.now();
+      const res = await ask(email);
+      const took = performance.now() - began;
+      assert.equal(res.status, 202);
+      assert.ok(took >= RESET_ANSWER_FLOOR_MS - 1, `${email} answered after ${took.toFixed(1)} ms`);
+    }
+    assert.equal((await resetMails(cy.user.email)).length, 1, 'the known one still got its mail');
   });
 
   it('the token sets the password once: every session is signed out and the sockets are closed', async () => {
