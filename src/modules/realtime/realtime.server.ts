@@ -12,7 +12,7 @@ import { can, type TokenService } from '../auth/index.ts';
 import { findVisibleOrder } from '../orders/index.ts';
 import { createConnectionHub, type Connection, type ConnectionHub } from './connections.ts';
 import { RELAYED, relayedEventsSchema, STAFF_FEED, type RealtimeEvent } from './events.ts';
-import { allowedOrigins, authenticateHandshake, checkOrigin, HandshakeError, type Session } from './handshake.ts';
+import { allowedOrigins, closeAtExpiry, connectionCounter, handshakeGate, type Session } from './handshake.ts';
 import { registerRealtimeMetrics } from './realtime.metrics.ts';
 import { connectRedis, type RedisLink } from './redis.ts';
 import { lastUserEventId, listStaffEventsAfter, listUserEventsAfter } from './realtime.repository.ts';
@@ -107,7 +107,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
 
   const sockets = new Map<string, FulcrumSocket>();
   /** Open sockets per user on this node (reserved at the handshake, released at disconnect). */
-  const perUser = new Map<string, number>();
+  const counter = connectionCounter(MAX_CONNECTIONS_PER_USER);
   const hub = createConnectionHub({
     // The staff feed is one more stream: its rows are numbered by staff_seq, its counter is a counter row.
     fetchAfter: (userId, after, limit) =>
@@ -129,27 +129,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
       connectionCount: () => hub.connectionCount(),
     });
 
-  io.use((socket, next) => {
-    if (isShuttingDown) return next(new HandshakeError('service_unavailable'));
-    try {
-      checkOrigin(socket.handshake.headers.origin, origins);
-    } catch (error) {
-      return next(error as HandshakeError);
-    }
-    authenticateHandshake(socket.handshake.auth, tokens).then(
-      (session) => {
-        const open = perUser.get(session.actor.id) ?? 0;
-        if (open >= MAX_CONNECTIONS_PER_USER) return next(new HandshakeError('too_many_connections'));
-        perUser.set(session.actor.id, open + 1);
-        socket.data = session;
-        next();
-      },
-      (error: unknown) => {
-        if (!(error instanceof HandshakeError)) logger.error({ err: error }, 'socket handshake failed');
-        next(error instanceof HandshakeError ? error : new HandshakeError('unauthorized'));
-      },
-    );
-  });
+  io.use(handshakeGate({ isShuttingDown: () => isShuttingDown, origins, tokens, counter, logger }));
 
   io.on('connection', (socket) => {
     const { actor, lastEventId, expiresAt } = socket.data;
@@ -164,8 +144,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     });
     // The token's authority ends at its expiry: a revoked or demoted user does not keep a live feed. The
     // connection is closed, not the socket, so the client reconnects by itself with a fresh token and its lastEventId.
-    const expiry = setTimeout(() => socket.conn.close(), Math.max(0, expiresAt - clock.now().getTime()));
-    expiry.unref();
+    const expiry = closeAtExpiry(socket.conn, expiresAt, clock.now().getTime());
     // Any message past MESSAGES_PER_SECOND: the socket is closed for good (a client that floods is broken).
     let floodStart = 0;
     let floodCount = 0;
@@ -199,9 +178,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     socket.on('disconnect', () => {
       clearTimeout(expiry);
       sockets.delete(socket.id);
-      const open = (perUser.get(actor.id) ?? 1) - 1;
-      if (open > 0) perUser.set(actor.id, open);
-      else perUser.delete(actor.id);
+      counter.release(actor.id);
       hub.close(connection);
     });
   });
@@ -235,17 +212,7 @@ export function createRealtime(server: HttpServer | undefined, deps: RealtimeDep
     clock,
     logger,
     isShuttingDown: () => isShuttingDown,
-    reserve(userId) {
-      const open = perUser.get(userId) ?? 0;
-      if (open >= MAX_CONNECTIONS_PER_USER) return false;
-      perUser.set(userId, open + 1);
-      return true;
-    },
-    release(userId) {
-      const open = (perUser.get(userId) ?? 1) - 1;
-      if (open > 0) perUser.set(userId, open);
-      else perUser.delete(userId);
-    },
+    counter,
     sockets: sockets as Map<string, Pick<FulcrumSocket, 'conn'>>,
   });
 

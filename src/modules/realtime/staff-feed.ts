@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { can, type TokenService } from '../auth/index.ts';
 import type { ConnectionHub } from './connections.ts';
 import { STAFF_FEED } from './events.ts';
-import { authenticateHandshake, checkOrigin, HandshakeError, type Session } from './handshake.ts';
+import { closeAtExpiry, handshakeGate, HandshakeError, type ConnectionCounter, type Session } from './handshake.ts';
 
 /** The Socket.IO namespace of the staff feed. */
 export const STAFF_NAMESPACE = '/staff';
@@ -16,9 +16,8 @@ export interface StaffFeedDeps {
   clock: Clock;
   logger: Logger;
   isShuttingDown(): boolean;
-  /** Counts the socket against the user's connection limit; false when the user is at it. */
-  reserve(userId: string): boolean;
-  release(userId: string): void;
+  /** The node's sockets per user, shared with the user's feed. */
+  counter: ConnectionCounter;
   /** This node's sockets by id, so the hub's failed catch-up can close the connection. */
   sockets: Map<string, Pick<Socket, 'conn'>>;
 }
@@ -31,28 +30,14 @@ export interface StaffFeedDeps {
  * Nothing the client sends is acted on.
  */
 export function attachStaffFeed(io: Server, deps: StaffFeedDeps): void {
-  const { hub, tokens, origins, clock, logger } = deps;
+  const { hub, clock, counter } = deps;
   const nsp = io.of(STAFF_NAMESPACE);
-  nsp.use((socket, next) => {
-    if (deps.isShuttingDown()) return next(new HandshakeError('service_unavailable'));
-    try {
-      checkOrigin(socket.handshake.headers.origin, origins);
-    } catch (error) {
-      return next(error as HandshakeError);
-    }
-    authenticateHandshake(socket.handshake.auth, tokens).then(
-      (session) => {
-        if (!can(session.actor, 'read_all')) return next(new HandshakeError('forbidden'));
-        if (!deps.reserve(session.actor.id)) return next(new HandshakeError('too_many_connections'));
-        socket.data = session;
-        next();
-      },
-      (error: unknown) => {
-        if (!(error instanceof HandshakeError)) logger.error({ err: error }, 'staff socket handshake failed');
-        next(error instanceof HandshakeError ? error : new HandshakeError('unauthorized'));
-      },
-    );
-  });
+  nsp.use(
+    handshakeGate({
+      ...deps,
+      admit: (session) => (can(session.actor, 'read_all') ? undefined : new HandshakeError('forbidden')),
+    }),
+  );
   nsp.on('connection', (socket) => {
     const { actor, lastEventId, expiresAt } = socket.data as Session;
     deps.sockets.set(socket.id, socket);
@@ -64,13 +49,11 @@ export function attachStaffFeed(io: Server, deps: StaffFeedDeps): void {
       emitter: { emit: (event, data) => void socket.emit(event, data) },
       lastEventId,
     });
-    // As on the user's feed: the token's authority ends at its expiry, the client reconnects with a fresh one.
-    const expiry = setTimeout(() => socket.conn.close(), Math.max(0, expiresAt - clock.now().getTime()));
-    expiry.unref();
+    const expiry = closeAtExpiry(socket.conn, expiresAt, clock.now().getTime());
     socket.on('disconnect', () => {
       clearTimeout(expiry);
       deps.sockets.delete(socket.id);
-      deps.release(actor.id);
+      counter.release(actor.id);
       hub.close(connection);
     });
   });
