@@ -6,6 +6,8 @@ test('money is formatted with the currency’s exponent', () => {
   assert.equal(currencyExponent('usd'), 2);
   assert.equal(currencyExponent('JPY'), 0);
   assert.equal(currencyExponent('kwd'), 3);
+  // Codes Fulcrum's table leaves out are two-decimal at Stripe, as ISK is.
+  assert.equal(currencyExponent('isk'), 2);
   assert.equal(formatMoney(1234, 'usd'), '$12.34');
   assert.equal(formatMoney(5, 'usd'), '$0.05');
   assert.equal(formatMoney(150000, 'jpy'), '¥150,000');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { exponentOf, isCurrency } from '../shared/money.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -30,32 +31,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-// Stripe's lists: https://docs.stripe.com/currencies#zero-decimal and #three-decimal
-const zeroDecimal = new Set([
-  'bif',
-  'clp',
-  'djf',
-  'gnf',
-  'jpy',
-  'kmf',
-  'krw',
-  'mga',
-  'pyg',
-  'rwf',
-  'ugx',
-  'vnd',
-  'vuv',
-  'xaf',
-  'xof',
-  'xpf',
-]);
-const threeDecimal = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
-
+/** Decimals of a currency's major unit, from Fulcrum's one currency table (src/shared/money.ts); 2 for a code it lacks. */
 export function currencyExponent(currency: string): number {
   const c = currency.toLowerCase();
-  if (zeroDecimal.has(c)) return 0;
-  if (threeDecimal.has(c)) return 3;
-  return 2;
+  return isCurrency(c) ? exponentOf(c) : 2;
 }
 
 /** `1234, 'usd'` → `$12.34`; `1500, 'jpy'` → `¥1,500`; `1234, 'kwd'` → `KWD 1.234`. */

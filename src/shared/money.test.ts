@@ -30,6 +30,13 @@ describe('money', () => {
     assert.equal(isCurrency('xyz'), false);
   });
 
+  it('takes no currency whose units Stripe counts differently: ISK (hundredths at Stripe), IQD and LYD (not at Stripe)', () => {
+    for (const c of ['isk', 'iqd', 'lyd']) {
+      assert.equal(isCurrency(c), false, c);
+      assert.equal(moneyInputSchema.safeParse({ amount: 1500, currency: c }).success, false, c);
+    }
+  });
+
   it('refuses floats, unsafe integers and unknown currencies', () => {
     assert.throws(() => money(1.5, 'usd'), RangeError);
     assert.throws(() => money(Number.MAX_SAFE_INTEGER + 1, 'usd'), RangeError);

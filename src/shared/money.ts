@@ -10,13 +10,17 @@ export interface Money {
   currency: Currency;
 }
 
-/** Currencies with no minor unit (ISO 4217 exponent 0). */
+/**
+ * Currencies with no minor unit (ISO 4217 exponent 0) that Stripe also counts in whole units. One table for
+ * Fulcrum and its sandbox. Left out on purpose: ISK, whose ISO exponent is 0 but which Stripe's API counts in
+ * hundredths (an amount of 100 is 1 króna), so Fulcrum's amounts would reach Stripe 100 times too small; and
+ * IQD and LYD (ISO exponent 3), which Stripe does not take.
+ */
 const zeroDecimal = [
   'bif',
   'clp',
   'djf',
   'gnf',
-  'isk',
   'jpy',
   'kmf',
   'krw',
@@ -32,7 +36,7 @@ const zeroDecimal = [
 ] as const;
 
 /** Currencies with three decimals (exponent 3). */
-const threeDecimal = ['bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd'] as const;
+const threeDecimal = ['bhd', 'jod', 'kwd', 'omr', 'tnd'] as const;
 
 /** Two-decimal currencies accepted by Fulcrum (those Stripe settles, without the 0- and 3-decimal ones). */
 const twoDecimal = [
