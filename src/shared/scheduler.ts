@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
+import { createWakeableLoop } from './wakeable-loop.ts';
 
 export interface JobOptions {
   name: string;
@@ -22,45 +23,17 @@ export interface RunningJob {
 
 /** A periodic job on an unref'd timer: it never keeps the process alive and never overlaps itself. */
 export function startJob(options: JobOptions): RunningJob {
-  const { name, intervalMs, run, logger } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let inHand: Promise<void> | undefined;
-  let stopped = false;
-
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => void tick(), intervalMs);
-    timer.unref();
-  };
-
-  const tick = (): Promise<void> => {
-    if (inHand !== undefined) return inHand;
-    if (timer !== undefined) clearTimeout(timer);
-    inHand = (async () => {
-      try {
-        await run();
-      } catch (error) {
-        logger.error({ err: error, job: name }, 'job tick failed');
-      } finally {
-        inHand = undefined;
-        schedule();
-      }
-    })();
-    return inHand;
-  };
-
-  if (options.runAtStart === true) void tick();
-  else schedule();
-
-  return {
-    name,
-    tick,
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await inHand;
+  const { name, run, logger } = options;
+  const loop = createWakeableLoop({
+    pass: async () => {
+      await run();
+      return false;
     },
-  };
+    idleMs: options.intervalMs,
+    onError: (error) => logger.error({ err: error, job: name }, 'job tick failed'),
+  });
+  loop.start({ firstPassNow: options.runAtStart === true });
+  return { name, tick: () => loop.runPass(), stop: () => loop.stop() };
 }
 
 export type Exclusive<T> = { ran: true; value: T } | { ran: false };

@@ -5,7 +5,10 @@
  */
 export interface WakeableLoop {
   wake(): void;
-  start(): void;
+  /** A pass now, or the one in hand (joined, not repeated); resolves when it has finished. Works stopped too. */
+  runPass(): Promise<void>;
+  /** Starts the loop: its first pass now, or after `idleMs` with `firstPassNow: false`. */
+  start(options?: { firstPassNow?: boolean }): void;
   /** No new passes; resolves when the pass in hand has finished. */
   stop(): Promise<void>;
 }
@@ -24,12 +27,13 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
   let inHand: Promise<void> | undefined;
   let again = false;
 
-  const loop = (): void => {
-    if (!running) return;
-    if (inHand !== undefined) {
-      again = true; // woken while busy: go round once more when this pass ends
-      return;
-    }
+  const schedule = (): void => {
+    timer = setTimeout(loop, options.idleMs);
+    timer.unref();
+  };
+
+  const begin = (): Promise<void> => {
+    if (inHand !== undefined) return inHand;
     if (timer !== undefined) clearTimeout(timer);
     inHand = (async () => {
       let more = false;
@@ -45,20 +49,31 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
         again = false;
         setImmediate(loop);
       } else {
-        timer = setTimeout(loop, options.idleMs);
-        timer.unref();
+        schedule();
       }
     })();
+    return inHand;
+  };
+
+  const loop = (): void => {
+    if (!running) return;
+    if (inHand !== undefined) {
+      again = true; // woken while busy: go round once more when this pass ends
+      return;
+    }
+    void begin();
   };
 
   return {
     wake() {
       if (running) loop();
     },
-    start() {
+    runPass: begin,
+    start(startOptions) {
       if (running) return;
       running = true;
-      loop();
+      if (startOptions?.firstPassNow === false) schedule();
+      else loop();
     },
     async stop() {
       running = false;

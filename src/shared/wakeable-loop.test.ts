@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { setImmediate as tick } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { createWakeableLoop } from './wakeable-loop.ts';
+
+const HOUR = 3_600_000;
+const unexpected = (error: unknown): void => assert.fail(String(error));
+
+/** A pass the test finishes by hand, counting how many ran and how many ran at once. */
+function gatedPasses(more: () => boolean = () => false) {
+  const state = { started: 0, active: 0, maxActive: 0, release: [] as (() => void)[] };
+  const pass = async (): Promise<boolean> => {
+    state.started += 1;
+    state.active += 1;
+    state.maxActive = Math.max(state.maxActive, state.active);
+    await new Promise<void>((resolve) => state.release.push(resolve));
+    state.active -= 1;
+    return more();
+  };
+  return { state, pass };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i += 1) await tick();
+}
+
+describe('the wakeable loop (inbox worker and job scheduler)', () => {
+  it('a wake during a pass makes exactly one more pass, never two at once', async () => {
+    const { state, pass } = gatedPasses();
+    const loop = createWakeableLoop({ pass, idleMs: HOUR, onError: unexpected });
+    loop.start();
+    await settle();
+    assert.equal(state.started, 1);
+    loop.wake();
+    loop.wake();
+    state.release.shift()!();
+    await settle();
+    assert.equal(state.started, 2, 'two wakes while busy: one more pass');
+    state.release.shift()!();
+    await settle();
+    assert.equal(state.started, 2, 'then it idles for idleMs');
+    assert.equal(state.maxActive, 1);
+    await loop.stop();
+  });
+
+  it('runPass joins the pass in hand instead of starting another', async () => {
+    const { state, pass } = gatedPasses();
+    const loop = createWakeableLoop({ pass, idleMs: HOUR, onError: unexpected });
+    loop.start();
+    await settle();
+    let joined = false;
+    const joining = loop.runPass().then(() => (joined = true));
+    await settle();
+    assert.equal(state.started, 1);
+    assert.equal(joined, false, 'not before the pass ends');
+    state.release.shift()!();
+    await joining;
+    assert.equal(state.started, 1);
+    await loop.stop();
+  });
+
+  it('firstPassNow: false waits for idleMs; a pass that says "more" goes again at once', async () => {
+    let left = 3;
+    const { state, pass } = gatedPasses(() => --left > 0);
+    const loop = createWakeableLoop({ pass, idleMs: HOUR, onError: unexpected });
+    loop.start({ firstPassNow: false });
+    await settle();
+    assert.equal(state.started, 0);
+    const first = loop.runPass();
+    for (let i = 1; i <= 3; i += 1) {
+      await settle();
+      assert.equal(state.started, i);
+      state.release.shift()!();
+    }
+    await first;
+    await settle();
+    assert.equal(state.started, 3, 'no "more": back to waiting');
+    await loop.stop();
+  });
+
+  it('a pass that throws is reported and the loop carries on; stop waits for the pass in hand', async () => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    let release: () => void = () => {};
+    const loop = createWakeableLoop({
+      pass: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('boom');
+        await new Promise<void>((resolve) => (release = resolve));
+        return false;
+      },
+      idleMs: HOUR,
+      onError: (error) => errors.push(error),
+    });
+    loop.start();
+    await settle();
+    assert.equal((errors[0] as Error).message, 'boom');
+    loop.wake();
+    await settle();
+    assert.equal(calls, 2);
+    let stopped = false;
+    const stopping = loop.stop().then(() => (stopped = true));
+    await settle();
+    assert.equal(stopped, false, 'stop waits for the pass in hand');
+    release();
+    await stopping;
+    loop.wake();
+    await settle();
+    assert.equal(calls, 2, 'no pass after stop');
+  });
+});
