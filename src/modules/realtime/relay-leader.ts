@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { openListener } from '../../db/listen.ts';
 import type { Database, Db } from '../../db/database.ts';
 import type { DB } from '../../db/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -40,35 +41,24 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
   let acquiring: Promise<boolean> | undefined;
   let isClosed = false;
 
-  const drop = (dead: pg.Client, error?: Error) => {
+  const lost = (dead: pg.Client, error?: Error) => {
     if (client !== dead) return;
     if (isLeader) logger.warn({ err: error }, 'outbox relay lost its database connection: no longer active');
     client = undefined;
     db = undefined;
     isLeader = false;
-    dead.removeAllListeners('notification');
-    void dead.end().catch(() => {});
   };
 
   const connect = async (): Promise<void> => {
-    const fresh = new pg.Client({
-      connectionString: url,
-      connectionTimeoutMillis: 5_000,
-      application_name: 'fulcrum-outbox-relay',
-      // An idle LISTEN connection whose server vanished is noticed by TCP keepalive, then reconnected.
-      keepAlive: true,
+    const fresh = await openListener({
+      url,
+      channel: OUTBOX_CHANNEL,
+      applicationName: 'fulcrum-outbox-relay',
+      onNotify,
+      onLost: lost,
     });
-    fresh.on('error', (error) => drop(fresh, error));
-    fresh.on('end', () => drop(fresh));
-    fresh.on('notification', () => onNotify());
-    try {
-      await fresh.connect();
-      await fresh.query(`listen ${OUTBOX_CHANNEL}`);
-    } catch (error) {
-      void fresh.end().catch(() => {});
-      throw error;
-    }
     if (isClosed) {
+      fresh.removeAllListeners('notification');
       void fresh.end().catch(() => {});
       throw new Error('outbox relay stopped');
     }

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { openListener } from '../../db/listen.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /** The channel migration 0008's trigger notifies on every webhook inbox insert. */
@@ -46,42 +47,38 @@ export function listenForInboxEvents(options: InboxListenerOptions): InboxListen
     backoff = Math.min(backoff * 2, maxBackoff);
   };
 
-  const drop = (dead: pg.Client, error?: Error) => {
+  const lost = (dead: pg.Client, error?: Error) => {
     if (client !== dead) return;
-    if (listening) logger.warn({ err: error }, 'webhook inbox listener lost its connection: reconnecting');
+    logger.warn({ err: error }, 'webhook inbox listener lost its connection: reconnecting');
     client = undefined;
     listening = false;
-    dead.removeAllListeners('notification');
-    void dead.end().catch(() => {});
     scheduleReconnect();
   };
 
   const connect = async (): Promise<void> => {
     if (isClosed) return;
-    const fresh = new pg.Client({
-      connectionString: url,
-      connectionTimeoutMillis: 5_000,
-      application_name: 'fulcrum-inbox-listener',
-      keepAlive: true,
-    });
-    client = fresh;
-    fresh.on('error', (error) => drop(fresh, error));
-    fresh.on('end', () => drop(fresh));
-    fresh.on('notification', () => onNotify());
+    let fresh: pg.Client;
     try {
-      await fresh.connect();
-      await fresh.query(`listen ${INBOX_CHANNEL}`);
+      fresh = await openListener({
+        url,
+        channel: INBOX_CHANNEL,
+        applicationName: 'fulcrum-inbox-listener',
+        onNotify,
+        onLost: lost,
+      });
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       if (text !== lastError) logger.warn({ err: error }, 'webhook inbox listener cannot LISTEN: polling meanwhile');
       lastError = text;
-      drop(fresh, error as Error);
+      scheduleReconnect();
       return;
     }
-    if (isClosed || client !== fresh) {
+    if (isClosed) {
+      fresh.removeAllListeners('notification');
       void fresh.end().catch(() => {});
       return;
     }
+    client = fresh;
     listening = true;
     backoff = minBackoff;
     lastError = '';
