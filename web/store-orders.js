@@ -134,7 +134,8 @@ export function renderReturn() {
   status.dataset.orderStatus = order.status;
   $('return-detail').textContent = state.detail;
   const address = order.shippingAddress;
-  clear($('return-items')).append(
+  // append() writes a null as the text "null": the optional parts are filtered out first.
+  const parts = [
     el(
       'ul',
       { className: 'list' },
@@ -149,7 +150,8 @@ export function renderReturn() {
           `Ships to ${address.name}, ${address.line1}, ${address.postalCode} ${address.city}, ${address.country}`,
         )
       : null,
-  );
+  ];
+  clear($('return-items')).append(...parts.filter((part) => part !== null));
   $('return-pay').hidden =
     order.status !== 'CREATED' || (order.payment?.status === 'PENDING' && state.label === 'Payment processing…');
 }

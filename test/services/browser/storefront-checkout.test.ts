@@ -87,6 +87,9 @@ describe('browser: the storefront’s cart, checkout and order states', () => {
     const success = await customerPage(user, `/?order=${id}&checkout=success`);
     await success.locator('#return-status').filter({ hasText: 'Payment processing…' }).waitFor();
     assert.equal(await statusText(success, id), 'Payment processing…');
+    // Nothing refunded: no refund line, and no stray "null" where it would be (append() writes null as text).
+    await success.locator('#return-items').filter({ hasText: 'Total:' }).waitFor();
+    assert.doesNotMatch(await success.locator('#return').innerText(), /null|undefined|NaN/);
     await success.close();
 
     const left = await customerPage(user, `/?order=${id}&checkout=cancel`);
