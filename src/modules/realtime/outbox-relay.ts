@@ -1,6 +1,7 @@
 import type { Database, Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { createWakeableLoop, type WakeableLoop } from '../../shared/wakeable-loop.ts';
 import type { AmqpPublisher } from '../events-out/index.ts';
 import { staffCopy, toRealtimeEvent, type RealtimeEvent } from './events.ts';
 import { assignStaffSeqs, listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
@@ -35,32 +36,12 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-/**
- * Sends committed outbox rows to Socket.IO and RabbitMQ, in id order, and marks each sink's rows after it
- * accepted them (RabbitMQ: after the publisher confirm). A failure marks nothing, so the rows go again:
- * at least once. Each sink drains on its own, so a broker that is down never holds back the sockets.
- */
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
-export function startOutboxRelay(options: RelayOptions): OutboxRelay {
-  const { database, logger, clock } = options;
-  const batchSize = options.batchSize ?? 200;
-  const pollMs = options.pollMs ?? (database.kind === 'pglite' && database.listen === undefined ? 100 : 1_000);
-  let isStopped = false;
-  let isLeader = false;
+/** One batch of a sink through `db`; true when there may be more. */
+type Batch = (db: Db) => Promise<boolean>;
 
-  const leadership: RelayLeadership =
-    database.kind === 'postgres' && database.url !== undefined
-      ? // A standby does not try the lock on each NOTIFY (every commit): it tries at each poll.
-        serverLeadership(database.url, logger, () => {
-          if (isLeader) kick();
-        })
-      : embeddedLeadership(database);
-  // PGlite's NOTIFYs are delivered in-process: every commit that appended wakes the relay at once.
-  const unlisten = database.kind === 'pglite' ? database.listen?.(OUTBOX_CHANNEL, () => kick()) : undefined;
-  unlisten?.catch((error: unknown) => logger.warn({ err: error }, 'outbox relay cannot LISTEN: polling only'));
-
-  /** One batch of a sink; true when there may be more. */
-  const drainSocket = async (db: Db): Promise<boolean> => {
+function socketBatch(options: RelayOptions, batchSize: number): Batch {
+  const { logger, clock } = options;
+  return async (db) => {
     const publish = options.publishToSockets;
     if (publish === undefined) return false;
     const rows = await listUnpublished(db, 'socket', batchSize);
@@ -90,55 +71,43 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     );
     return rows.length === batchSize;
   };
+}
 
-  const drainAmqp = async (db: Db): Promise<boolean> => {
+function amqpBatch(options: RelayOptions, batchSize: number): Batch {
+  return async (db) => {
     const amqp = options.amqp;
     if (amqp === undefined) return false;
     const rows = await listUnpublished(db, 'amqp', batchSize);
     const confirmed = await amqp.publish(
       rows.map((r) => ({ id: r.id, type: r.type, userId: r.user_id, eventId: r.event_id, payload: r.payload })),
     );
-    await markPublished(db, 'amqp', confirmed, clock.now());
+    await markPublished(db, 'amqp', confirmed, options.clock.now());
     return confirmed.length === batchSize;
   };
+}
 
-  const sinks = new Map<Sink, ReturnType<typeof serial>>([
-    ['socket', serial('socket', drainSocket)],
-    ['amqp', serial('amqp', drainAmqp)],
-  ]);
+/**
+ * Sends committed outbox rows to Socket.IO and RabbitMQ, in id order, and marks each sink's rows after it
+ * accepted them (RabbitMQ: after the publisher confirm). A failure marks nothing, so the rows go again:
+ * at least once. Each sink drains on its own loop, so a broker that is down never holds back the sockets.
+ */
+export function startOutboxRelay(options: RelayOptions): OutboxRelay {
+  const { database, logger } = options;
+  const batchSize = options.batchSize ?? 200;
+  const pollMs = options.pollMs ?? (database.kind === 'pglite' && database.listen === undefined ? 100 : 1_000);
+  let isStopped = false;
+  let isLeader = false;
 
-  /** Runs a sink's batches one after another; a request while running makes it go round once more. */
-  function serial(sink: Sink, batch: (db: Db) => Promise<boolean>) {
-    let running: Promise<void> | undefined;
-    let again = false;
-    let lastError = '';
-    const loop = async () => {
-      do {
-        again = false;
-        if (isStopped || !(await becomeLeader())) return;
-        try {
-          while (!isStopped && (await batch(leadership.executor()))) continue;
-          lastError = '';
-        } catch (error) {
-          // One line per distinct failure, not one per poll while a broker is down.
-          const text = error instanceof Error ? error.message : String(error);
-          if (text !== lastError) logger.warn({ err: error, sink }, 'outbox relay attempt failed: will retry');
-          lastError = text;
-          return;
-        }
-      } while (again && !isStopped);
-    };
-    return {
-      run(): Promise<void> {
-        if (running !== undefined) {
-          again = true;
-          return running;
-        }
-        running = loop().finally(() => (running = undefined));
-        return running;
-      },
-    };
-  }
+  const leadership: RelayLeadership =
+    database.kind === 'postgres' && database.url !== undefined
+      ? // A standby does not try the lock on each NOTIFY (every commit): it tries at each poll.
+        serverLeadership(database.url, logger, () => {
+          if (isLeader) kick();
+        })
+      : embeddedLeadership(database);
+  // PGlite's NOTIFYs are delivered in-process: every commit that appended wakes the relay at once.
+  const unlisten = database.kind === 'pglite' ? database.listen?.(OUTBOX_CHANNEL, () => kick()) : undefined;
+  unlisten?.catch((error: unknown) => logger.warn({ err: error }, 'outbox relay cannot LISTEN: polling only'));
 
   const becomeLeader = async (): Promise<boolean> => {
     try {
@@ -152,22 +121,34 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     return isLeader;
   };
 
-  const runAll = () => Promise.all([...sinks.values()].map((s) => s.run())).then(() => {});
-  function kick(): void {
-    if (!isStopped) void runAll();
-  }
-
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    timer = setTimeout(() => {
-      void runAll().finally(() => {
-        if (!isStopped) schedule();
-      });
-    }, pollMs);
-    timer.unref();
+  /** A sink's loop: each pass drains it batch after batch; a wake while busy makes it go round once more. */
+  const sinkLoop = (sink: Sink, batch: Batch): WakeableLoop => {
+    let lastError = '';
+    return createWakeableLoop({
+      idleMs: pollMs,
+      onError: (error) => logger.error({ err: error, sink }, 'outbox relay pass failed'),
+      pass: async () => {
+        if (isStopped || !(await becomeLeader())) return false;
+        try {
+          while (!isStopped && (await batch(leadership.executor()))) continue;
+          lastError = '';
+        } catch (error) {
+          // One line per distinct failure, not one per poll while a broker is down.
+          const text = error instanceof Error ? error.message : String(error);
+          if (text !== lastError) logger.warn({ err: error, sink }, 'outbox relay attempt failed: will retry');
+          lastError = text;
+        }
+        return false;
+      },
+    });
   };
-  kick();
-  schedule();
+  const loops = [sinkLoop('socket', socketBatch(options, batchSize)), sinkLoop('amqp', amqpBatch(options, batchSize))];
+
+  function kick(): void {
+    if (!isStopped) for (const loop of loops) loop.wake();
+  }
+  const runAll = () => Promise.all(loops.map((loop) => loop.runPass())).then(() => {});
+  for (const loop of loops) loop.start();
 
   return {
     kick,
@@ -179,9 +160,8 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     },
     async stop() {
       isStopped = true;
-      clearTimeout(timer);
       await unlisten?.then((stop) => stop()).catch(() => {});
-      await Promise.all([...sinks.values()].map((s) => s.run()));
+      await Promise.all(loops.map((loop) => loop.stop()));
       await leadership.close();
     },
   };
