@@ -206,6 +206,7 @@ export const STATE_TABLES = [
   'users',
   'refresh_tokens',
   'products',
+  'product_images',
   'orders',
   'order_items',
   'order_events',

@@ -83,6 +83,16 @@ export interface ProductsTable {
   updated_at: CreatedAt;
 }
 
+/** 0013: an uploaded product image (one per product), served at /api/v1/products/:id/image. */
+export interface ProductImagesTable {
+  product_id: string;
+  content_type: 'image/png' | 'image/jpeg' | 'image/webp';
+  bytes: Uint8Array;
+  /** Hex digest prefix of the bytes: the ETag and the `v` of the product's imageUrl. */
+  etag: string;
+  created_at: Date;
+}
+
 export interface OrdersTable {
   id: string;
   user_id: string;
@@ -244,6 +254,7 @@ export interface DB {
   account_tokens: AccountTokensTable;
   mails: MailsTable;
   products: ProductsTable;
+  product_images: ProductImagesTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
   order_events: OrderEventsTable;

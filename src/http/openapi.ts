@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { RouteRegistry } from './routes.ts';
+import type { RegisteredRoute, RouteRegistry } from './routes.ts';
 
 const problemSchema = {
   type: 'object',
@@ -30,6 +30,35 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 /** Express `/orders/:id` → OpenAPI `/orders/{id}`. */
 export function toOpenApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+const binary = (types: readonly string[]) =>
+  Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]));
+
+function responsesOf(spec: RegisteredRoute['spec']): Record<string, unknown> {
+  const responses: Record<string, unknown> = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    responses[status] =
+      r.binary !== undefined
+        ? { description: r.description, content: binary(r.binary) }
+        : r.schema === undefined
+          ? { description: r.description }
+          : { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } };
+  }
+  responses.default = {
+    description: 'An error (RFC 9457)',
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+  return responses;
+}
+
+/** JSON from its schema, or the raw bytes an upload route takes. */
+function requestBodyOf(spec: RegisteredRoute['spec']): Record<string, unknown> {
+  if (spec.rawBody !== undefined) return { requestBody: { required: true, content: binary(spec.rawBody.types) } };
+  if (spec.body === undefined) return {};
+  return {
+    requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
+  };
 }
 
 export function buildOpenApiDocument(registry: RouteRegistry, serverUrl: string): Record<string, unknown> {
@@ -62,31 +91,14 @@ export function buildOpenApiDocument(registry: RouteRegistry, serverUrl: string)
         schema: { type: 'string', maxLength: 1024 },
       });
     }
-    const responses: Record<string, unknown> = {};
-    for (const [status, r] of Object.entries(spec.responses)) {
-      responses[status] =
-        r.schema === undefined
-          ? { description: r.description }
-          : { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } };
-    }
-    responses.default = {
-      description: 'An error (RFC 9457)',
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-    };
+    const responses = responsesOf(spec);
     const operation: Record<string, unknown> = {
       summary: spec.summary,
       tags: spec.tags,
       parameters,
       responses,
       ...(spec.auth ? { security: [{ bearer: [] }] } : {}),
-      ...(spec.body === undefined
-        ? {}
-        : {
-            requestBody: {
-              required: true,
-              content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } },
-            },
-          }),
+      ...requestBodyOf(spec),
     };
     const key = toOpenApiPath(path);
     paths[key] = { ...paths[key], [method]: operation };

@@ -9,6 +9,8 @@ export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** A response of bytes (an image) in one of these types, not JSON. */
+  binary?: readonly string[];
 }
 
 export interface RouteSpec<
@@ -33,6 +35,28 @@ export interface RouteSpec<
   responses: Record<number, ResponseSpec>;
   /** Middleware run after authentication and before parsing, e.g. idempotency. */
   before?: RequestHandler[];
+  /**
+   * The route takes raw bytes (an image upload), not JSON: a Content-Type of `types` (else 415) and at most
+   * `limit` bytes (else 413), read only after authentication and `before`. The handler finds them in req.body.
+   */
+  rawBody?: RawBodySpec;
+}
+
+export interface RawBodySpec {
+  types: readonly string[];
+  limit: number;
+}
+
+/** Refuses another Content-Type before reading a byte, then reads the body into a Buffer (bounded). */
+function rawBodyParsers(raw: RawBodySpec): RequestHandler[] {
+  const typeCheck: RequestHandler = (req, _res, next) => {
+    const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!raw.types.includes(type)) {
+      throw new AppError('unsupported', 'unsupported_media_type', `Send the body as ${raw.types.join(', ')}.`);
+    }
+    next();
+  };
+  return [typeCheck, express.raw({ type: () => true, limit: raw.limit })];
 }
 
 export interface RegisteredRoute {
@@ -103,9 +127,10 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
         spec,
       });
       // NUL, lone surrogates and deep nesting are refused before anything (authentication, idempotency) reads them.
-      const chain: RequestHandler[] = [requireJsonBody, screenInput];
+      const chain: RequestHandler[] = spec.rawBody === undefined ? [requireJsonBody, screenInput] : [screenInput];
       if (spec.auth) chain.push(authenticate);
       chain.push(...(spec.before ?? []));
+      if (spec.rawBody !== undefined) chain.push(...rawBodyParsers(spec.rawBody));
       chain.push(async (req, res) => {
         const query = singleValuedQuery(req);
         const input = {
@@ -116,6 +141,7 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
         // A route that takes no body accepts none or `{}`; anything else (a key, an array — even `[]`) is refused.
         if (
           spec.body === undefined &&
+          spec.rawBody === undefined &&
           req.body !== undefined &&
           (Array.isArray(req.body) || Object.keys(req.body as object).length > 0)
         ) {

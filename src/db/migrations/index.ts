@@ -11,6 +11,7 @@ import * as m0009 from './0009_product_image.ts';
 import * as m0010 from './0010_users_disabled.ts';
 import * as m0011 from './0011_order_version.ts';
 import * as m0012 from './0012_accounts_mail.ts';
+import * as m0013 from './0013_product_images.ts';
 
 interface MigrationModule {
   up(db: Kysely<unknown>): Promise<void>;
@@ -31,4 +32,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0010_users_disabled': m0010,
   '0011_order_version': m0011,
   '0012_accounts_mail': m0012,
+  '0013_product_images': m0013,
 };

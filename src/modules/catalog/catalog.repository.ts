@@ -29,10 +29,14 @@ export async function findProduct(db: Executor, id: string): Promise<ProductRow 
   return db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Newest first; `active` filters (served by the partial index when true). Fetches limit + 1 to know if more follow. */
+/**
+ * Newest first; `active` filters (served by the partial index when true). Fetches limit + 1 to know if more follow.
+ * `q` keeps names containing it, case-insensitively: a filter on the index walk, not an index of its own (a
+ * substring needs pg_trgm, which PGlite does not load by default; a shop's catalog is thousands of rows, not millions).
+ */
 export async function listProducts(
   db: Executor,
-  options: { limit: number; after: Cursor | undefined; active: boolean | undefined },
+  options: { limit: number; after: Cursor | undefined; active: boolean | undefined; q?: string | undefined },
 ): Promise<ProductRow[]> {
   let query = db
     .selectFrom('products')
@@ -41,6 +45,8 @@ export async function listProducts(
     .orderBy('id', 'desc')
     .limit(options.limit + 1);
   if (options.active !== undefined) query = query.where('active', '=', options.active);
+  // strpos, not LIKE: the text is matched as it is, with no wildcard to escape.
+  if (options.q !== undefined) query = query.where(sql<boolean>`strpos(lower(name), lower(${options.q})) > 0`);
   const after = options.after;
   if (after !== undefined) {
     query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));

@@ -12,6 +12,7 @@ import {
   publicListQuery,
   updateProductBody,
 } from './catalog.schemas.ts';
+import { imageRoutes } from './catalog.image-routes.ts';
 import * as service from './catalog.service.ts';
 
 const tags = ['catalog'];
@@ -22,8 +23,11 @@ export type CatalogContext = ModuleContext<{ database: Database; clock: Clock }>
 /** Public catalog under /api/v1/products; staff and admin views under /api/v1/admin/products. */
 export function catalogRoutes(ctx: CatalogContext): void {
   const deps = { db: ctx.deps.database.db, clock: ctx.deps.clock };
-  publicCatalogRoutes(ctx.define('/api/v1/products'), deps);
-  adminCatalogRoutes(ctx.define('/api/v1/admin/products'), deps);
+  const open = ctx.define('/api/v1/products');
+  const admin = ctx.define('/api/v1/admin/products');
+  publicCatalogRoutes(open, deps);
+  adminCatalogRoutes(admin, deps);
+  imageRoutes(open, admin, deps);
 }
 
 type CatalogDeps = { db: Database['db']; clock: Clock };
@@ -33,7 +37,7 @@ function publicCatalogRoutes(open: ModuleRoutes, deps: CatalogDeps): void {
     {
       method: 'get',
       path: '/',
-      summary: 'List active products, newest first (cursor pagination)',
+      summary: 'List active products, newest first (cursor pagination); q searches names',
       tags,
       auth: false,
       query: publicListQuery,

@@ -85,9 +85,18 @@ export type UpdateProductInput = z.output<typeof updateProductBody>;
 
 export const productParams = z.strictObject({ id: z.string().min(1).max(64) });
 
-export const publicListQuery = z.strictObject(listQuery);
+/** Search: products whose name contains the text, case-insensitively (docs/api.md § Catalog). */
+const q = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .meta({ description: 'Products whose name contains this text (case-insensitive), 1–100 characters' });
+
+export const publicListQuery = z.strictObject({ ...listQuery, q: q.optional() });
 export const adminListQuery = z.strictObject({
   ...listQuery,
+  q: q.optional(),
   active: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')

@@ -7,6 +7,7 @@ import { decodeCursor, pageOf } from '../../shared/cursor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth/index.ts';
 import { newId } from '../../shared/ids.ts';
+import { forgetUploadedImage, uploadedImageUrl } from './catalog.images.ts';
 import * as repo from './catalog.repository.ts';
 import {
   toProductResponse,
@@ -28,7 +29,7 @@ export interface ProductPage {
 /** The public catalog: active products only, newest first. */
 export async function listActiveProducts(
   deps: CatalogDeps,
-  query: { limit: number; cursor?: string | undefined },
+  query: { limit: number; cursor?: string | undefined; q?: string | undefined },
 ): Promise<ProductPage> {
   return list(deps, { ...query, active: true });
 }
@@ -37,7 +38,7 @@ export async function listActiveProducts(
 export async function listAllProducts(
   deps: CatalogDeps,
   actor: Actor,
-  query: { limit: number; cursor?: string | undefined; active?: boolean | undefined },
+  query: { limit: number; cursor?: string | undefined; active?: boolean | undefined; q?: string | undefined },
 ): Promise<ProductPage> {
   requirePermission(actor, 'read_all', 'Only staff may list every product.');
   return list(deps, query);
@@ -45,12 +46,13 @@ export async function listAllProducts(
 
 async function list(
   deps: CatalogDeps,
-  query: { limit: number; cursor?: string | undefined; active?: boolean | undefined },
+  query: { limit: number; cursor?: string | undefined; active?: boolean | undefined; q?: string | undefined },
 ): Promise<ProductPage> {
   const rows = await repo.listProducts(deps.db, {
     limit: query.limit,
     after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     active: query.active,
+    q: query.q,
   });
   const page = pageOf(rows, query.limit);
   return { data: page.rows.map(toProductResponse), nextCursor: page.nextCursor };
@@ -114,5 +116,9 @@ export async function updateProduct(
   if (input.imageUrl !== undefined) values.image_url = input.imageUrl;
   const row = await repo.updateProduct(deps.db, id, values);
   if (row === undefined) throw notFound('Product');
+  // An imageUrl set here replaces an uploaded image: its bytes go (PUT …/image uploads one again).
+  if (input.imageUrl !== undefined && input.imageUrl?.split('?')[0] !== uploadedImageUrl(id, '').split('?')[0]) {
+    await forgetUploadedImage(deps.db, id);
+  }
   return toProductResponse(row);
 }
