@@ -14,6 +14,8 @@ export const cart = loadCart();
 let products = [];
 /** @type {string | null} */
 let productCursor = null;
+/** The name search the list shows ('' for the whole catalog): the API searches (`q`). */
+let productQuery = '';
 /** Called when the cart changes (the checkout resets its idempotency key). */
 const cartListeners = /** @type {Set<() => void>} */ (new Set());
 
@@ -41,8 +43,15 @@ function saveCart() {
 export const productName = (productId) =>
   products.find((p) => p.id === productId)?.name ?? cart.get(productId)?.product.name ?? productId;
 
+/** Shows the products whose name contains `text` ('' shows them all). @param {string} text */
+export function searchProducts(text) {
+  productQuery = text.trim();
+  return loadProducts();
+}
+
 export async function loadProducts(more = false) {
   const query = new URLSearchParams({ limit: '50' });
+  if (productQuery) query.set('q', productQuery);
   if (more && productCursor) query.set('cursor', productCursor);
   const page = await session.call('GET', `/products?${query}`);
   products = more ? products.concat(page.data) : page.data;
@@ -65,7 +74,9 @@ export async function loadProducts(more = false) {
 
 function renderProducts() {
   const list = clear($('products'));
-  if (products.length === 0) list.append(el('li', { className: 'muted' }, 'No products yet.'));
+  const none = productQuery ? `No products match “${productQuery}”.` : 'No products yet.';
+  if (products.length === 0) list.append(el('li', { className: 'muted' }, none));
+  $('search-clear').hidden = !productQuery;
   for (const product of products) {
     const quantity = el('input', {
       type: 'number',
@@ -87,7 +98,11 @@ function renderProducts() {
         el(
           'div',
           { className: 'product-body' },
-          el('strong', { className: 'product-name' }, product.name),
+          el(
+            'strong',
+            { className: 'product-name' },
+            el('a', { href: `#product/${encodeURIComponent(product.id)}` }, product.name),
+          ),
           product.description ? el('p', { className: 'muted product-text' }, product.description) : null,
           el(
             'div',
@@ -104,10 +119,10 @@ function renderProducts() {
 }
 
 /** @param {Product} product */
-const limitOf = (product) => Math.max(0, Math.min(100, product.stock));
+export const limitOf = (product) => Math.max(0, Math.min(100, product.stock));
 
 /** @param {Product} product @param {number} quantity */
-function addToCart(product, quantity) {
+export function addToCart(product, quantity) {
   const line = cart.get(product.id);
   const wanted = (line?.quantity ?? 0) + Math.max(1, Math.floor(quantity));
   const next = Math.min(limitOf(product), wanted);

@@ -8,6 +8,7 @@ import { loadProducts, renderCart } from './store-cart.js';
 import './store-checkout.js';
 import { connectLive, disconnectLive } from './store-live.js';
 import { loadOrders, renderOrders, setAfterStockChange, showReturn } from './store-orders.js';
+import { route } from './store-product.js';
 import { $, notify, orders, returning, session } from './store-shell.js';
 import { verifyNotice } from './verify-notice.js';
 
@@ -85,6 +86,7 @@ async function afterLogin() {
 
 async function start() {
   renderAccount();
+  route();
   const products = loadProducts().catch((error) => notify(error.message, 'error'));
   if (session.user()) {
     connectLive();
