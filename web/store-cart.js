@@ -77,6 +77,9 @@ function renderProducts() {
   const none = productQuery ? `No products match “${productQuery}”.` : 'No products yet.';
   if (products.length === 0) list.append(el('li', { className: 'muted' }, none));
   $('search-clear').hidden = !productQuery;
+  // Said once, politely, instead of reading out the whole list again.
+  const count = `${products.length}${productCursor ? '+' : ''} product${products.length === 1 ? '' : 's'}`;
+  $('search-status').textContent = productQuery ? `${count} found for “${productQuery}”.` : '';
   for (const product of products) {
     const quantity = el('input', {
       type: 'number',

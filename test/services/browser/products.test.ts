@@ -157,6 +157,10 @@ describe('browser: products in the dashboard and the storefront', () => {
         .waitFor({ state: 'detached' });
       assert.equal(await page.locator('#products li.product').count(), 1);
       await page.getByRole('button', { name: 'Show all' }).waitFor();
+      await page
+        .locator('#search-status')
+        .filter({ hasText: `1 product found for “LAMP ${tag}”.` })
+        .waitFor();
       await assertNoHorizontalOverflow(page, `storefront search at ${width} px`);
       await assertAccessible(page, `storefront search at ${width} px`);
       await page.screenshot({ path: `/tmp/wt13b-store-search-${width}.png`, fullPage: true });
