@@ -160,6 +160,13 @@ describe('product images (issue 13)', () => {
     assert.equal(await imageRows(id), 0);
   });
 
+  it('documents the upload as bytes of the three types, and the image answer as bytes, in /openapi.json', async () => {
+    const doc = (await call(app, 'GET', '/openapi.json')).body;
+    const types = ['image/png', 'image/jpeg', 'image/webp'];
+    assert.deepEqual(Object.keys(doc.paths['/api/v1/admin/products/{id}/image'].put.requestBody.content), types);
+    assert.deepEqual(Object.keys(doc.paths['/api/v1/products/{id}/image'].get.responses['200'].content), types);
+  });
+
   it('lets only admins change images: 401 anonymous, 403 customer and support; 404 unknown product', async () => {
     const id = await product();
     assert.equal((await upload(id, png, 'image/png', null)).status, 401);
