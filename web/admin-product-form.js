@@ -66,7 +66,7 @@ const cancel = el('button', { type: 'button', className: 'link', hidden: true },
 const form = /** @type {HTMLFormElement} */ (
   el(
     'form',
-    { id: 'product-form', className: 'product-form', 'aria-labelledby': 'product-form-title', noValidate: false },
+    { id: 'product-form', className: 'product-form', 'aria-labelledby': 'product-form-title' },
     field('SKU', sku),
     field('Name', name),
     field('Description', description, 'span'),

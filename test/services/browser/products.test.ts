@@ -124,6 +124,16 @@ describe('browser: products in the dashboard and the storefront', () => {
         .setInputFiles({ name: 'x.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg/>') });
       await form.getByRole('button', { name: 'Save changes' }).click();
       await page.locator('#product-form-error').filter({ hasText: 'PNG, JPEG or WebP' }).waitFor();
+
+      // The list searches by name on the server (inactive products too).
+      await page.getByLabel('Search by name').fill(`poster ${width}`);
+      await page.locator('#products-search').getByRole('button', { name: 'Search' }).click();
+      await page
+        .locator('#products tr')
+        .filter({ hasNotText: `Poster ${width}` })
+        .first()
+        .waitFor({ state: 'detached' });
+      assert.equal(await page.locator('#products tr').count(), 1);
       assert.deepEqual(shop.pageErrors.slice(errorsBefore), []);
       await page.close();
     });
