@@ -26,6 +26,7 @@ import { createMailQueue, mailModule, shopOf, type MailQueue } from './modules/m
 import { createOrdersModule } from './modules/orders/index.ts';
 import { createPaymentsRuntime, paymentsModule, type PaymentsRuntime } from './modules/payments/index.ts';
 import { createRealtime, type Realtime } from './modules/realtime/index.ts';
+import { statsModule } from './modules/stats/index.ts';
 import { webhooksModule } from './modules/webhooks/index.ts';
 import type { Logger } from './observability/logger.ts';
 import { opsModule } from './observability/ops.routes.ts';
@@ -83,6 +84,7 @@ const modules: ((ctx: AppContext) => void)[] = [
   paymentsModule,
   webhooksModule,
   mailModule,
+  statsModule,
 ];
 
 export function buildApp(input: AppDeps): BuiltApp {

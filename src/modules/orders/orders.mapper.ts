@@ -9,6 +9,12 @@ export type OrderEventRow = Selectable<OrderEventsTable>;
 /** What the payments module shows of an order's payment; opaque to orders. */
 export type PaymentSummary = Record<string, unknown>;
 
+/** The account that placed an order, as order responses show it. */
+export interface OrderCustomer {
+  email: string;
+  name: string;
+}
+
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
 /** The one place an order row becomes a response (docs/api.md `order`). */
@@ -16,11 +22,13 @@ export function toOrderResponse(
   order: OrderRow,
   items: readonly OrderItemRow[],
   payment: PaymentSummary | null = null,
+  customer: OrderCustomer | null = null,
 ): OrderResponse {
   const currency = toCurrency(order.currency);
   return {
     id: order.id,
     userId: order.user_id,
+    customer,
     status: order.status,
     version: order.version,
     items: [...items]

@@ -127,7 +127,8 @@ export async function placeOrder(
       type: 'order.updated',
       payload: { orderId, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
     });
-    const response = toOrderResponse(order, items, null);
+    const customers = await repo.customersOf(trx, [actor.id]);
+    const response = toOrderResponse(order, items, null, customers.get(actor.id) ?? null);
     await recordResult?.(trx, response);
     return response;
   });

@@ -60,6 +60,21 @@ describe('orders repository', () => {
     ['every order by status', { status: 'PAID', limit: 20 }, 'orders_status_created_idx'],
     ['every order', { limit: 20 }, 'orders_created_idx'],
     [
+      'every order in a range of creation times',
+      { createdFrom: new Date('2026-01-01T00:00:00Z'), createdTo: new Date('2026-01-02T00:00:00Z'), limit: 20 },
+      'orders_created_idx',
+    ],
+    [
+      'every order by status in a range of creation times',
+      { status: 'PAID', createdFrom: new Date('2026-01-01T00:00:00Z'), limit: 20 },
+      'orders_status_created_idx',
+    ],
+    [
+      'a customer’s orders by status in a range of creation times',
+      { userId, status: 'PAID', createdTo: new Date('2026-01-02T00:00:00Z'), limit: 20 },
+      'orders_user_status_created_idx',
+    ],
+    [
       'the next page of a customer’s orders by status',
       { userId, status: 'CREATED', limit: 20, after: { createdAt: new Date(), id: 'ord_x' } },
       'orders_user_status_created_idx',

@@ -2,7 +2,7 @@ import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { OrderItemsTable, OrdersTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
-import type { OrderEventRow, OrderItemRow, OrderRow } from './orders.mapper.ts';
+import type { OrderCustomer, OrderEventRow, OrderItemRow, OrderRow } from './orders.mapper.ts';
 import type { OrderStatus } from './order-status.ts';
 
 export async function insertOrder(trx: Executor, values: Insertable<OrdersTable>): Promise<OrderRow> {
@@ -35,10 +35,30 @@ export async function itemsOf(db: Executor, orderIds: readonly string[]): Promis
     .execute();
 }
 
+/** The e-mail and name of each of these accounts (one query per page). */
+export async function customersOf(db: Executor, userIds: readonly string[]): Promise<Map<string, OrderCustomer>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'name'])
+    .where('id', 'in', [...new Set(userIds)])
+    .execute();
+  return new Map(rows.map((r) => [r.id, { email: r.email, name: r.name }]));
+}
+
+/** The account with this e-mail (stored in lower case, unique), if any. */
+export async function userIdByEmail(db: Executor, email: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  return row?.id;
+}
+
 /** Newest first, limit + 1 rows; each filter combination has an index leading with its column. */
 export interface ListOrdersOptions {
   userId?: string | undefined;
   status?: OrderStatus | undefined;
+  /** Placed at or after / before (exclusive): a range on created_at, which every list index ends with. */
+  createdFrom?: Date | undefined;
+  createdTo?: Date | undefined;
   after?: Cursor | undefined;
   limit: number;
 }
@@ -57,6 +77,8 @@ export function listOrdersQuery(db: Executor, options: ListOrdersOptions) {
     .limit(options.limit + 1);
   if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
   if (options.status !== undefined) query = query.where('status', '=', options.status);
+  if (options.createdFrom !== undefined) query = query.where('created_at', '>=', options.createdFrom);
+  if (options.createdTo !== undefined) query = query.where('created_at', '<', options.createdTo);
   const after = options.after;
   if (after !== undefined) {
     query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));

@@ -30,6 +30,10 @@ export const placeOrderBody = z.strictObject({
 });
 export type PlaceOrderInput = z.output<typeof placeOrderBody>;
 
+const isoInstant = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2025-01-31T00:00:00Z' })
+  .transform((value) => new Date(value));
+
 export const orderParams = z.strictObject({ id: z.string().min(1).max(64) });
 
 export const listOrdersQuery = z.strictObject({
@@ -37,6 +41,18 @@ export const listOrdersQuery = z.strictObject({
   /** Staff: anyone's orders; customers: only their own id (or leave it out). */
   userId: z.string().min(1).max(64).optional(),
   status: z.enum(orderStatuses).optional(),
+  /** The customer's e-mail, compared in lower case (staff; a customer only their own). Not with userId. */
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(254)
+    .regex(/^[^@\s]+@[^@\s]+$/, 'must be an e-mail address')
+    .optional(),
+  /** Placed at or after this instant (ISO 8601 with a time zone, e.g. 2025-01-31T00:00:00.000Z). */
+  createdFrom: isoInstant.optional(),
+  /** Placed before this instant (exclusive); must be after createdFrom. */
+  createdTo: isoInstant.optional(),
 });
 export type ListOrdersQuery = z.output<typeof listOrdersQuery>;
 
@@ -55,6 +71,8 @@ export const orderItemSchema = z.object({
 export const orderSchema = z.object({
   id: z.string(),
   userId: z.string(),
+  /** Who placed it: the account's e-mail and name now (a deleted account's are anonymised). */
+  customer: z.object({ email: z.string(), name: z.string() }).nullable(),
   status: z.enum(orderStatuses),
   /** Increased by every change of the order; the ETag of order responses and what If-Match names. */
   version: z.number().int(),

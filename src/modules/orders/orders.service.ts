@@ -3,7 +3,7 @@ import type { VersionCondition } from '../../http/if-match.ts';
 import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { decodeCursor, pageOf } from '../../shared/cursor.ts';
-import { conflict, forbidden, notFound } from '../../shared/errors.ts';
+import { conflict, forbidden, invalid, notFound } from '../../shared/errors.ts';
 import { can, requirePermission } from '../auth/index.ts';
 import { toOrderEventResponse, toOrderResponse, type OrderRow, type PaymentSummary } from './orders.mapper.ts';
 import * as repo from './orders.repository.ts';
@@ -72,12 +72,18 @@ export async function findVisibleOrder(db: Executor, actor: Actor, orderId: stri
 
 async function present(deps: OrdersDeps, orders: readonly OrderRow[]): Promise<OrderResponse[]> {
   const ids = orders.map((o) => o.id);
-  const [items, payments] = await Promise.all([
+  const [items, payments, customers] = await Promise.all([
     repo.itemsOf(deps.db, ids),
     deps.hooks.loadPayments?.(deps.db, ids) ?? Promise.resolve(undefined),
+    repo.customersOf(
+      deps.db,
+      orders.map((o) => o.user_id),
+    ),
   ]);
   const itemsByOrder = Map.groupBy(items, (i) => i.order_id);
-  return orders.map((o) => toOrderResponse(o, itemsByOrder.get(o.id) ?? [], payments?.get(o.id) ?? null));
+  return orders.map((o) =>
+    toOrderResponse(o, itemsByOrder.get(o.id) ?? [], payments?.get(o.id) ?? null, customers.get(o.user_id) ?? null),
+  );
 }
 
 export async function getOrder(deps: OrdersDeps, actor: Actor, orderId: string): Promise<OrderResponse> {
@@ -85,21 +91,42 @@ export async function getOrder(deps: OrdersDeps, actor: Actor, orderId: string):
   return order!;
 }
 
-/** Customers list their own orders (a userId other than theirs is 403); staff list everyone's, filtered. */
+/**
+ * Customers list their own orders (a userId or email other than theirs is 403); staff list everyone's, filtered
+ * by owner (id or e-mail), status and a range of creation times.
+ */
 export async function listOrders(deps: OrdersDeps, actor: Actor, query: ListOrdersQuery): Promise<OrderPage> {
+  checkListQuery(query);
   let userId = query.userId;
+  if (query.email !== undefined) {
+    userId = await repo.userIdByEmail(deps.db, query.email);
+    if (userId === undefined && can(actor, 'read_all')) return { data: [], nextCursor: null };
+  }
   if (!can(actor, 'read_all')) {
     if (userId !== undefined && userId !== actor.id) throw forbidden('You may list only your own orders.');
+    if (query.email !== undefined && userId === undefined) throw forbidden('You may list only your own orders.');
     userId = actor.id;
   }
   const rows = await repo.listOrders(deps.db, {
     userId,
     status: query.status,
+    createdFrom: query.createdFrom,
+    createdTo: query.createdTo,
     after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     limit: query.limit,
   });
   const page = pageOf(rows, query.limit);
   return { data: await present(deps, page.rows), nextCursor: page.nextCursor };
+}
+
+/** What the schema cannot say alone: one owner filter at a time, and a range that is not empty. */
+function checkListQuery(query: ListOrdersQuery): void {
+  if (query.email !== undefined && query.userId !== undefined) {
+    throw invalid([{ path: 'query.email', message: 'give userId or email, not both' }]);
+  }
+  if (query.createdFrom !== undefined && query.createdTo !== undefined && query.createdFrom >= query.createdTo) {
+    throw invalid([{ path: 'query.createdTo', message: 'must be after createdFrom' }]);
+  }
 }
 
 export async function listOrderEvents(
@@ -221,6 +248,10 @@ export async function loadOrderResponse(
 ): Promise<OrderResponse> {
   const order = await repo.findOrder(db, orderId);
   if (order === undefined) throw notFound('Order');
-  const [items, payments] = await Promise.all([repo.itemsOf(db, [orderId]), loadPayments?.(db, [orderId])]);
-  return toOrderResponse(order, items, payments?.get(orderId) ?? null);
+  const [items, payments, customers] = await Promise.all([
+    repo.itemsOf(db, [orderId]),
+    loadPayments?.(db, [orderId]),
+    repo.customersOf(db, [order.user_id]),
+  ]);
+  return toOrderResponse(order, items, payments?.get(orderId) ?? null, customers.get(order.user_id) ?? null);
 }

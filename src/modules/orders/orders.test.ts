@@ -33,6 +33,7 @@ describe('orders: placing', () => {
       'cancellationReason',
       'cancelledAt',
       'createdAt',
+      'customer',
       'expiresAt',
       'id',
       'items',

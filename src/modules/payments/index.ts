@@ -7,6 +7,8 @@ import type { PaymentsRuntime } from './runtime.ts';
 // The payments module's public surface: other modules and main.ts import only from here.
 export { createPaymentsRuntime, stripeFromConfig, type PaymentsOptions, type PaymentsRuntime } from './runtime.ts';
 export { paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
+// The dashboard's count of payments waiting for an admin.
+export { countWaitingForAdmin } from './order-payments.repository.ts';
 export { toPaymentResponse, toRefundResponse, type PaymentResponse, type RefundResponse } from './payments.schemas.ts';
 export { createStripeClient, type PaymentProvider, type Providers } from './providers/index.ts';
 export { releaseReconcileLease, type ReconcileReport } from './reconciliation.ts';

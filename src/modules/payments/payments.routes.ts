@@ -11,10 +11,11 @@ import { ifMatchOf } from '../../http/if-match.ts';
 import { loadOrderResponse, withCurrentOrder } from '../orders/index.ts';
 import { startCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { confirmManualPayment, getPayment, paymentViewsForOrders } from './payments.service.ts';
+import { confirmManualPayment, getPayment, paymentsOfOrder, paymentViewsForOrders } from './payments.service.ts';
 import {
   checkoutBody,
   idParams,
+  orderPaymentListSchema,
   paymentEnvelope,
   paymentSchema,
   refundBody,
@@ -71,6 +72,24 @@ export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): 
     async ({ params, body }, req, res) => {
       const payment = await startCheckout(deps, actorOf(req), params.id, body.provider ?? 'stripe');
       res.status(201).json({ payment: toPaymentResponse(payment) });
+    },
+  );
+
+  ctx.define('/api/v1/orders').route(
+    {
+      method: 'get',
+      path: '/:id/payments',
+      summary: 'Every payment of an order with its refunds, oldest first (another customer’s order is 404)',
+      tags,
+      auth: true,
+      params: idParams,
+      responses: {
+        200: { description: 'The payments', schema: orderPaymentListSchema },
+        404: { description: 'not_found' },
+      },
+    },
+    async ({ params }, req, res) => {
+      res.json(await paymentsOfOrder(deps, actorOf(req), params.id));
     },
   );
 

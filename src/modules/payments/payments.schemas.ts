@@ -53,6 +53,11 @@ export const refundSchema = z.object({
 });
 export type RefundResponse = z.infer<typeof refundSchema>;
 
+/** A payment of GET /orders/:id/payments: the payment with its refunds, oldest first. */
+export const orderPaymentSchema = paymentSchema.extend({ refunds: z.array(refundSchema) });
+export type OrderPaymentResponse = z.infer<typeof orderPaymentSchema>;
+export const orderPaymentListSchema = z.object({ data: z.array(orderPaymentSchema) });
+
 export const paymentEnvelope = z.object({ payment: paymentSchema });
 export const refundEnvelope = z.object({ refund: refundSchema });
 

@@ -4,13 +4,19 @@ import { decodeCursor, pageOf } from '../../shared/cursor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
 import type { VersionCondition } from '../../http/if-match.ts';
 import { can, requirePermission } from '../auth/index.ts';
-import { checkOrderVersion } from '../orders/index.ts';
+import { checkOrderVersion, findVisibleOrder } from '../orders/index.ts';
 import { applyPaymentFact, type ConfirmResult } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { PaymentFact } from './facts.ts';
 import * as repo from './payments.repository.ts';
+import { paymentsOfOrder as paymentRowsOfOrder, refundsOfPayments } from './order-payments.repository.ts';
 import type { PaymentRow } from './payments.repository.ts';
-import { toPaymentResponse, type PaymentResponse } from './payments.schemas.ts';
+import {
+  toPaymentResponse,
+  toRefundResponse,
+  type OrderPaymentResponse,
+  type PaymentResponse,
+} from './payments.schemas.ts';
 import { issueRefund } from './refunds.service.ts';
 
 /** Owners see their payments, staff see all; anyone else is told it does not exist. */
@@ -18,6 +24,29 @@ export async function getPayment(deps: PaymentsDeps, actor: Actor, paymentId: st
   const payment = await repo.findPayment(deps.db, paymentId);
   if (payment === undefined || (payment.user_id !== actor.id && !can(actor, 'read_all'))) throw notFound('Payment');
   return payment;
+}
+
+/** GET /orders/:id/payments: every payment of an order the actor may see, each with its refunds, oldest first. */
+export async function paymentsOfOrder(
+  deps: PaymentsDeps,
+  actor: Actor,
+  orderId: string,
+): Promise<{ data: OrderPaymentResponse[] }> {
+  await findVisibleOrder(deps.db, actor, orderId);
+  const payments = await paymentRowsOfOrder(deps.db, orderId);
+  const refunds = Map.groupBy(
+    await refundsOfPayments(
+      deps.db,
+      payments.map((p) => p.id),
+    ),
+    (r) => r.payment_id,
+  );
+  return {
+    data: payments.map((p) => ({
+      ...toPaymentResponse(p),
+      refunds: (refunds.get(p.id) ?? []).map(toRefundResponse),
+    })),
+  };
 }
 
 /**
