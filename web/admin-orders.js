@@ -1,138 +1,35 @@
 // @ts-check
-// The orders tab: the list (filter, pages), live over the staff feed, and the actions — ship, deliver, cancel —
-// each sent with If-Match (the version the row shows). When the order moved on meanwhile the API answers 412
-// with the order as it is now: the row shows that, and the admin is asked again (or told the action is gone).
-import { busy, clear, el, money, when } from './api.js';
-import { $, ask, isAdmin, notify, registerTab, safely, session } from './admin-shell.js';
+// The orders tab: the list (customer e-mail, item count), searched by order id or e-mail, filtered by status and
+// by the day placed (from, to), paged with the cursor, live over the staff feed. Each order's id opens its detail
+// (admin-order-detail.js); the actions are admin-order-actions.js, shared with the detail.
+import { clear, el, money, when } from './api.js';
+import { $, notify, registerTab, safely, session } from './admin-shell.js';
 import { onLive } from './admin-live.js';
-import { refundable, refundOrder } from './admin-refund.js';
+import { actionControls, describeStatus, onOrderShown } from './admin-order-actions.js';
+import { openDetail } from './admin-order-detail.js';
 
-const rows = new Map(); // orderId -> { order, fill }
+const rows = new Map(); // orderId -> { order, row }
 let cursor = null;
 // Only the newest list request renders: an older answer arriving late would replace rows with stale ones.
 let request = 0;
-
-const describeStatus = (o) => `${o.status}${o.payment ? `, payment ${o.payment.status}` : ''}`;
-const left = (o) => ({ amount: o.total.amount - (o.refunded?.amount ?? 0), currency: o.total.currency });
-
-const actions = {
-  ship: {
-    label: 'Ship',
-    possible: (o) => isAdmin() && o.status === 'PAID',
-    path: (o) => `/admin/orders/${encodeURIComponent(o.id)}/ship`,
-    question: (o) => `Ship order ${o.id} now?`,
-    done: (o) => `Order ${o.id} shipped.`,
-  },
-  deliver: {
-    label: 'Mark delivered',
-    possible: (o) => isAdmin() && o.status === 'SHIPPED',
-    path: (o) => `/admin/orders/${encodeURIComponent(o.id)}/deliver`,
-    question: (o) => `Mark order ${o.id} delivered?`,
-    done: (o) => `Order ${o.id} delivered.`,
-  },
-  cancel: {
-    label: 'Cancel',
-    possible: (o) => o.status === 'CREATED' || (isAdmin() && o.status === 'PAID'),
-    path: (o) => `/orders/${encodeURIComponent(o.id)}/cancel`,
-    // Cancelling is asked first (a PAID order is refunded); shipping and delivering only when the order moved on.
-    askFirst: true,
-    question: (o) =>
-      o.status === 'PAID'
-        ? `Cancel order ${o.id}? It is paid: cancelling refunds ${money(left(o))} to the customer.`
-        : `Cancel order ${o.id}? It is not paid; its stock goes back on sale.`,
-    done: (o) => `Order ${o.id} cancelled.`,
-  },
-};
-
-/**
- * Asks, then sends the action with If-Match. On 412 the row shows the order as it is now; if the action is
- * still possible the admin is asked again with the new state in the question, else told nothing was done.
- */
-async function perform(kind, order, body, changed = '') {
-  const action = actions[kind];
-  if (action.askFirst || changed !== '') {
-    const yes = await ask(`${changed}${action.question(order)}`, action.label, 'Back');
-    if (!yes) return;
-  }
-  try {
-    const next = await session.call('POST', action.path(order), { body, ifMatch: order.version });
-    show(next);
-    notify(action.done(next), 'ok');
-  } catch (error) {
-    const current = error?.status === 412 ? error.problem?.order : undefined;
-    if (!current) throw error;
-    show(current);
-    const moved = `Order ${current.id} changed while you were looking at it: it is now ${describeStatus(current)}.`;
-    if (!action.possible(current)) {
-      notify(`${moved} Nothing was done.`, 'error');
-      return;
-    }
-    notify(`${moved} Nothing was done yet.`, 'info');
-    await perform(kind, current, body, `${moved} `);
-  }
-}
-
-function actionCell(o) {
-  const cell = el('td', { className: 'actions' });
-  const button = (kind, body = () => ({}), className = undefined) => {
-    const b = el(
-      'button',
-      { type: 'button', className },
-      kind === 'cancel' && o.status === 'PAID' ? 'Cancel & refund' : actions[kind].label,
-    );
-    b.addEventListener(
-      'click',
-      busy(b, () => perform(kind, rows.get(o.id)?.order ?? o, body()), notify),
-    );
-    return b;
-  };
-  if (actions.ship.possible(o)) {
-    const carrier = el('input', {
-      placeholder: 'Carrier',
-      'aria-label': `Carrier for ${o.id}`,
-      maxLength: 100,
-      className: 'carrier',
-    });
-    const tracking = el('input', {
-      placeholder: 'Tracking number',
-      'aria-label': `Tracking number for ${o.id}`,
-      maxLength: 100,
-      className: 'tracking',
-    });
-    cell.append(
-      carrier,
-      tracking,
-      button('ship', () => ({ carrier: carrier.value.trim(), trackingNumber: tracking.value.trim() })),
-    );
-  }
-  if (actions.deliver.possible(o)) cell.append(button('deliver'));
-  if (actions.cancel.possible(o)) cell.append(button('cancel', () => ({ reason: 'Cancelled by staff' }), 'danger'));
-  if (refundable(o)) {
-    const refund = el('button', { type: 'button' }, 'Refund…');
-    refund.addEventListener(
-      'click',
-      busy(
-        refund,
-        async () => {
-          const next = await refundOrder(rows.get(o.id)?.order ?? o);
-          if (next) show(next);
-        },
-        notify,
-      ),
-    );
-    cell.append(refund);
-  }
-  return cell;
-}
+/** The search the list shows: status, e-mail, range of creation times (ISO), or one order by its id. */
+let filter = { status: '', email: '', createdFrom: '', createdTo: '', id: '' };
 
 function fillRow(row, o) {
   const shipment = o.shipment ? `${o.shipment.carrier} ${o.shipment.trackingNumber}` : '';
   row.dataset.status = o.status;
   row.dataset.version = String(o.version);
+  const open = el('button', { type: 'button', className: 'link order-id' }, o.id);
+  open.addEventListener('click', () => safely(openDetail(o.id)));
   row.replaceChildren(
-    el('td', { dataset: { label: 'Order' } }, el('code', {}, o.id)),
+    el('td', { dataset: { label: 'Order' } }, open),
     el('td', { dataset: { label: 'Placed' } }, when(o.createdAt)),
-    el('td', { dataset: { label: 'Customer' } }, el('code', {}, o.userId)),
+    el(
+      'td',
+      { dataset: { label: 'Customer' }, className: 'customer' },
+      o.customer ? o.customer.email : el('code', {}, o.userId),
+      o.customer?.name ? el('div', { className: 'muted' }, o.customer.name) : null,
+    ),
     el('td', { className: 'num', dataset: { label: 'Items' } }, String(o.items.reduce((n, i) => n + i.quantity, 0))),
     el(
       'td',
@@ -147,7 +44,11 @@ function fillRow(row, o) {
       shipment ? el('div', { className: 'muted' }, shipment) : null,
     ),
     el('td', { dataset: { label: 'Payment' } }, o.payment ? `${o.payment.provider} ${o.payment.status}` : '—'),
-    actionCell(o),
+    el(
+      'td',
+      { className: 'actions' },
+      actionControls(o, () => rows.get(o.id)?.order),
+    ),
   );
 }
 
@@ -159,6 +60,7 @@ function show(order) {
   entry.order = order;
   fillRow(entry.row, order);
 }
+onOrderShown(show);
 
 function rowFor(order) {
   const row = el('tr', { dataset: { orderId: order.id } });
@@ -167,10 +69,27 @@ function rowFor(order) {
   return row;
 }
 
+function empty(text) {
+  return el('tr', { className: 'empty' }, el('td', { colSpan: 8, className: 'muted' }, text));
+}
+
+/** One order by its id: the list is replaced by it (a 404 says so). */
+async function loadOne(id) {
+  const mine = ++request;
+  const order = await session.call('GET', `/orders/${encodeURIComponent(id)}`).catch((error) => {
+    if (error?.status === 404) return null;
+    throw error;
+  });
+  if (mine !== request) return;
+  rows.clear();
+  clear($('orders')).append(order ? rowFor(order) : empty(`No order ${id}.`));
+  $('orders-more').hidden = true;
+}
+
 async function loadOrders(more = false) {
+  if (filter.id) return loadOne(filter.id);
   const query = new URLSearchParams({ limit: '50' });
-  const status = $('order-status').value;
-  if (status) query.set('status', status);
+  for (const name of ['status', 'email', 'createdFrom', 'createdTo']) if (filter[name]) query.set(name, filter[name]);
   if (more && cursor) query.set('cursor', cursor);
   const body = $('orders');
   const mine = ++request;
@@ -187,18 +106,25 @@ async function loadOrders(more = false) {
     rows.clear();
   }
   for (const order of page.data) body.append(rowFor(order));
-  if (!more && page.data.length === 0)
-    body.append(el('tr', { className: 'empty' }, el('td', { colSpan: 8, className: 'muted' }, 'No orders.')));
+  if (!more && page.data.length === 0) body.append(empty('No orders.'));
   cursor = page.nextCursor;
   $('orders-more').hidden = !page.nextCursor;
+}
+
+/** Whether a new order belongs in the list as filtered. */
+function matches(order) {
+  if (filter.id) return false;
+  if (filter.status && filter.status !== order.status) return false;
+  if (filter.email && filter.email !== order.customer?.email) return false;
+  if (filter.createdFrom && order.createdAt < filter.createdFrom) return false;
+  return !(filter.createdTo && order.createdAt >= filter.createdTo);
 }
 
 /** A live event: the order is read again and shown in place; a new one matching the filter goes on top. */
 async function refresh(orderId) {
   const order = await session.call('GET', `/orders/${encodeURIComponent(orderId)}`);
-  const filter = $('order-status').value;
   if (rows.has(orderId)) show(order);
-  else if (!filter || filter === order.status) {
+  else if (matches(order)) {
     $('orders').querySelector('tr.empty')?.remove();
     $('orders').prepend(rowFor(order));
   } else return;
@@ -208,23 +134,48 @@ async function refresh(orderId) {
 onLive('change', (event) => safely(refresh(event.orderId)));
 onLive('resync', () => safely(loadOrders()));
 
-$('order-status').addEventListener('change', () => safely(loadOrders()));
-$('orders-reload').addEventListener('click', () => safely(loadOrders()));
+/** A day typed in the form (local time) as the instant it starts; `next` gives the start of the day after. */
+function dayStart(value, next = false) {
+  if (!value) return '';
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(y, m - 1, d + (next ? 1 : 0)).toISOString();
+}
 
-// One order by its id (the list is replaced by it; Reload brings the list back).
+/** Reads the search form: an order id (ord_…) finds that order; anything else with @ is a customer's e-mail. */
+function readFilter() {
+  const form = /** @type {HTMLFormElement} */ ($('order-find'));
+  const data = new FormData(form);
+  const q = String(data.get('q') ?? '').trim();
+  const from = String(data.get('from') ?? '');
+  const to = String(data.get('to') ?? '');
+  if (q && !q.startsWith('ord_') && !q.includes('@'))
+    throw new Error('Type an order id (ord_…) or a customer’s e-mail address.');
+  if (from && to && from > to) throw new Error('The “From” day is after the “To” day.');
+  return {
+    status: $('order-status').value,
+    id: q.startsWith('ord_') ? q : '',
+    email: q.includes('@') ? q.toLowerCase() : '',
+    createdFrom: dayStart(from),
+    createdTo: dayStart(to, true),
+  };
+}
+
+function search() {
+  try {
+    filter = readFilter();
+  } catch (error) {
+    notify(error.message, 'error');
+    return;
+  }
+  notify('');
+  safely(loadOrders());
+}
+
+$('order-status').addEventListener('change', search);
+$('orders-reload').addEventListener('click', search);
 $('order-find').addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
   event.preventDefault();
-  const id = String(new FormData(/** @type {HTMLFormElement} */ (event.currentTarget)).get('id') ?? '').trim();
-  if (!id) return safely(loadOrders());
-  safely(
-    (async () => {
-      const order = await session.call('GET', `/orders/${encodeURIComponent(id)}`);
-      request++;
-      rows.clear();
-      clear($('orders')).append(rowFor(order));
-      $('orders-more').hidden = true;
-    })(),
-  );
+  search();
 });
 $('orders-more').addEventListener('click', () => safely(loadOrders(true)));
 

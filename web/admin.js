@@ -1,12 +1,13 @@
 // @ts-check
 // The admin dashboard's entry: login, the first admin's setup, the tabs and the staff feed. Each tab lives in a
-// module of its own (admin-orders.js, admin-products.js, admin-payments.js, admin-webhooks.js, admin-mail.js) registered through
+// module of its own (admin-home.js, admin-orders.js with admin-order-detail.js, admin-products.js, admin-payments.js, admin-webhooks.js, admin-mail.js) registered through
 // admin-shell.js. Support staff read; admins also act (the API decides).
 // On a fresh install (no admin yet) it shows the "create the first admin" form instead of the login; the
 // one-time token comes from the start banner's link `/admin?setup=<token>`.
 import { busy } from './api.js';
 import { $, isStaff, notify, renderFrame, safely, session, showTab, STAFF } from './admin-shell.js';
 import { connectStaffFeed, disconnectStaffFeed } from './admin-live.js';
+import './admin-home.js';
 import './admin-orders.js';
 import './admin-products.js';
 import './admin-payments.js';

@@ -3,6 +3,7 @@
 // tracking are shown; an unpaid order can be paid (again) or cancelled.
 import { ApiError, busy, clear, el, money, when } from './api.js';
 import { $, notify, orders, orderState, returning, session } from './store-shell.js';
+import { openDetail, refreshDetail } from './store-order-detail.js';
 
 /** @typedef {import('./store-shell.js').Order} Order */
 
@@ -37,6 +38,13 @@ let returnClosed = false;
 /** @param {Order} order */
 function orderActions(order) {
   const actions = el('td', { className: 'actions', dataset: { label: 'Actions' } });
+  const details = el(
+    'button',
+    { type: 'button', className: 'link details', 'aria-label': `Details of order ${order.id}` },
+    'Details',
+  );
+  details.addEventListener('click', (event) => void busy(details, () => openDetail(order.id), notify)(event));
+  actions.append(details);
   if (order.status !== 'CREATED') return actions;
   const pay = el('button', { type: 'button' }, order.payment?.status === 'PENDING' ? 'Continue payment' : 'Pay');
   pay.addEventListener('click', (event) => void busy(pay, () => payOrder(order.id), notify)(event));
@@ -100,6 +108,7 @@ async function cancelOrder(orderId) {
   orders.set(order.id, order);
   renderOrders();
   renderReturn();
+  void refreshDetail(order.id);
   notify(`Order ${order.id} is cancelled.`, 'info');
   afterStockChange();
 }
@@ -163,6 +172,7 @@ export async function refreshOrder(orderId) {
     orders.set(order.id, order);
     renderOrders();
     renderReturn();
+    await refreshDetail(orderId);
   } catch {
     // The list stays as it was; the next event or reload brings it up to date.
   }

@@ -1,0 +1,86 @@
+// @ts-check
+// The customer's order detail, opened from "My orders": items, address, payments and refunds, tracking, until
+// when an unpaid order is held, and the timeline — in the storefront's words (orderState). Live: the order's
+// events (store-live.js → refreshOrder) read it again while it is open.
+import { el } from './api.js';
+import { $, orderState, session } from './store-shell.js';
+import { loadDetail, renderDetail } from './order-detail.js';
+
+/** The order shown, with payments and events; null while closed. */
+let shown = null;
+let reads = 0;
+
+/** Who did a step, for the customer: they, the shop's staff, or the shop by itself. */
+function actorName(actor) {
+  if (shown && actor === shown.order.userId) return 'you';
+  return actor.startsWith('system:') ? 'automatically' : 'the shop';
+}
+
+/**
+ * What the customer is shown of a step's reason: why an order was cancelled. Other reasons are the staff's
+ * bookkeeping (payment and account ids); a refund's own reason is beside it under "Payments and refunds".
+ * @param {import('./order-detail.js').OrderEvent} event
+ */
+function reasonText(event) {
+  if (event.type !== 'order.cancelled' || !event.reason) return null;
+  return event.reason === 'expired' ? 'Not paid in time' : event.reason;
+}
+
+function render() {
+  const panel = $('order-detail');
+  if (!shown) {
+    panel.hidden = true;
+    panel.replaceChildren();
+    return;
+  }
+  const { order } = shown;
+  const close = el('button', { type: 'button', className: 'link' }, 'Close');
+  close.addEventListener('click', closeDetail);
+  panel.dataset.orderId = order.id;
+  panel.hidden = false;
+  panel.replaceChildren(
+    el(
+      'div',
+      { className: 'inline detail-head' },
+      el('h2', { id: 'order-detail-title', tabIndex: -1 }, 'Order ', el('code', {}, order.id)),
+      close,
+    ),
+    ...renderDetail(shown, { statusText: orderState(order).label, actorName, reasonText }),
+  );
+}
+
+/** @param {string} orderId */
+async function reload(orderId) {
+  const mine = ++reads;
+  const detail = await loadDetail(session.call, orderId);
+  if (mine !== reads || (shown && shown.orderId !== orderId)) return;
+  shown = detail;
+  render();
+}
+
+/** Opens the detail of one of the customer's orders and moves focus to it. @param {string} orderId */
+export async function openDetail(orderId) {
+  shown = null;
+  await reload(orderId);
+  $('order-detail').scrollIntoView({ block: 'start' });
+  $('order-detail-title')?.focus();
+}
+
+export function closeDetail() {
+  reads++;
+  const id = shown?.orderId;
+  shown = null;
+  render();
+  if (id)
+    /** @type {HTMLElement | null} */ (document.querySelector(`#orders tr[data-order-id="${id}"] .details`))?.focus();
+}
+
+// Logged out: nothing of the order stays on the page.
+session.onChange((value) => {
+  if (value === null) closeDetail();
+});
+
+/** The order changed (a live event): read the detail again if it is the one open. @param {string} orderId */
+export async function refreshDetail(orderId) {
+  if (shown?.orderId === orderId) await reload(orderId).catch(() => undefined);
+}
