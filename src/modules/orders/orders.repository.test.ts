@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
 import { newId } from '../../shared/ids.ts';
-import { listOrdersQuery, updateOrderStatus, type ListOrdersOptions } from './orders.repository.ts';
+import { listOrdersQuery, updateOrderStatus, userIdByEmailQuery, type ListOrdersOptions } from './orders.repository.ts';
 
 describe('orders repository', () => {
   let t: TestDatabase;
@@ -91,4 +91,13 @@ describe('orders repository', () => {
       assert.doesNotMatch(plan, /Sort|Seq Scan/, plan);
     });
   }
+
+  it('finds the account of an e-mail (the list’s `email` filter) from users_email_key', async () => {
+    const plan = await t.database.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const rows = await userIdByEmailQuery(trx, 'repo@example.test').explain();
+      return rows.map((r) => String(r['QUERY PLAN'])).join('\n');
+    });
+    assert.match(plan, /Index Scan using users_email_key on users/, plan);
+  });
 });

@@ -46,10 +46,18 @@ export async function customersOf(db: Executor, userIds: readonly string[]): Pro
   return new Map(rows.map((r) => [r.id, { email: r.email, name: r.name }]));
 }
 
-/** The account with this e-mail (stored in lower case, unique), if any. */
+/** The account with this e-mail, if any; `email` already in lower case (users_email_key is on lower(email)). */
 export async function userIdByEmail(db: Executor, email: string): Promise<string | undefined> {
-  const row = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  const row = await userIdByEmailQuery(db, email).executeTakeFirst();
   return row?.id;
+}
+
+/** The lookup itself, so a test can ask the planner for users_email_key. */
+export function userIdByEmailQuery(db: Executor, email: string) {
+  return db
+    .selectFrom('users')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email));
 }
 
 /** Newest first, limit + 1 rows; each filter combination has an index leading with its column. */
