@@ -49,6 +49,8 @@ async function reload(orderId) {
   const mine = ++reads;
   const detail = await loadDetail(session.call, orderId);
   if (mine !== reads || (shown && shown.orderId !== orderId)) return;
+  // Nothing changed (an event about something already shown): keep the panel, and what is typed or focused in it.
+  if (shown && JSON.stringify(detail) === JSON.stringify(shown)) return;
   shown = detail;
   render();
 }

@@ -66,6 +66,7 @@ describe('browser: admin order detail, search and filters, dashboard home', () =
     const page = await openDashboard();
     await row(page, mine).getByText(alice.email).waitFor();
     assert.equal(await row(page, mine).locator('td[data-label="Items"]').textContent(), '3');
+    await page.screenshot({ path: '/tmp/wt13a-admin-list-1280.png', fullPage: true });
 
     await search(page, { q: ` ${alice.email.toUpperCase()} ` });
     await row(page, theirs).waitFor({ state: 'detached' });
