@@ -82,12 +82,15 @@ describe('GET /orders/:id/payments: every payment of an order with its refunds',
     assert.deepEqual(res.body, { data: [] });
   });
 
-  it('another customer’s order and an unknown one are 404; without a token 401', async () => {
+  it('another customer’s order and an unknown one are 404; without a token 401; an id over 64 characters 400', async () => {
     for (const path of [`/api/v1/orders/${orderId}/payments`, '/api/v1/orders/ord_unknown/payments']) {
       const res = await call(app, 'GET', path, { token: bob.token });
       assert.equal(res.status, 404);
       assert.equal(res.body.code, 'not_found');
     }
     assert.equal((await call(app, 'GET', `/api/v1/orders/${orderId}/payments`)).status, 401);
+    const long = await call(app, 'GET', `/api/v1/orders/${'x'.repeat(65)}/payments`, { token: admin.token });
+    assert.equal(long.status, 400);
+    assert.equal(long.body.code, 'validation_failed');
   });
 });
