@@ -26,6 +26,8 @@ export interface Core {
   onEvent(record: EventRecord): void;
   /** State changed: persist soon. */
   changed(): void;
+  /** Resolves once every change so far is in the data file (at once without one); rejects if that write failed. */
+  durable(): Promise<void>;
 }
 
 export function nowSeconds(core: Core): number {

@@ -58,6 +58,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     asyncPaymentDelayMs: opts.asyncPaymentDelayMs ?? 2000,
     onEvent: (record) => webhooks.onEvent(record),
     changed: () => persistence.markDirty(),
+    durable: () => persistence.durable(),
   };
   const webhooks = createWebhooks(core, {
     url: opts.webhookUrl ?? null,

@@ -63,6 +63,32 @@ describe('persistence with dataFile', () => {
     }
   });
 
+  test('no event is delivered before the change it reports is in the data file', async () => {
+    const dataFile = join(dir, 'durable-before-deliver.json');
+    const receiver = await startReceiver();
+    const missing: string[] = [];
+    // At the moment each delivery arrives, the file on disk must already hold its event.
+    receiver.respond = (event) => {
+      const onDisk = existsSync(dataFile) ? readFileSync(dataFile, 'utf8') : '';
+      if (!onDisk.includes(event.id)) missing.push(`${event.type} ${event.id}`);
+      return 200;
+    };
+    const sandbox = await startSandbox({ port: 0, dataFile, webhookUrl: receiver.url, retryDelaysMs: [600_000] });
+    receiver.secret = sandbox.webhookSecret;
+    try {
+      const stripe = sdkFor(sandbox.port);
+      for (let i = 0; i < 3; i += 1) {
+        const session = await stripe.checkout.sessions.create(sessionParams());
+        assert.equal((await control(sandbox, 'POST', `/_sandbox/checkout/sessions/${session.id}/pay`)).status, 200);
+      }
+      await waitFor('every event delivered', async () => (receiver.received.length >= 6 ? true : undefined));
+      assert.deepEqual(missing, []);
+    } finally {
+      await sandbox.close();
+      await receiver.close();
+    }
+  });
+
   test('timers resume after a restart: expiry and asynchronous payments', async () => {
     const dataFile = join(dir, 'timers.json');
     let offsetMs = 0;

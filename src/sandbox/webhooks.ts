@@ -80,6 +80,13 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
 
   async function send(d: DeliveryState, record: EventRecord): Promise<PostResult> {
     if (config.url === null) return { statusCode: null, error: 'no webhook endpoint', aborted: false };
+    // An event is told to nobody before the change it reports is in the data file: a sandbox killed meanwhile
+    // must not leave Fulcrum with a payment the restarted sandbox has never heard of (as Stripe never would).
+    try {
+      await core.durable();
+    } catch {
+      return { statusCode: null, error: 'the change is not saved yet', aborted: false };
+    }
     const payload = JSON.stringify({ ...renderEvent(core, record), pending_webhooks: 1 }, null, 2);
     const timestamp = Math.floor(core.now() / 1000) - (d.signatureAgeSeconds ?? 0);
     return post(
