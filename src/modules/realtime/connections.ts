@@ -73,99 +73,28 @@ export interface ResyncMessage {
  * as lastSent + 1: a gap (a relay message lost or overtaken) sends the socket back to the database, where
  * every committed event of the user is (per user, commit order is eventId order).
  */
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function createConnectionHub(deps: HubDeps) {
-  const { logger } = deps;
   const batchSize = deps.batchSize ?? 500;
   const maxBuffered = deps.maxBuffered ?? 5_000;
   const byUser = new Map<string, Set<Connection>>();
   const byOrder = new Map<string, Set<Connection>>();
 
-  const add = <K>(map: Map<K, Set<Connection>>, key: K, c: Connection) => {
-    const set = map.get(key) ?? new Set<Connection>();
-    set.add(c);
-    map.set(key, set);
+  /** Closes the socket's connection and lets its server end the transport (the client reconnects). */
+  const fail = (c: Connection, error: unknown) => {
+    close(c);
+    deps.onCatchUpFailed(c, error);
   };
-  const remove = <K>(map: Map<K, Set<Connection>>, key: K, c: Connection) => {
-    const set = map.get(key);
-    set?.delete(c);
-    if (set?.size === 0) map.delete(key);
-  };
-
-  const sendOwn = (c: Connection, event: RealtimeEvent) => {
-    c.emitter.emit(event.type, event.data);
-    c.lastSent = event.eventId;
-  };
-
-  /** Sends buffered events in order; with `strict`, stops at a gap and keeps the rest. */
-  const flush = (c: Connection, strict: boolean) => {
-    c.buffer.sort((a, b) => a.eventId - b.eventId);
-    while (c.buffer.length > 0) {
-      const next = c.buffer[0]!;
-      if (next.eventId <= c.lastSent) c.buffer.shift();
-      else if (next.eventId === c.lastSent + 1 || !strict) sendOwn(c, c.buffer.shift()!);
-      else return;
-    }
-  };
-
-  const readDatabase = async (c: Connection) => {
-    for (;;) {
-      const rows = await deps.fetchAfter(c.userId, c.lastSent, batchSize);
-      for (const row of rows) {
-        if (c.isClosed) return;
-        const event = toRealtimeEvent(row);
-        if (event === null) {
-          logger.error({ outboxId: row.id }, 'outbox payload has the wrong shape: skipped');
-          c.lastSent = Number(row.event_id);
-        } else if (event.eventId > c.lastSent) sendOwn(c, event);
-      }
-      if (rows.length < batchSize) return;
-    }
-  };
-
-  const catchUp = async (c: Connection, announce: boolean): Promise<void> => {
-    c.isCatchingUp = true;
-    try {
-      // A buffered event may have committed after the first read began; a second read sees what precedes it.
-      for (let attempt = 0; attempt < 3 && !c.isClosed; attempt++) {
-        await readDatabase(c);
-        flush(c, true);
-        if (c.buffer.length === 0) break;
-      }
-      if (c.isClosed) return;
-      // Only rows removed from the table can leave a gap now: send the rest rather than wait forever.
-      if (c.buffer.length > 0) logger.warn({ userId: c.userId, after: c.lastSent }, 'gap in outbox events');
-      flush(c, false);
-      c.isCatchingUp = false;
-      if (announce) c.emitter.emit(READY_EVENT, { lastEventId: c.lastSent });
-    } catch (error) {
-      if (c.isClosed) return;
-      close(c);
-      deps.onCatchUpFailed(c, error);
-    }
-  };
+  const catchUp = (c: Connection, announce: boolean) => catchUpFromDatabase(c, announce, deps, batchSize, fail);
 
   const offerOwn = (c: Connection, event: RealtimeEvent) => {
     if (c.isCatchingUp) {
       c.buffer.push(event);
-      if (c.buffer.length > maxBuffered) {
-        close(c);
-        deps.onCatchUpFailed(c, new Error('too many events buffered while catching up'));
-      }
+      if (c.buffer.length > maxBuffered) fail(c, new Error('too many events buffered while catching up'));
     } else if (event.eventId === c.lastSent + 1) sendOwn(c, event);
     else if (event.eventId > c.lastSent) {
       c.buffer.push(event);
       void catchUp(c, false);
     }
-  };
-
-  const offerForeign = (c: Connection, event: RealtimeEvent) => {
-    // Only staff sockets are ever in byOrder; checked again so a bug elsewhere cannot leak an order.
-    if (!c.isStaff || c.userId === event.userId) return;
-    const last = c.foreignLast.get(event.userId) ?? 0;
-    if (event.eventId <= last) return;
-    c.foreignLast.set(event.userId, event.eventId);
-    c.emitter.emit(event.type, event.data);
   };
 
   const close = (c: Connection) => {
@@ -183,39 +112,13 @@ export function createConnectionHub(deps: HubDeps) {
      * stands; READY_EVENT goes to the socket once it is caught up.
      */
     open(input: OpenInput): Connection {
-      const c: Connection = {
-        id: input.id,
-        userId: input.userId,
-        isStaff: input.isStaff,
-        emitter: input.emitter,
-        lastSent: input.lastEventId ?? 0,
-        isCatchingUp: true,
-        buffer: [],
-        orders: new Set(),
-        foreignLast: new Map(),
-        isClosed: false,
-      };
+      const c = newConnection(input);
       add(byUser, c.userId, c);
       void (async () => {
         try {
-          // A lastEventId beyond the user's newest (another user's, or from before a restore) would silence
-          // every event up to it: it counts as the newest.
-          const newest = await deps.lastEventId(c.userId);
-          c.lastSent = Math.min(input.lastEventId ?? Infinity, newest);
-          // A user's eventIds have no holes and retention removes the oldest ones first: if the one after
-          // lastSent is gone, the replay would silently skip events, so the client is told to reload instead.
-          if (input.lastEventId !== undefined && c.lastSent < newest) {
-            const [next] = await deps.fetchAfter(c.userId, c.lastSent, 1);
-            const nextId = next === undefined ? null : Number(next.event_id);
-            if (nextId !== c.lastSent + 1 && !c.isClosed) {
-              const message: ResyncMessage = { reason: 'events_pruned', lastEventId: newest, oldestEventId: nextId };
-              c.emitter.emit(RESYNC_EVENT, message);
-              c.lastSent = newest;
-            }
-          }
+          await findStart(c, input.lastEventId, deps);
         } catch (error) {
-          close(c);
-          deps.onCatchUpFailed(c, error);
+          fail(c, error);
           return;
         }
         await catchUp(c, true);
@@ -246,10 +149,122 @@ export function createConnectionHub(deps: HubDeps) {
     resync(): void {
       for (const set of byUser.values()) for (const c of set) if (!c.isCatchingUp) void catchUp(c, false);
     },
-    connectionCount(): number {
-      let n = 0;
-      for (const set of byUser.values()) n += set.size;
-      return n;
-    },
+    connectionCount: (): number => [...byUser.values()].reduce((n, set) => n + set.size, 0),
   };
+}
+
+function add<K>(map: Map<K, Set<Connection>>, key: K, c: Connection): void {
+  const set = map.get(key) ?? new Set<Connection>();
+  set.add(c);
+  map.set(key, set);
+}
+
+function remove<K>(map: Map<K, Set<Connection>>, key: K, c: Connection): void {
+  const set = map.get(key);
+  set?.delete(c);
+  if (set?.size === 0) map.delete(key);
+}
+
+function sendOwn(c: Connection, event: RealtimeEvent): void {
+  c.emitter.emit(event.type, event.data);
+  c.lastSent = event.eventId;
+}
+
+/** Sends buffered events in order; with `strict`, stops at a gap and keeps the rest. */
+function flush(c: Connection, strict: boolean): void {
+  c.buffer.sort((a, b) => a.eventId - b.eventId);
+  while (c.buffer.length > 0) {
+    const next = c.buffer[0]!;
+    if (next.eventId <= c.lastSent) c.buffer.shift();
+    else if (next.eventId === c.lastSent + 1 || !strict) sendOwn(c, c.buffer.shift()!);
+    else return;
+  }
+}
+
+/** Sends the user's committed events after lastSent from the database, batch after batch. */
+async function readDatabase(c: Connection, deps: HubDeps, batchSize: number): Promise<void> {
+  for (;;) {
+    const rows = await deps.fetchAfter(c.userId, c.lastSent, batchSize);
+    for (const row of rows) {
+      if (c.isClosed) return;
+      const event = toRealtimeEvent(row);
+      if (event === null) {
+        deps.logger.error({ outboxId: row.id }, 'outbox payload has the wrong shape: skipped');
+        c.lastSent = Number(row.event_id);
+      } else if (event.eventId > c.lastSent) sendOwn(c, event);
+    }
+    if (rows.length < batchSize) return;
+  }
+}
+
+/**
+ * Where a new socket starts: after its lastEventId, or at the user's newest event. A lastEventId beyond the
+ * user's newest (another user's, or from before a restore) would silence every event up to it: it counts as
+ * the newest. A user's eventIds have no holes and retention removes the oldest ones first: if the one after
+ * lastSent is gone, a replay would silently skip events, so the client is told to reload instead (RESYNC_EVENT).
+ */
+async function findStart(c: Connection, lastEventId: number | undefined, deps: HubDeps): Promise<void> {
+  const newest = await deps.lastEventId(c.userId);
+  c.lastSent = Math.min(lastEventId ?? Infinity, newest);
+  if (lastEventId === undefined || c.lastSent >= newest) return;
+  const [next] = await deps.fetchAfter(c.userId, c.lastSent, 1);
+  const nextId = next === undefined ? null : Number(next.event_id);
+  if (nextId !== c.lastSent + 1 && !c.isClosed) {
+    const message: ResyncMessage = { reason: 'events_pruned', lastEventId: newest, oldestEventId: nextId };
+    c.emitter.emit(RESYNC_EVENT, message);
+    c.lastSent = newest;
+  }
+}
+
+function newConnection(input: OpenInput): Connection {
+  return {
+    id: input.id,
+    userId: input.userId,
+    isStaff: input.isStaff,
+    emitter: input.emitter,
+    lastSent: input.lastEventId ?? 0,
+    isCatchingUp: true,
+    buffer: [],
+    orders: new Set(),
+    foreignLast: new Map(),
+    isClosed: false,
+  };
+}
+
+/** Another user's event to a staff socket following its order: each user's events once, in order. */
+function offerForeign(c: Connection, event: RealtimeEvent): void {
+  // Only staff sockets are ever in byOrder; checked again so a bug elsewhere cannot leak an order.
+  if (!c.isStaff || c.userId === event.userId) return;
+  const last = c.foreignLast.get(event.userId) ?? 0;
+  if (event.eventId <= last) return;
+  c.foreignLast.set(event.userId, event.eventId);
+  c.emitter.emit(event.type, event.data);
+}
+
+/** Live events are buffered while the database is read; then the buffer is sent in order. */
+async function catchUpFromDatabase(
+  c: Connection,
+  announce: boolean,
+  deps: HubDeps,
+  batchSize: number,
+  fail: (c: Connection, error: unknown) => void,
+): Promise<void> {
+  c.isCatchingUp = true;
+  try {
+    // A buffered event may have committed after the first read began; a second read sees what precedes it.
+    for (let attempt = 0; attempt < 3 && !c.isClosed; attempt++) {
+      await readDatabase(c, deps, batchSize);
+      flush(c, true);
+      if (c.buffer.length === 0) break;
+    }
+    if (c.isClosed) return;
+    // Only rows removed from the table can leave a gap now: send the rest rather than wait forever.
+    if (c.buffer.length > 0) deps.logger.warn({ userId: c.userId, after: c.lastSent }, 'gap in outbox events');
+    flush(c, false);
+    c.isCatchingUp = false;
+    if (announce) c.emitter.emit(READY_EVENT, { lastEventId: c.lastSent });
+  } catch (error) {
+    if (c.isClosed) return;
+    fail(c, error);
+  }
 }
