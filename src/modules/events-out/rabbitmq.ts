@@ -34,7 +34,6 @@ export interface AmqpPublisherOptions {
   maxBackoffMs?: number;
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function createAmqpPublisher(options: AmqpPublisherOptions): AmqpPublisher {
   const { url, logger } = options;
   const connect =
@@ -96,47 +95,13 @@ export function createAmqpPublisher(options: AmqpPublisherOptions): AmqpPublishe
       if (events.length === 0) return [];
       const ch = await ensureChannel();
       const owner = model;
-      const confirms = events.map(
-        (event) =>
-          new Promise<number>((resolve, reject) => {
-            const body = Buffer.from(JSON.stringify(event));
-            ch.publish(
-              EXCHANGE,
-              event.type,
-              body,
-              {
-                persistent: true,
-                messageId: String(event.id),
-                type: event.type,
-                contentType: 'application/json',
-                appId: 'fulcrum',
-                timestamp: Math.floor(Date.now() / 1000),
-              },
-              (error: unknown) => (error === null || error === undefined ? resolve(event.id) : reject(toError(error))),
-            );
-          }),
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), confirmTimeoutMs);
-        timer.unref();
-      });
-      const settled = await Promise.race([Promise.allSettled(confirms), timeout]);
-      clearTimeout(timer);
-      if (settled === 'timeout') {
+      const answer = await publishAndConfirm(ch, events, confirmTimeoutMs);
+      if (answer === 'timeout') {
         reset(owner, 'publisher confirms timed out');
         return [];
       }
-      const confirmed: number[] = [];
-      for (const result of settled) {
-        if (result.status !== 'fulfilled') break;
-        confirmed.push(result.value);
-      }
-      if (confirmed.length < events.length) {
-        const failure = settled.find((r) => r.status === 'rejected');
-        reset(owner, 'broker refused or lost a message', failure?.reason);
-      }
-      return confirmed;
+      if (answer.confirmed.length < events.length) reset(owner, 'broker refused or lost a message', answer.failure);
+      return answer.confirmed;
     },
     async close() {
       isClosed = true;
@@ -147,6 +112,52 @@ export function createAmqpPublisher(options: AmqpPublisherOptions): AmqpPublishe
       if (m !== undefined) await abandon(m);
     },
   };
+}
+
+/**
+ * Publishes each event, persistent, and waits for the broker's confirms: the ids confirmed, in order, up to the
+ * first one refused (with why); 'timeout' when the broker went silent for `timeoutMs`.
+ */
+async function publishAndConfirm(
+  ch: ConfirmChannel,
+  events: readonly OutgoingEvent[],
+  timeoutMs: number,
+): Promise<{ confirmed: number[]; failure?: unknown } | 'timeout'> {
+  const confirms = events.map(
+    (event) =>
+      new Promise<number>((resolve, reject) => {
+        const body = Buffer.from(JSON.stringify(event));
+        ch.publish(
+          EXCHANGE,
+          event.type,
+          body,
+          {
+            persistent: true,
+            messageId: String(event.id),
+            type: event.type,
+            contentType: 'application/json',
+            appId: 'fulcrum',
+            timestamp: Math.floor(Date.now() / 1000),
+          },
+          (error: unknown) => (error === null || error === undefined ? resolve(event.id) : reject(toError(error))),
+        );
+      }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    timer.unref();
+  });
+  const settled = await Promise.race([Promise.allSettled(confirms), timeout]);
+  clearTimeout(timer);
+  if (settled === 'timeout') return 'timeout';
+  const confirmed: number[] = [];
+  for (const result of settled) {
+    if (result.status !== 'fulfilled') break;
+    confirmed.push(result.value);
+  }
+  const failure = settled.find((r) => r.status === 'rejected');
+  return { confirmed, failure: failure?.reason };
 }
 
 /**
