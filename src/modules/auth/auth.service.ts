@@ -71,7 +71,6 @@ export function createSessionIssuer({ tokens, clock }: { tokens: TokenService; c
   };
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function createAuthService({ db, tokens, clock, limiter, afterRegister }: AuthServiceDeps): AuthService {
   const issueSession = createSessionIssuer({ tokens, clock });
 
@@ -109,37 +108,7 @@ export function createAuthService({ db, tokens, clock, limiter, afterRegister }:
       return issueSession(db, user);
     },
 
-    async refresh(refreshToken) {
-      const now = clock.now();
-      const row = await findRefreshTokenByHash(db, hashToken(refreshToken));
-      if (row === undefined) throw invalidRefreshToken();
-      if (row.used_at !== null) {
-        // A spent token presented again: it was stolen or replayed, so the whole chain dies.
-        await revokeFamily(db, row.family_id, now);
-        throw refreshTokenReused();
-      }
-      if (row.revoked_at !== null || row.expires_at <= now) throw invalidRefreshToken();
-      if (await isFamilyRevoked(db, row.family_id)) {
-        await revokeFamily(db, row.family_id, now);
-        throw invalidRefreshToken();
-      }
-      const outcome = await db.transaction().execute(async (trx) => {
-        if (!(await spendRefreshToken(trx, row.id, now))) return 'not_spendable' as const;
-        const user = await findUserById(trx, row.user_id);
-        if (user === undefined) throw invalidRefreshToken();
-        // Disabling revokes the tokens; this covers a refresh racing with it.
-        if (user.disabled_at !== null) throw accountDisabled();
-        return issueSession(trx, user, row.family_id);
-      });
-      if (outcome !== 'not_spendable') return outcome;
-      // Lost a race: either a concurrent refresh spent it (a second use: reuse) or the family was revoked meanwhile.
-      const again = await findRefreshTokenByHash(db, hashToken(refreshToken));
-      if (again !== undefined && again.used_at !== null) {
-        await revokeFamily(db, row.family_id, now);
-        throw refreshTokenReused();
-      }
-      throw invalidRefreshToken();
-    },
+    refresh: (refreshToken) => rotateRefreshToken({ db, clock, issueSession }, refreshToken),
 
     async logout(refreshToken) {
       // Unknown, expired or already revoked tokens are accepted silently: logout reveals nothing.
@@ -153,4 +122,42 @@ export function createAuthService({ db, tokens, clock, limiter, afterRegister }:
       return toUserDto(user);
     },
   };
+}
+
+/**
+ * Spends a refresh token for a new pair in the same family. A spent token presented again was stolen or
+ * replayed: its whole family is revoked. A disabled account gets no new session.
+ */
+async function rotateRefreshToken(
+  { db, clock, issueSession }: { db: Db; clock: Clock; issueSession: SessionIssuer },
+  refreshToken: string,
+): Promise<SessionDto> {
+  const now = clock.now();
+  const row = await findRefreshTokenByHash(db, hashToken(refreshToken));
+  if (row === undefined) throw invalidRefreshToken();
+  if (row.used_at !== null) {
+    await revokeFamily(db, row.family_id, now);
+    throw refreshTokenReused();
+  }
+  if (row.revoked_at !== null || row.expires_at <= now) throw invalidRefreshToken();
+  if (await isFamilyRevoked(db, row.family_id)) {
+    await revokeFamily(db, row.family_id, now);
+    throw invalidRefreshToken();
+  }
+  const outcome = await db.transaction().execute(async (trx) => {
+    if (!(await spendRefreshToken(trx, row.id, now))) return 'not_spendable' as const;
+    const user = await findUserById(trx, row.user_id);
+    if (user === undefined) throw invalidRefreshToken();
+    // Disabling revokes the tokens; this covers a refresh racing with it.
+    if (user.disabled_at !== null) throw accountDisabled();
+    return issueSession(trx, user, row.family_id);
+  });
+  if (outcome !== 'not_spendable') return outcome;
+  // Lost a race: either a concurrent refresh spent it (a second use: reuse) or the family was revoked meanwhile.
+  const again = await findRefreshTokenByHash(db, hashToken(refreshToken));
+  if (again !== undefined && again.used_at !== null) {
+    await revokeFamily(db, row.family_id, now);
+    throw refreshTokenReused();
+  }
+  throw invalidRefreshToken();
 }
