@@ -3,19 +3,12 @@ import type { Executor } from '../../db/database.ts';
 import type { PaymentStatusColumn, PaymentsTable, RefundsTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
 import type { PaymentRef } from './facts.ts';
+import { activeStatuses, capturedStatuses } from './payment-status.ts';
 
 export type PaymentRow = Selectable<PaymentsTable>;
 export type RefundRow = Selectable<RefundsTable>;
 
-/** Statuses under the partial unique index: the payment holds money or may still receive it. */
-export const activeStatuses: readonly PaymentStatusColumn[] = [
-  'PENDING',
-  'SUCCEEDED',
-  'PARTIALLY_REFUNDED',
-  'REFUNDED',
-];
-/** Statuses in which money was captured. */
-export const capturedStatuses: readonly PaymentStatusColumn[] = ['SUCCEEDED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
+export { activeStatuses, capturedStatuses };
 
 /** Waiting for an admin: money that does not match the order arrived, and nobody has accepted or refunded it yet. */
 export const isFlagged = (p: PaymentRow): boolean => p.status === 'PENDING' && p.flagged_reason !== null;

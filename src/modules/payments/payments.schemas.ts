@@ -1,20 +1,13 @@
 import { z } from 'zod';
 import { money, moneySchema, toCurrency, type Money } from '../../shared/money.ts';
+import { paymentStatuses } from './payment-status.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
 import { providerNames } from './providers/registry.ts';
 
 /** The registered providers (providers/registry.ts), read when this module loads. */
 const providerName = z.enum(providerNames());
 
-export const paymentStatuses = [
-  'PENDING',
-  'SUCCEEDED',
-  'FAILED',
-  'EXPIRED',
-  'CANCELED',
-  'PARTIALLY_REFUNDED',
-  'REFUNDED',
-] as const;
+export { paymentStatuses };
 
 export const checkoutBody = z.strictObject({ provider: providerName.optional() });
 export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
