@@ -4,7 +4,7 @@ import { actorOf } from '../../http/authenticate.ts';
 import { listQuery } from '../../http/validate.ts';
 import { money, moneySchema, toCurrency } from '../../shared/money.ts';
 import type { PaymentsDeps } from './deps.ts';
-import * as repo from './payments.repository.ts';
+import { isFlagged } from './payment-status.ts';
 import type { PaymentRow } from './payments.repository.ts';
 import { idParams, paymentSchema, paymentStatuses, toPaymentResponse } from './payments.schemas.ts';
 import { listPaymentsForAdmin, resolveFlaggedPayment } from './payments.service.ts';
@@ -45,7 +45,7 @@ export function toAdminPaymentResponse(row: PaymentRow & { owes_refund?: boolean
   return {
     ...toPaymentResponse(row),
     userId: row.user_id,
-    flagged: repo.isFlagged(row) || row.owes_refund === true,
+    flagged: isFlagged(row) || row.owes_refund === true,
     captured:
       row.captured_amount === null
         ? null

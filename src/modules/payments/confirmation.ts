@@ -4,6 +4,7 @@ import { conflict } from '../../shared/errors.ts';
 import { transitionOrder } from '../orders/index.ts';
 import type { PaymentFact } from './facts.ts';
 import { describeMoney, notifyPayment, recordOrderEvent, setPaymentStatus } from './payment-events.ts';
+import { heldMoney, isFlagged } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
 import { applyRefundFact, recomputeRefunds, recordFullRefund } from './refund-facts.ts';
@@ -80,7 +81,7 @@ export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: Co
       return result('PENDING -> EXPIRED');
     case 'canceled': {
       if (payment.status !== 'PENDING') return result(`ignored: cancel, payment is ${payment.status}`);
-      const held = repo.heldMoney(payment);
+      const held = heldMoney(payment);
       if (held !== null) {
         // A flagged payment given up with its order: the money it holds goes back, automatically.
         return refundHeldMoney(trx, order, payment, {
@@ -306,8 +307,8 @@ async function resolveFlagged(
   ctx: ConfirmContext,
 ): Promise<ConfirmResult> {
   const { at, actor } = ctx;
-  const held = repo.heldMoney(payment);
-  if (!repo.isFlagged(payment) || held === null) {
+  const held = heldMoney(payment);
+  if (!isFlagged(payment) || held === null) {
     throw conflict(
       'invalid_transition',
       `Payment ${payment.id} is not flagged for an admin (it is ${payment.status}).`,

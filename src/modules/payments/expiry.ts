@@ -1,4 +1,5 @@
 import type { PaymentsDeps } from './deps.ts';
+import { isFlagged } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import { GatewayError } from './providers/index.ts';
 import { closeCheckout } from './checkout-close.ts';
@@ -15,7 +16,7 @@ export async function settleBeforeExpiry(deps: PaymentsDeps, orderId: string): P
   if (payment.status !== 'PENDING') return 'keep';
   // Flagged money waits for an admin only while the order may still be paid: an expired order is cancelled
   // and its flagged money refunded (OrderHooks.onUnpaidOrderCancelled, in the cancel's transaction).
-  if (repo.isFlagged(payment)) return 'cancel';
+  if (isFlagged(payment)) return 'cancel';
   try {
     const status = await closeCheckout(deps, payment, 'order expired');
     return status === 'CANCELED' || status === 'EXPIRED' || status === 'FAILED' ? 'cancel' : 'keep';

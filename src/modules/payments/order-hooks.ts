@@ -1,6 +1,7 @@
 import type { OrderHooks } from '../orders/index.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
+import { isFlagged } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import { applyPaymentFact } from './confirmation.ts';
 import { closeCheckoutOfClosedOrder } from './checkout-close.ts';
@@ -39,7 +40,7 @@ export function createOrderHooks(deps: PaymentsDeps): OrderHooks {
     async onUnpaidOrderCancelled(trx, { orderId, actor, reason }) {
       const payment = await repo.findActivePayment(trx, orderId);
       if (payment === undefined) return undefined;
-      if (!repo.isFlagged(payment)) {
+      if (!isFlagged(payment)) {
         if (payment.status !== 'PENDING' || payment.gateway_session_id === null) return undefined;
         return async () => {
           try {

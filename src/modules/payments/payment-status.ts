@@ -58,3 +58,21 @@ export const capturedStatuses: readonly PaymentStatus[] = ['SUCCEEDED', 'PARTIAL
 
 /** Statuses under the partial unique index: the payment holds money or may still receive it. */
 export const activeStatuses: readonly PaymentStatus[] = ['PENDING', ...capturedStatuses];
+
+/** Waiting for an admin: money that does not match the order arrived, and nobody has accepted or refunded it yet. */
+export const isFlagged = (p: { status: PaymentStatus; flagged_reason: string | null }): boolean =>
+  p.status === 'PENDING' && p.flagged_reason !== null;
+
+/**
+ * Money the payment holds outside the order's payment (a flagged payment's, or late money for a payment that is
+ * no longer the order's active one), as it arrived; null when there is none. What is done with it: held-money.ts.
+ */
+export function heldMoney(p: {
+  status: PaymentStatus;
+  currency: string;
+  captured_amount: number | null;
+  captured_currency: string | null;
+}): { amount: number; currency: string } | null {
+  if (p.captured_amount === null || capturedStatuses.includes(p.status)) return null;
+  return { amount: p.captured_amount, currency: p.captured_currency ?? p.currency };
+}

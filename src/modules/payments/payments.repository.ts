@@ -10,9 +10,6 @@ export type RefundRow = Selectable<RefundsTable>;
 
 export { activeStatuses, capturedStatuses };
 
-/** Waiting for an admin: money that does not match the order arrived, and nobody has accepted or refunded it yet. */
-export const isFlagged = (p: PaymentRow): boolean => p.status === 'PENDING' && p.flagged_reason !== null;
-
 const refundedOrUnderWay = sql<number>`coalesce((select sum(r.amount) from refunds r
   where r.payment_id = payments.id and r.status <> 'FAILED'), 0)`;
 
@@ -32,15 +29,6 @@ export const owesRefundSql = sql<boolean>`(
 /** Everything that waits for an admin: flagged money (isFlagged) and money owed back (owesRefundSql). */
 export const waitsForAdminSql = sql<boolean>`((payments.status = 'PENDING' and payments.flagged_reason is not null)
   or ${owesRefundSql})`;
-
-/**
- * Money the payment holds outside the order's payment (a flagged payment's, or late money for a payment that is
- * no longer the order's active one), as it arrived; null when there is none.
- */
-export function heldMoney(p: PaymentRow): { amount: number; currency: string } | null {
-  if (p.captured_amount === null || capturedStatuses.includes(p.status)) return null;
-  return { amount: p.captured_amount, currency: p.captured_currency ?? p.currency };
-}
 
 export async function insertPayment(trx: Executor, values: Insertable<PaymentsTable>): Promise<PaymentRow> {
   return trx.insertInto('payments').values(values).returningAll().executeTakeFirstOrThrow();
@@ -116,8 +104,32 @@ export async function currentPayments(db: Executor, orderIds: readonly string[])
     .execute();
 }
 
-export async function updatePayment(trx: Executor, id: string, values: Updateable<PaymentsTable>): Promise<PaymentRow> {
+/** Columns other than the status (a status is written only by updatePaymentFrom, guarded by the one it moves from). */
+export async function updatePayment(
+  trx: Executor,
+  id: string,
+  values: Omit<Updateable<PaymentsTable>, 'status'>,
+): Promise<PaymentRow> {
   return trx.updateTable('payments').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * `UPDATE payments … WHERE id = $id AND status = $from`: the status (and anything else) written only while the row
+ * is still `from`. Undefined when it is not (a lost race): the caller decides what that means.
+ */
+export async function updatePaymentFrom(
+  trx: Executor,
+  id: string,
+  from: PaymentStatusColumn,
+  values: Updateable<PaymentsTable>,
+): Promise<PaymentRow | undefined> {
+  return trx
+    .updateTable('payments')
+    .set(values)
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** PENDING stripe payments due for a look-up at the gateway (not flagged: those wait for an admin). */

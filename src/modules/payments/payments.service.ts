@@ -8,6 +8,7 @@ import { checkOrderVersion, findVisibleOrder } from '../orders/index.ts';
 import { applyPaymentFact, type ConfirmResult } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { PaymentFact } from './facts.ts';
+import { capturedStatuses } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import { paymentsOfOrder as paymentRowsOfOrder, refundsOfPayments } from './order-payments.repository.ts';
 import type { PaymentRow } from './payments.repository.ts';
@@ -89,7 +90,7 @@ export async function confirmManualPayment(
       'Only manual payments are confirmed by hand; gateway payments confirm themselves.',
     );
   }
-  if (payment.status !== 'PENDING' && !repo.capturedStatuses.includes(payment.status)) {
+  if (payment.status !== 'PENDING' && !capturedStatuses.includes(payment.status)) {
     throw conflict('invalid_transition', `A ${payment.status} payment cannot be confirmed.`, {
       status: payment.status,
     });

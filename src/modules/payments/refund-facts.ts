@@ -2,7 +2,14 @@ import type { Executor } from '../../db/database.ts';
 import type { RefundStatusColumn } from '../../db/schema.ts';
 import { newId } from '../../shared/ids.ts';
 import type { RefundFact } from './facts.ts';
-import { describeMoney, notifyPayment, recordOrderEvent, type PaymentOrderEvent } from './payment-events.ts';
+import {
+  describeMoney,
+  movePayment,
+  notifyPayment,
+  recordOrderEvent,
+  type PaymentOrderEvent,
+} from './payment-events.ts';
+import { capturedStatuses, heldMoney } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow, RefundRow } from './payments.repository.ts';
 
@@ -12,10 +19,10 @@ const rank: Record<RefundStatusColumn, number> = { PENDING: 0, SUCCEEDED: 1, FAI
 
 /** What the payment captured: its amount once paid; held money (flagged, late) once closed; else nothing. */
 function capturedAmount(payment: PaymentRow): number {
-  if (repo.capturedStatuses.includes(payment.status)) return payment.amount;
+  if (capturedStatuses.includes(payment.status)) return payment.amount;
   // A flagged payment still waiting for an admin is settled by the resolve action, not by a plain refund.
   if (payment.status === 'PENDING') return 0;
-  return repo.heldMoney(payment)?.amount ?? 0;
+  return heldMoney(payment)?.amount ?? 0;
 }
 
 /** What can still be refunded: the captured amount less refunds succeeded or under way. */
@@ -29,7 +36,7 @@ export async function refundableAmount(trx: Executor, payment: PaymentRow): Prom
 
 /** The currency refunds of this payment are made in: the held money's, else the payment's. */
 export function refundCurrency(payment: PaymentRow): string {
-  return repo.heldMoney(payment)?.currency ?? payment.currency;
+  return heldMoney(payment)?.currency ?? payment.currency;
 }
 
 /**
@@ -71,7 +78,7 @@ export async function recomputeRefunds(
   at: Date,
   options: { notify: boolean } = { notify: true },
 ): Promise<PaymentRow> {
-  const held = repo.heldMoney(payment);
+  const held = heldMoney(payment);
   if (held !== null) {
     // Money that was never the order's payment: the payment keeps its status (it must not become a second
     // money-holding payment of the order) and the order's `refunded` is not its business; only the amount moves.
@@ -83,7 +90,7 @@ export async function recomputeRefunds(
     if (refunded === payment.refunded_amount) return payment;
     return repo.updatePayment(trx, payment.id, { refunded_amount: refunded, updated_at: at });
   }
-  if (!repo.capturedStatuses.includes(payment.status)) return payment;
+  if (!capturedStatuses.includes(payment.status)) return payment;
   const refunds = await repo.refundsOf(trx, payment.id);
   const refunded = Math.min(
     payment.amount,
@@ -91,7 +98,7 @@ export async function recomputeRefunds(
   );
   const status = refunded === 0 ? 'SUCCEEDED' : refunded >= payment.amount ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
   if (refunded === payment.refunded_amount && status === payment.status) return payment;
-  const updated = await repo.updatePayment(trx, payment.id, { refunded_amount: refunded, status, updated_at: at });
+  const updated = await movePayment(trx, payment, status, { refunded_amount: refunded, updated_at: at });
   if (refunded !== order.refunded_amount) {
     await repo.setOrderRefunded(trx, order.id, Math.min(refunded, order.total_amount), at);
   }
@@ -167,7 +174,7 @@ export async function flagMoneyNotReturned(
   actor: string,
   at: Date,
 ): Promise<boolean> {
-  if (order.status !== 'CANCELLED' && repo.heldMoney(payment) === null) return false;
+  if (order.status !== 'CANCELLED' && heldMoney(payment) === null) return false;
   const owed = await refundableAmount(trx, payment);
   if (owed <= 0) return false;
   const reason = `refund ${refundId} failed (${why ?? 'no reason given'}): ${describeMoney(owed, refundCurrency(payment))} must still go back to the customer; refund it again or return it another way`;
