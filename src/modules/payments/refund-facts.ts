@@ -9,6 +9,7 @@ import {
   recordOrderEvent,
   type PaymentOrderEvent,
 } from './payment-events.ts';
+import type { PaymentOutcome, RefundChange } from './outcome.ts';
 import { capturedStatuses, heldMoney } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow, RefundRow } from './payments.repository.ts';
@@ -115,10 +116,10 @@ export async function applyRefundFact(
   payment: PaymentRow,
   fact: RefundFact,
   ctx: { at: Date; actor: string },
-): Promise<string> {
+): Promise<PaymentOutcome> {
   const { at, actor } = ctx;
   const existing = await repo.findRefundForFact(trx, payment.id, fact.gatewayRefundId, fact.refundId);
-  let outcome: string;
+  let change: RefundChange;
   if (existing === undefined) {
     // A refund made outside Fulcrum (the gateway's dashboard): recorded so the totals stay true.
     const row = await repo.insertRefund(trx, {
@@ -134,28 +135,33 @@ export async function applyRefundFact(
       created_at: at,
       updated_at: at,
     });
-    outcome = `refund ${row.id} recorded from the gateway as ${row.status}`;
+    change = { kind: 'recorded', refundId: row.id, status: row.status };
     if (row.status !== 'PENDING') await auditRefund(trx, order, row.id, row.status, row.amount, fact, actor, at);
   } else {
     const forward = rank[fact.status] > rank[existing.status];
     const needsId = existing.gateway_refund_id === null && fact.gatewayRefundId !== null;
-    if (!forward && !needsId) return `duplicate: refund ${existing.id} already ${existing.status}`;
+    if (!forward && !needsId) {
+      return { kind: 'duplicate', of: 'refund', refundId: existing.id, status: existing.status };
+    }
     await repo.updateRefund(trx, existing.id, {
       ...(needsId ? { gateway_refund_id: fact.gatewayRefundId } : {}),
       ...(forward ? { status: fact.status, failure_reason: fact.failureReason } : {}),
       updated_at: at,
     });
-    outcome = forward ? `refund ${existing.id} ${existing.status} -> ${fact.status}` : `refund ${existing.id} linked`;
+    change = forward
+      ? { kind: 'moved', refundId: existing.id, from: existing.status, to: fact.status }
+      : { kind: 'linked', refundId: existing.id };
     if (forward) await auditRefund(trx, order, existing.id, fact.status, existing.amount, fact, actor, at);
   }
   const updated = await recomputeRefunds(trx, order, payment, at);
   const failed = fact.status === 'FAILED' && (existing === undefined || rank[existing.status] < rank.FAILED);
+  let flagged = false;
   if (failed) {
     const refundId = existing?.id ?? fact.gatewayRefundId ?? 'from the gateway';
-    const flagged = await flagMoneyNotReturned(trx, order, updated, refundId, fact.failureReason, actor, at);
-    if (flagged) outcome = `${outcome}; flagged for an admin`;
+    flagged = await flagMoneyNotReturned(trx, order, updated, refundId, fact.failureReason, actor, at);
   }
-  return updated.status === payment.status ? outcome : `${outcome}; payment ${payment.status} -> ${updated.status}`;
+  const moved = updated.status === payment.status ? null : { from: payment.status, to: updated.status };
+  return { kind: 'refund', change, flagged, payment: moved };
 }
 
 /**

@@ -10,6 +10,7 @@ import { applyPaymentFact } from './confirmation.ts';
 import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import { createOrderHooks } from './order-hooks.ts';
+import { describeOutcome } from './outcome.ts';
 import { issueRefunds } from './payments.service.ts';
 import { createProviders, createStripeClient, type Providers } from './providers/index.ts';
 import { reconcileOnce, type ReconcileReport } from './reconciliation.ts';
@@ -77,13 +78,16 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
 
   const handle: InboxHandler = async (trx, row) => {
     const translate = providers[row.provider]?.translateEvent;
-    if (translate === undefined) return { outcome: `ignored: unknown provider ${row.provider}` };
+    if (translate === undefined) {
+      return { outcome: describeOutcome({ kind: 'unknown_provider', provider: row.provider }) };
+    }
     const translated = translate(row.payload);
-    if ('ignored' in translated) return { outcome: translated.ignored };
+    if ('ignored' in translated)
+      return { outcome: describeOutcome({ kind: 'event_ignored', why: translated.ignored }) };
     const result = await applyPaymentFact(trx, translated.fact, { at: clock.now(), actor: 'system:webhook' });
     const refunds = result.refundsToIssue;
     return {
-      outcome: result.outcome,
+      outcome: describeOutcome(result.outcome),
       ...(refunds.length === 0 ? {} : { afterCommit: () => issueRefunds(deps, refunds) }),
     };
   };
