@@ -5,13 +5,11 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { startJob, type RunningJob } from '../../shared/scheduler.ts';
 import type { OrderHooks } from '../orders/index.ts';
-import { createInboxWorker, type InboxHandler, type InboxWorker, type WebhookIntake } from '../webhooks/index.ts';
-import { applyPaymentFact } from './confirmation.ts';
+import { createInboxWorker, type InboxWorker, type WebhookIntake } from '../webhooks/index.ts';
 import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
+import { handleGatewayEvent } from './gateway-event.ts';
 import { createOrderHooks } from './order-hooks.ts';
-import { describeOutcome } from './outcome.ts';
-import { issueRefunds } from './payments.service.ts';
 import { createProviders, createStripeClient, type Providers } from './providers/index.ts';
 import { reconcileOnce, type ReconcileReport } from './reconciliation.ts';
 
@@ -76,26 +74,11 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
   );
   const deps: PaymentsDeps = { db, clock, logger, config, providers };
 
-  const handle: InboxHandler = async (trx, row) => {
-    const translate = providers[row.provider]?.translateEvent;
-    if (translate === undefined) {
-      return { outcome: describeOutcome({ kind: 'unknown_provider', provider: row.provider }) };
-    }
-    const translated = translate(row.payload);
-    if ('ignored' in translated)
-      return { outcome: describeOutcome({ kind: 'event_ignored', why: translated.ignored }) };
-    const result = await applyPaymentFact(trx, translated.fact, { at: clock.now(), actor: 'system:webhook' });
-    const refunds = result.refundsToIssue;
-    return {
-      outcome: describeOutcome(result.outcome),
-      ...(refunds.length === 0 ? {} : { afterCommit: () => issueRefunds(deps, refunds) }),
-    };
-  };
   const inbox = createInboxWorker({
     db,
     clock,
     logger,
-    handle,
+    handle: (trx, row) => handleGatewayEvent(deps, trx, row),
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
     ...options.worker,
   });

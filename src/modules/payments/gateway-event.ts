@@ -1,0 +1,26 @@
+import type { Tx } from '../../db/database.ts';
+import type { HandledEvent, InboxRow } from '../webhooks/index.ts';
+import { applyPaymentFact } from './confirmation.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { describeOutcome, type PaymentOutcome } from './outcome.ts';
+import { issueRefunds } from './payments.service.ts';
+
+/**
+ * The inbox worker's handler for a gateway event (webhook, or found by reconciliation), inside the worker's
+ * transaction: the row's provider translates the stored event into a payment fact (`translateEvent`, e.g.
+ * stripe-events.ts `factOfEvent`), applyPaymentFact applies it, and what it decided is stored as the row's
+ * outcome. Refunds the confirmation recorded are asked of the gateway after the commit.
+ */
+export async function handleGatewayEvent(deps: PaymentsDeps, trx: Tx, row: InboxRow): Promise<HandledEvent> {
+  const translate = deps.providers[row.provider]?.translateEvent;
+  const done = (outcome: PaymentOutcome): HandledEvent => ({ outcome: describeOutcome(outcome) });
+  if (translate === undefined) return done({ kind: 'unknown_provider', provider: row.provider });
+  const translated = translate(row.payload);
+  if ('ignored' in translated) return done({ kind: 'event_ignored', why: translated.ignored });
+  const result = await applyPaymentFact(trx, translated.fact, { at: deps.clock.now(), actor: 'system:webhook' });
+  const refunds = result.refundsToIssue;
+  return {
+    ...done(result.outcome),
+    ...(refunds.length === 0 ? {} : { afterCommit: () => issueRefunds(deps, refunds) }),
+  };
+}
