@@ -5,13 +5,14 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { startJob, type RunningJob } from '../../shared/scheduler.ts';
 import type { OrderHooks } from '../orders/index.ts';
-import { createInboxWorker, type InboxWorker, type WebhookIntake } from '../webhooks/index.ts';
+import { createInboxWorker, type InboxWorker } from '../webhooks/index.ts';
 import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import { handleGatewayEvent } from './gateway-event.ts';
 import { createOrderHooks } from './order-hooks.ts';
 import { createProviders, createStripeClient, type Providers } from './providers/index.ts';
 import { reconcileOnce, type ReconcileReport } from './reconciliation.ts';
+import type { WebhookIntake } from './stripe-webhook.routes.ts';
 
 export interface PaymentsOptions {
   db: Db;
@@ -35,7 +36,7 @@ export interface PaymentsOptions {
 
 export interface PaymentsRuntime {
   deps: PaymentsDeps;
-  /** For the webhook routes. */
+  /** For the webhook route (signature checks) and the inbox admin routes (a worker to wake). */
   webhooks: WebhookIntake;
   /** For the orders module: payment views, payment status, refund on cancelling a PAID order, expiry. */
   orderHooks: OrderHooks;

@@ -1,7 +1,8 @@
-import { webhooksRoutes, type WebhookIntake, type WebhooksContext } from './webhooks.routes.ts';
+import { webhooksRoutes, type InboxWakeUp, type WebhooksContext } from './webhooks.routes.ts';
 
-// The webhook inbox: storage, the worker that drains it, and the routes. Provider specifics (signatures,
-// what an event means) come from the payments module through WebhookIntake and the worker's handler.
+// The webhook inbox: storage, the worker that drains it, and its admin routes. Provider specifics (signatures,
+// what an event means) are the payments module's: it owns the intake route (POST /api/v1/webhooks/stripe),
+// stores events with insertInboxEvent and gives the worker its handler.
 export { deleteProcessedBefore, insertInboxEvent, type InboxRow, type NewInboxEvent } from './inbox.repository.ts';
 export {
   createInboxWorker,
@@ -11,7 +12,7 @@ export {
   type InboxWorker,
   type InboxWorkerOptions,
 } from './worker.ts';
-export type { WebhookIntake } from './webhooks.routes.ts';
+export type { InboxWakeUp } from './webhooks.routes.ts';
 export {
   INBOX_CHANNEL,
   listenForInboxEvents,
@@ -21,7 +22,7 @@ export {
 export { releaseInboxLeases } from './inbox-leases.ts';
 export { toWebhookEventResponse, type WebhookEventResponse } from './webhooks.schemas.ts';
 
-/** Mounts POST /api/v1/webhooks/stripe (raw body) and /api/v1/admin/webhook-events. */
-export function webhooksModule(ctx: WebhooksContext & { deps: { payments: { webhooks: WebhookIntake } } }): void {
+/** Mounts /api/v1/admin/webhook-events (the intake route is mounted by the payments module). */
+export function webhooksModule(ctx: WebhooksContext & { deps: { payments: { webhooks: InboxWakeUp } } }): void {
   webhooksRoutes(ctx, ctx.deps.payments.webhooks);
 }

@@ -5,27 +5,6 @@ import type { InboxRow } from './inbox.repository.ts';
 
 export const inboxStatuses = ['pending', 'processed', 'failed', 'dead'] as const satisfies readonly InboxStatusColumn[];
 
-/** The exact bytes, whatever their type: the signature is checked over them, not over parsed JSON. */
-export const rawBody = z.unknown().transform((v) => (Buffer.isBuffer(v) ? v : Buffer.alloc(0)));
-
-/**
- * What a signed delivery must be for the inbox to take it (docs/api.md § Stripe webhooks): a Stripe event
- * envelope with an id and a type the inbox can key on and a `data.object` member. Other fields are kept as
- * they come. Anything else — valid JSON that is not an event, a string with NUL or a lone surrogate, which
- * `jsonb` refuses — is `400 invalid_event` and stored nowhere.
- */
-export const webhookEventEnvelope = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_]{1,255}$/, 'must be an event id'),
-  object: z.literal('event'),
-  type: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+){1,5}$/, 'must be an event type'),
-  created: z.number().int().min(0),
-  // `object` must be there; what it holds is the worker's to judge (a row it cannot apply fails and retries).
-  data: z.looseObject({}).refine((d) => 'object' in d, 'must have an object member'),
-});
-
-/** Stripe events nest a dozen levels at most; deeper than this is not an event. */
-export const WEBHOOK_MAX_DEPTH = 64;
-
 export const listWebhookEventsQuery = z.strictObject({ ...listQuery, status: z.enum(inboxStatuses).optional() });
 export const webhookEventParams = z.strictObject({ id: z.string().min(1).max(64) });
 
