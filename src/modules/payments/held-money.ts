@@ -5,7 +5,6 @@
 import type { Executor } from '../../db/database.ts';
 import { conflict } from '../../shared/errors.ts';
 import type { PaymentFact } from './facts.ts';
-import { markPaid } from './mark-paid.ts';
 import type { ConfirmContext, ConfirmResult } from './outcome.ts';
 import { describeMoney, recordOrderEvent, setPaymentStatus } from './payment-events.ts';
 import { heldMoney, isFlagged } from './payment-status.ts';
@@ -114,14 +113,18 @@ export async function refundHeldMoney(
   };
 }
 
-/** An admin's decision on a flagged payment (see the `resolve` fact). Throws 409 when it cannot be taken. */
+/**
+ * An admin's decision on a flagged payment (see the `resolve` fact). Throws 409 when it cannot be taken. `refund`:
+ * done here. `accept`: the payment's amount becomes the money held, and the caller makes it the order's payment
+ * (markPaid, as for a gateway confirmation) with the `accepted` row.
+ */
 export async function resolveFlagged(
   trx: Executor,
   order: OrderForPayment,
   payment: PaymentRow,
   fact: Extract<PaymentFact, { kind: 'resolve' }>,
   ctx: ConfirmContext,
-): Promise<ConfirmResult> {
+): Promise<ConfirmResult | { accepted: PaymentRow }> {
   const { at, actor } = ctx;
   const held = heldMoney(payment);
   if (!isFlagged(payment) || held === null) {
@@ -147,12 +150,12 @@ export async function resolveFlagged(
       });
     }
     await recordOrderEvent(trx, order, 'payment.flag_accepted', actor, `${payment.id}: ${money} accepted${why}`, at);
-    const taken = await repo.updatePayment(trx, payment.id, {
+    const accepted = await repo.updatePayment(trx, payment.id, {
       amount: held.amount,
       currency: held.currency,
       updated_at: at,
     });
-    return markPaid(trx, order, taken, payment.gateway_payment_intent_id, ctx, `accepted by ${actor}`);
+    return { accepted };
   }
   const closed = await setPaymentStatus(trx, payment, 'CANCELED', { failure_reason: 'flagged money refunded' }, at);
   const refund = await recordFullRefund(trx, order, closed, {
