@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { expireOrders } from '../../src/modules/orders/index.ts';
-import { isMissingSession, MISSING_SESSION } from '../../src/modules/payments/providers/stripe.ts';
+import { isMissingSession, MISSING_SESSION } from '../../src/modules/payments/providers/stripe-errors.ts';
 import { call } from '../helpers.ts';
 import { checkout, getOrder, newOrder, paymentRow, startPayment, startShop, type Shop } from './support.ts';
 

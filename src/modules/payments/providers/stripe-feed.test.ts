@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Stripe from 'stripe';
-import { listEventsSince } from './stripe.ts';
+import { listEventsSince } from './stripe-feed.ts';
 
 /** Stripe's event list over an in-memory log: newest first, `created[gte]`, `starting_after`, `ending_before`. */
 function fakeEventLog() {
