@@ -1,6 +1,6 @@
 // The payment lifecycle as data (docs/api.md § Payment statuses), beside the order one
 // (src/modules/orders/order-status.ts). Pure: no I/O, no clock. Every status UPDATE of a payment is checked
-// here first and then guarded by the status it moves from (payments.repository.ts, movePayment).
+// here first and then guarded by the status it moves from (movePayment in payment-events.ts, updatePaymentFrom).
 import type { PaymentStatusColumn } from '../../db/schema.ts';
 
 export type PaymentStatus = PaymentStatusColumn;
