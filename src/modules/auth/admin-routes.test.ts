@@ -4,13 +4,16 @@ import { after, before, describe, it } from 'node:test';
 import type { Role } from '../../db/schema.ts';
 import { call, createUser, startTestApp, type TestApp } from '../../../test/helpers.ts';
 import { can, type Permission } from '../../shared/permissions.ts';
+import { solidPng } from '../../../test/png.ts';
 
 interface AdminRoute {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** As registered (`:id`), to compare with the app's route table. */
   path: string;
   permission: Permission;
   body?: unknown;
+  /** A raw body (an image upload) instead of JSON. */
+  image?: Uint8Array;
   idempotent?: boolean;
 }
 
@@ -25,6 +28,14 @@ const adminRoutes: AdminRoute[] = [
     body: { sku: 'SKU-FORBIDDEN', name: 'Nope', price: { amount: 100, currency: 'usd' }, stock: 1 },
   },
   { method: 'PATCH', path: '/api/v1/admin/products/:id', permission: 'products_write', body: { stock: 5 } },
+  {
+    method: 'PUT',
+    path: '/api/v1/admin/products/:id/image',
+    permission: 'products_write',
+    image: solidPng(2, 2, [1, 2, 3]),
+  },
+  { method: 'DELETE', path: '/api/v1/admin/products/:id/image', permission: 'products_write' },
+  { method: 'GET', path: '/api/v1/admin/stats', permission: 'read_all' },
   {
     method: 'POST',
     path: '/api/v1/admin/orders/:id/ship',
@@ -56,6 +67,15 @@ describe('admin routes answer through the permission table', () => {
   });
   after(() => app.close());
 
+  const sendImage = async (path: string, bytes: Uint8Array, token: string) => {
+    const res = await fetch(`${app.baseUrl}${path}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' },
+      body: bytes,
+    });
+    return { status: res.status, body: (await res.json()) as { code?: string } };
+  };
+
   it('the list above covers every /api/v1/admin route the app registers', () => {
     const registered = app.built.registry.routes
       .filter((r) => r.path.startsWith('/api/v1/admin'))
@@ -70,11 +90,16 @@ describe('admin routes answer through the permission table', () => {
       it(`${route.method} ${route.path}: ${role === 'admin' ? 'an' : 'a'} ${role} ${allowed ? 'gets past' : 'gets 403'} (${route.permission})`, async () => {
         // Unknown ids: whoever may act gets 404 (or 200 for lists), whoever may not gets 403 before any lookup.
         const path = route.path.replace(':id', `xxx_${randomBytes(6).toString('hex')}`);
-        const res = await call(app, route.method, path, {
-          token: tokens.get(role)!,
-          ...(route.body === undefined ? {} : { body: route.body }),
-          ...(route.idempotent === true ? { headers: { 'idempotency-key': randomBytes(8).toString('hex') } } : {}),
-        });
+        const res =
+          route.image === undefined
+            ? await call(app, route.method, path, {
+                token: tokens.get(role)!,
+                ...(route.body === undefined ? {} : { body: route.body }),
+                ...(route.idempotent === true
+                  ? { headers: { 'idempotency-key': randomBytes(8).toString('hex') } }
+                  : {}),
+              })
+            : await sendImage(path, route.image, tokens.get(role)!);
         if (allowed) assert.ok([200, 201, 404].includes(res.status), `${res.status} ${JSON.stringify(res.body)}`);
         else {
           assert.equal(res.status, 403, JSON.stringify(res.body));
