@@ -81,7 +81,7 @@ export async function placeOrder(
       currency,
     );
 
-    const order = await repo.insertOrder(trx, {
+    const { order, customer } = await repo.insertOrder(trx, {
       id: orderId,
       user_id: actor.id,
       status: 'CREATED',
@@ -127,8 +127,7 @@ export async function placeOrder(
       type: 'order.updated',
       payload: { orderId, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
     });
-    const customers = await repo.customersOf(trx, [actor.id]);
-    const response = toOrderResponse(order, items, null, customers.get(actor.id) ?? null);
+    const response = toOrderResponse(order, items, null, customer);
     await recordResult?.(trx, response);
     return response;
   });

@@ -5,8 +5,24 @@ import type { Cursor } from '../../shared/cursor.ts';
 import type { OrderCustomer, OrderEventRow, OrderItemRow, OrderRow } from './orders.mapper.ts';
 import type { OrderStatus } from './order-status.ts';
 
-export async function insertOrder(trx: Executor, values: Insertable<OrdersTable>): Promise<OrderRow> {
-  return trx.insertInto('orders').values(values).returningAll().executeTakeFirstOrThrow();
+/** Inserts the order and reads its customer in the same statement (placing an order costs no extra round trip). */
+export async function insertOrder(
+  trx: Executor,
+  values: Insertable<OrdersTable>,
+): Promise<{ order: OrderRow; customer: OrderCustomer | null }> {
+  const { customer_email, customer_name, ...order } = await trx
+    .insertInto('orders')
+    .values(values)
+    .returningAll()
+    .returning((eb) => [
+      eb.selectFrom('users').select('email').whereRef('users.id', '=', 'orders.user_id').as('customer_email'),
+      eb.selectFrom('users').select('name').whereRef('users.id', '=', 'orders.user_id').as('customer_name'),
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    order,
+    customer: customer_email === null || customer_name === null ? null : { email: customer_email, name: customer_name },
+  };
 }
 
 /** All lines in one statement. */
