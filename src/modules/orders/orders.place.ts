@@ -33,7 +33,6 @@ export function mergeLines(items: readonly { productId: string; quantity: number
  * or none at all. A fixed number of statements whatever the number of lines: lock the products, take the
  * stock, insert the order, its lines, its first event and the outbox message.
  */
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export async function placeOrder(
   deps: OrdersDeps,
   actor: Actor,
@@ -45,32 +44,14 @@ export async function placeOrder(
   const now = deps.clock.now();
   const orderId = newId('ord');
 
-  // eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
   return deps.db.transaction().execute(async (trx) => {
-    const products = await lockProducts(
-      trx,
-      lines.map((l) => l.productId),
-    );
-    const byId = new Map(products.map((p) => [p.id, p]));
-    const unknown = lines.filter((l) => byId.get(l.productId)?.active !== true);
-    if (unknown.length > 0) {
-      throw invalid(
-        unknown.map((l) => ({ path: `body.items.${l.index}.productId`, message: 'unknown or inactive product' })),
-        'Some products cannot be ordered.',
-      );
-    }
-    const currency = commonCurrency(products.map((p) => ({ currency: toCurrency(p.currency) })));
-    if (currency === undefined) {
-      throw new AppError('unprocessable', 'mixed_currency', 'All products of one order must share a currency.');
-    }
-
+    const { byId, currency } = await lockOrderable(trx, lines);
     const taken = new Set(await reserveStock(trx, lines));
     const short = lines.filter((l) => !taken.has(l.productId)).map((l) => l.productId);
     if (short.length > 0) {
       // Throwing rolls back the lines that were taken: all or nothing.
       throw conflict('insufficient_stock', 'Not enough stock for some products.', { productIds: short });
     }
-
     const priced = lines.map((line, i) => {
       const product = byId.get(line.productId)!;
       const unit = money(product.price_amount, currency);
@@ -80,7 +61,6 @@ export async function placeOrder(
       priced.map((p) => p.lineTotal),
       currency,
     );
-
     const { order, customer } = await repo.insertOrder(trx, {
       id: orderId,
       user_id: actor.id,
@@ -113,22 +93,48 @@ export async function placeOrder(
         line_total: p.lineTotal.amount,
       })),
     );
-    await repo.appendOrderEvent(trx, {
-      orderId,
-      type: 'order.created',
-      from: null,
-      to: 'CREATED',
-      actor: actor.id,
-      reason: null,
-      at: now,
-    });
-    await appendOutbox(trx, {
-      userId: actor.id,
-      type: 'order.updated',
-      payload: { orderId, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
-    });
+    await announcePlaced(trx, orderId, actor.id, now);
     const response = toOrderResponse(order, items, null, customer);
     await recordResult?.(trx, response);
     return response;
+  });
+}
+
+/** Locks the lines' products: each must exist and be active, and all must share one currency. */
+async function lockOrderable(trx: Tx, lines: readonly Line[]) {
+  const products = await lockProducts(
+    trx,
+    lines.map((l) => l.productId),
+  );
+  const byId = new Map(products.map((p) => [p.id, p]));
+  const unknown = lines.filter((l) => byId.get(l.productId)?.active !== true);
+  if (unknown.length > 0) {
+    throw invalid(
+      unknown.map((l) => ({ path: `body.items.${l.index}.productId`, message: 'unknown or inactive product' })),
+      'Some products cannot be ordered.',
+    );
+  }
+  const currency = commonCurrency(products.map((p) => ({ currency: toCurrency(p.currency) })));
+  if (currency === undefined) {
+    throw new AppError('unprocessable', 'mixed_currency', 'All products of one order must share a currency.');
+  }
+  return { byId, currency };
+}
+
+/** The order's first audit entry and its outbox message (socket, mail, RabbitMQ). */
+async function announcePlaced(trx: Tx, orderId: string, userId: string, now: Date): Promise<void> {
+  await repo.appendOrderEvent(trx, {
+    orderId,
+    type: 'order.created',
+    from: null,
+    to: 'CREATED',
+    actor: userId,
+    reason: null,
+    at: now,
+  });
+  await appendOutbox(trx, {
+    userId,
+    type: 'order.updated',
+    payload: { orderId, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
   });
 }
