@@ -11,12 +11,12 @@ import type { Core } from './core.ts';
 import { noFaults } from './faults.ts';
 import { handlePage } from './page.ts';
 import { scheduleAsyncSettlement } from './payments.ts';
-import { createPersistence, loadSnapshot } from './persistence.ts';
+import { createPersistence, loadSnapshot, type Persistence } from './persistence.ts';
 import { scheduleRefundFailure } from './refunds.ts';
 import { createScheduler } from './scheduler.ts';
 import { emptyState, fromSnapshot, toSnapshot } from './state.ts';
 import { decodeSegment } from './util.ts';
-import { createWebhooks } from './webhooks.ts';
+import { createWebhooks, type WebhookConfig } from './webhooks.ts';
 import { assertUrl, checkOptions, defaultRetryDelaysMs, type Sandbox, type SandboxOptions } from './options.ts';
 
 export { defaultRetryDelaysMs, type Sandbox, type SandboxOptions } from './options.ts';
@@ -37,7 +37,6 @@ function readBody(req: http.IncomingMessage): Promise<string | null> {
   });
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   checkOptions(opts);
   const host = opts.host ?? '127.0.0.1';
@@ -60,13 +59,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     changed: () => persistence.markDirty(),
     durable: () => persistence.durable(),
   };
-  const webhooks = createWebhooks(core, {
-    url: opts.webhookUrl ?? null,
-    holdUntilEndpoint: opts.holdWebhooksUntilEndpoint ?? false,
-    secret: opts.webhookSecret ?? snapshot?.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`,
-    retryDelaysMs: opts.retryDelaysMs ?? defaultRetryDelaysMs,
-    timeoutMs: opts.webhookTimeoutMs ?? 10_000,
-  });
+  const webhooks = createWebhooks(core, webhookConfig(opts, snapshot?.webhookSecret));
 
   async function route(req: http.IncomingMessage): Promise<HttpAnswer> {
     const method = req.method ?? 'GET';
@@ -83,45 +76,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return { status: 404, headers: { 'Content-Type': 'text/plain' }, body: 'Not found\n' };
   }
 
-  const server = http.createServer((req, res) => {
-    route(req)
-      // Nothing is acknowledged before it is in the data file: a killed sandbox never forgets what it answered.
-      .then(async (answer) => {
-        await persistence.durable();
-        return answer;
-      })
-      .catch((err: unknown): HttpAnswer => {
-        console.error('sandbox: request failed', err);
-        const error = { type: 'api_error', message: 'An unknown error occurred' };
-        return { status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error }) };
-      })
-      .then((answer) => {
-        if (res.destroyed) return;
-        res.writeHead(answer.status, answer.headers);
-        res.end(req.method === 'HEAD' ? undefined : answer.body);
-      })
-      .catch(() => res.destroy());
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 12111, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = serveDurably(route, persistence);
+  const port = await listen(server, opts.port ?? 12111, host);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
   baseUrl = (opts.publicUrl ?? url).replace(/\/+$/, '');
 
-  // Restored state: timers again, links on the current address.
-  for (const record of state.sessions.values()) {
-    if (record.session.status === 'open') record.session.url = `${baseUrl}/checkout/${record.session.id}`;
-    scheduleExpiry(core, record);
-  }
-  for (const record of state.intents.values()) scheduleAsyncSettlement(core, record);
-  for (const record of state.refunds.values()) scheduleRefundFailure(core, record);
+  resumeRestored(core, baseUrl);
   webhooks.resume();
 
   let closing: Promise<void> | null = null;
@@ -150,5 +111,64 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       });
       return closing;
     },
+  };
+}
+
+/** Listens on `port` (0: any free one) and answers with the port it got. */
+async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Restored state: its timers again, and its open sessions' links on the current address. */
+function resumeRestored(core: Core, baseUrl: string): void {
+  const { state } = core;
+  for (const record of state.sessions.values()) {
+    if (record.session.status === 'open') record.session.url = `${baseUrl}/checkout/${record.session.id}`;
+    scheduleExpiry(core, record);
+  }
+  for (const record of state.intents.values()) scheduleAsyncSettlement(core, record);
+  for (const record of state.refunds.values()) scheduleRefundFailure(core, record);
+}
+
+/** The HTTP server: nothing is acknowledged before it is in the data file, so a killed sandbox never forgets what it answered. */
+function serveDurably(
+  route: (req: http.IncomingMessage) => Promise<HttpAnswer>,
+  persistence: Persistence,
+): http.Server {
+  return http.createServer((req, res) => {
+    route(req)
+      .then(async (answer) => {
+        await persistence.durable();
+        return answer;
+      })
+      .catch((err: unknown): HttpAnswer => {
+        console.error('sandbox: request failed', err);
+        const error = { type: 'api_error', message: 'An unknown error occurred' };
+        return { status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error }) };
+      })
+      .then((answer) => {
+        if (res.destroyed) return;
+        res.writeHead(answer.status, answer.headers);
+        res.end(req.method === 'HEAD' ? undefined : answer.body);
+      })
+      .catch(() => res.destroy());
+  });
+}
+
+/** Where and how webhooks go; a secret the data file kept is kept (clients configured with it go on working). */
+function webhookConfig(opts: SandboxOptions, keptSecret: string | undefined): WebhookConfig {
+  return {
+    url: opts.webhookUrl ?? null,
+    holdUntilEndpoint: opts.holdWebhooksUntilEndpoint ?? false,
+    secret: opts.webhookSecret ?? keptSecret ?? `whsec_${randomBytes(24).toString('base64')}`,
+    retryDelaysMs: opts.retryDelaysMs ?? defaultRetryDelaysMs,
+    timeoutMs: opts.webhookTimeoutMs ?? 10_000,
   };
 }

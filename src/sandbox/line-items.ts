@@ -13,7 +13,6 @@ import type { LineItem } from './types.ts';
 import { randomId } from './util.ts';
 
 /** One `line_items[i]` of a session: inline `price_data` only (the sandbox has no Price or Product objects). */
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function parseLineItem(raw: string | Params, index: number, created: number): LineItem {
   const path = child('line_items', index);
   const item = optionalObject(raw, path);
@@ -41,23 +40,7 @@ export function parseLineItem(raw: string | Params, index: number, created: numb
       'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.',
     );
   }
-  const currency = requiredString(priceData.currency, child(pdPath, 'currency')).toLowerCase();
-  if (!/^[a-z]{3}$/.test(currency)) throw invalidParam(child(pdPath, 'currency'), `Invalid currency: ${currency}.`);
-  const unitAmount = optionalInteger(priceData.unit_amount, child(pdPath, 'unit_amount'), 0, 99_999_999_999);
-  const decimal = optionalString(priceData.unit_amount_decimal, child(pdPath, 'unit_amount_decimal'));
-  if (unitAmount !== undefined && decimal !== undefined) {
-    throw invalidParam(pdPath, 'You may only specify one of these parameters: unit_amount, unit_amount_decimal.');
-  }
-  if (decimal !== undefined && !/^\d{1,11}(\.\d{1,12})?$/.test(decimal)) {
-    throw invalidParam(child(pdPath, 'unit_amount_decimal'), `Invalid decimal: ${decimal}`);
-  }
-  if (unitAmount === undefined && decimal === undefined) {
-    throw invalidParam(
-      pdPath,
-      'You must specify either `unit_amount` or `unit_amount_decimal` in `price_data`.',
-      'parameter_missing',
-    );
-  }
+  const { currency, unitAmount, decimal } = parseUnitPrice(priceData, pdPath);
   const productId = optionalString(priceData.product, child(pdPath, 'product'));
   if (productId !== undefined) throw resourceMissing('product', productId, child(pdPath, 'product'), 400);
   const prodPath = child(pdPath, 'product_data');
@@ -101,4 +84,29 @@ export function parseLineItem(raw: string | Params, index: number, created: numb
     },
     quantity,
   };
+}
+
+/** `price_data`'s currency and unit amount (`unit_amount` or `unit_amount_decimal`, exactly one). */
+function parseUnitPrice(
+  priceData: Params,
+  pdPath: string,
+): { currency: string; unitAmount: number | undefined; decimal: string | undefined } {
+  const currency = requiredString(priceData.currency, child(pdPath, 'currency')).toLowerCase();
+  if (!/^[a-z]{3}$/.test(currency)) throw invalidParam(child(pdPath, 'currency'), `Invalid currency: ${currency}.`);
+  const unitAmount = optionalInteger(priceData.unit_amount, child(pdPath, 'unit_amount'), 0, 99_999_999_999);
+  const decimal = optionalString(priceData.unit_amount_decimal, child(pdPath, 'unit_amount_decimal'));
+  if (unitAmount !== undefined && decimal !== undefined) {
+    throw invalidParam(pdPath, 'You may only specify one of these parameters: unit_amount, unit_amount_decimal.');
+  }
+  if (decimal !== undefined && !/^\d{1,11}(\.\d{1,12})?$/.test(decimal)) {
+    throw invalidParam(child(pdPath, 'unit_amount_decimal'), `Invalid decimal: ${decimal}`);
+  }
+  if (unitAmount === undefined && decimal === undefined) {
+    throw invalidParam(
+      pdPath,
+      'You must specify either `unit_amount` or `unit_amount_decimal` in `price_data`.',
+      'parameter_missing',
+    );
+  }
+  return { currency, unitAmount, decimal };
 }
