@@ -76,26 +76,11 @@ function urlParam(value: Params[string], param: string): string | null {
 }
 
 /** `POST /v1/checkout/sessions`. Validates everything before anything is stored. */
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function createSession(core: Core, params: Params): SessionRecord {
   rejectUnknown(params, [...usedParams, ...ignoredParams]);
   checkExpand('checkout.session', expandParam(params));
   const created = nowSeconds(core);
-  const mode = requiredString(params.mode, 'mode');
-  if (mode !== 'payment') {
-    optionalEnum(mode, 'mode', ['payment', 'setup', 'subscription']);
-    throw invalidParam('mode', 'The sandbox supports only `payment` mode.');
-  }
-  const uiMode = optionalString(params.ui_mode, 'ui_mode');
-  if (uiMode !== undefined && uiMode !== 'hosted') {
-    throw invalidParam('ui_mode', 'The sandbox supports only the `hosted` ui_mode.');
-  }
-  const methods = optionalArray(params.payment_method_types, 'payment_method_types') ?? ['card'];
-  methods.forEach((m, i) => {
-    if (m !== 'card') {
-      throw invalidParam(child('payment_method_types', i), 'The sandbox supports only the `card` payment method type.');
-    }
-  });
+  checkPaymentMode(params);
   const successUrl = urlParam(params.success_url, 'success_url');
   const cancelUrl = urlParam(params.cancel_url, 'cancel_url');
   const clientReferenceId = optionalString(params.client_reference_id, 'client_reference_id', 200) ?? null;
@@ -106,62 +91,11 @@ export function createSession(core: Core, params: Params): SessionRecord {
   const metadata = metadataParam(params.metadata);
   const locale = optionalString(params.locale, 'locale', 20) ?? null;
 
-  const expiresAt = optionalInteger(params.expires_at, 'expires_at') ?? created + maxExpirySeconds;
-  if (expiresAt > created + maxExpirySeconds + expirySlackSeconds) {
-    throw invalidParam(
-      'expires_at',
-      'The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.',
-    );
-  }
-  if (expiresAt < created + minExpirySeconds - expirySlackSeconds) {
-    throw invalidParam(
-      'expires_at',
-      'The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.',
-    );
-  }
+  const expiresAt = parseExpiresAt(params, created);
 
-  const pidPath = 'payment_intent_data';
-  const pid = optionalObject(params.payment_intent_data, pidPath) ?? {};
-  rejectUnknown(
-    pid,
-    [
-      'metadata',
-      'description',
-      'receipt_email',
-      'capture_method',
-      'setup_future_usage',
-      'statement_descriptor',
-      'statement_descriptor_suffix',
-      'shipping',
-      'transfer_group',
-    ],
-    pidPath,
-  );
-  const capture = optionalEnum(pid.capture_method, child(pidPath, 'capture_method'), [
-    'automatic',
-    'automatic_async',
-    'manual',
-  ]);
-  if (capture === 'manual') {
-    throw invalidParam(child(pidPath, 'capture_method'), 'The sandbox supports only automatic capture.');
-  }
-  const intentData = {
-    metadata: metadataParam(pid.metadata, child(pidPath, 'metadata')),
-    description: optionalString(pid.description, child(pidPath, 'description'), 1000) ?? null,
-    receiptEmail: optionalString(pid.receipt_email, child(pidPath, 'receipt_email'), 800) ?? null,
-  };
+  const intentData = parseIntentData(params);
 
-  const rawItems = optionalArray(params.line_items, 'line_items');
-  if (rawItems === undefined || rawItems.length === 0) {
-    throw invalidParam('line_items', 'You must provide at least one line item in `payment` mode.', 'parameter_missing');
-  }
-  if (rawItems.length > 100) throw invalidParam('line_items', 'You may only specify up to 100 line items.');
-  const lineItems = rawItems.map((raw, i) => parseLineItem(raw, i, created));
-  const currency = lineItems[0]?.currency ?? 'usd';
-  if (lineItems.some((li) => li.currency !== currency)) {
-    throw invalidParam('line_items', 'All line items must have the same currency.');
-  }
-  const total = lineItems.reduce((sum, li) => sum + li.amount_total, 0);
+  const { lineItems, currency, total } = parseLineItems(params, created);
 
   const id = randomId('cs_test', 58);
   const session: CheckoutSession = {
@@ -215,6 +149,94 @@ export function createSession(core: Core, params: Params): SessionRecord {
   scheduleExpiry(core, record);
   core.changed();
   return record;
+}
+
+/** Only `payment` mode, hosted, by card: what the sandbox does. */
+function checkPaymentMode(params: Params): void {
+  const mode = requiredString(params.mode, 'mode');
+  if (mode !== 'payment') {
+    optionalEnum(mode, 'mode', ['payment', 'setup', 'subscription']);
+    throw invalidParam('mode', 'The sandbox supports only `payment` mode.');
+  }
+  const uiMode = optionalString(params.ui_mode, 'ui_mode');
+  if (uiMode !== undefined && uiMode !== 'hosted') {
+    throw invalidParam('ui_mode', 'The sandbox supports only the `hosted` ui_mode.');
+  }
+  const methods = optionalArray(params.payment_method_types, 'payment_method_types') ?? ['card'];
+  methods.forEach((m, i) => {
+    if (m !== 'card') {
+      throw invalidParam(child('payment_method_types', i), 'The sandbox supports only the `card` payment method type.');
+    }
+  });
+}
+
+/** Between 30 minutes and 24 hours from creation (Stripe's bounds, with a little slack); 24 hours by default. */
+function parseExpiresAt(params: Params, created: number): number {
+  const expiresAt = optionalInteger(params.expires_at, 'expires_at') ?? created + maxExpirySeconds;
+  if (expiresAt > created + maxExpirySeconds + expirySlackSeconds) {
+    throw invalidParam(
+      'expires_at',
+      'The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.',
+    );
+  }
+  if (expiresAt < created + minExpirySeconds - expirySlackSeconds) {
+    throw invalidParam(
+      'expires_at',
+      'The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.',
+    );
+  }
+  return expiresAt;
+}
+
+/** `payment_intent_data`: what the session's payment intent is created with (automatic capture only). */
+function parseIntentData(params: Params): SessionRecord['intentData'] {
+  const pidPath = 'payment_intent_data';
+  const pid = optionalObject(params.payment_intent_data, pidPath) ?? {};
+  rejectUnknown(
+    pid,
+    [
+      'metadata',
+      'description',
+      'receipt_email',
+      'capture_method',
+      'setup_future_usage',
+      'statement_descriptor',
+      'statement_descriptor_suffix',
+      'shipping',
+      'transfer_group',
+    ],
+    pidPath,
+  );
+  const capture = optionalEnum(pid.capture_method, child(pidPath, 'capture_method'), [
+    'automatic',
+    'automatic_async',
+    'manual',
+  ]);
+  if (capture === 'manual') {
+    throw invalidParam(child(pidPath, 'capture_method'), 'The sandbox supports only automatic capture.');
+  }
+  const intentData = {
+    metadata: metadataParam(pid.metadata, child(pidPath, 'metadata')),
+    description: optionalString(pid.description, child(pidPath, 'description'), 1000) ?? null,
+    receiptEmail: optionalString(pid.receipt_email, child(pidPath, 'receipt_email'), 800) ?? null,
+  };
+  return intentData;
+}
+
+/** 1 to 100 line items in one currency, and their total. */
+function parseLineItems(params: Params, created: number) {
+  const rawItems = optionalArray(params.line_items, 'line_items');
+  if (rawItems === undefined || rawItems.length === 0) {
+    throw invalidParam('line_items', 'You must provide at least one line item in `payment` mode.', 'parameter_missing');
+  }
+  if (rawItems.length > 100) throw invalidParam('line_items', 'You may only specify up to 100 line items.');
+  const lineItems = rawItems.map((raw, i) => parseLineItem(raw, i, created));
+  const currency = lineItems[0]?.currency ?? 'usd';
+  if (lineItems.some((li) => li.currency !== currency)) {
+    throw invalidParam('line_items', 'All line items must have the same currency.');
+  }
+  const total = lineItems.reduce((sum, li) => sum + li.amount_total, 0);
+  return { lineItems, currency, total };
 }
 
 export function scheduleExpiry(core: Core, record: SessionRecord): void {
