@@ -119,7 +119,6 @@ function authenticate(headers: IncomingHttpHeaders): ApiError | null {
 }
 
 /** One `/v1` call, end to end: auth, fault injection, idempotency, the work, latency. */
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export async function handleApi(
   core: Core,
   method: string,
@@ -149,20 +148,8 @@ export async function handleApi(
   if (core.faults.apiErrorRate > 0 && core.random() < core.faults.apiErrorRate) {
     return fail(new ApiError({ status: 500, type: 'api_error', message: 'An unknown error occurred' }));
   }
-  let route: { handler: Handler; id: string } | undefined;
-  for (const r of routes) {
-    const m = r.method === method ? r.pattern.exec(path) : null;
-    if (m !== null) route = { handler: r.handler, id: decodeSegment(m[1] ?? '') };
-  }
-  if (route === undefined) {
-    return fail(
-      new ApiError({
-        status: 404,
-        type: 'invalid_request_error',
-        message: `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
-      }),
-    );
-  }
+  const route = findRoute(method, path);
+  if (route instanceof ApiError) return fail(route);
   const params = qs.parse(method === 'GET' || method === 'DELETE' ? query : body, {
     depth: 10,
     arrayLimit: 1000,
@@ -180,26 +167,47 @@ export async function handleApi(
     });
   }
   const request: RequestInfo = { id: requestId, idempotency_key: idempotencyKey ?? null };
-  let status: number;
-  let json: string;
-  try {
-    json = JSON.stringify(route.handler(core, { params, request, id: route.id }), null, 2);
-    status = 200;
-  } catch (err) {
-    if (!(err instanceof ApiError)) console.error('sandbox: unexpected error', err);
-    const apiError =
-      err instanceof ApiError
-        ? err
-        : new ApiError({ status: 500, type: 'api_error', message: 'An unknown error occurred' });
-    if (apiError.isValidation || !(err instanceof ApiError)) {
-      abandonIdempotent(core, check.record);
-      return fail(apiError);
-    }
-    status = apiError.status;
-    json = JSON.stringify(apiError.toJSON(), null, 2);
+  const outcome = run(core, route, { params, request, id: route.id });
+  if (outcome instanceof ApiError) {
+    abandonIdempotent(core, check.record);
+    return fail(outcome);
   }
+  const { status, json } = outcome;
   // The key stays in flight during the injected latency, as it would while Stripe is slow.
   if (latency > 0) await sleep(latency);
   finishIdempotent(core, check.record, status, json);
   return { status, headers: base, body: json };
+}
+
+function findRoute(method: string, path: string): { handler: Handler; id: string } | ApiError {
+  for (const r of routes) {
+    const m = r.method === method ? r.pattern.exec(path) : null;
+    if (m !== null) return { handler: r.handler, id: decodeSegment(m[1] ?? '') };
+  }
+  return new ApiError({
+    status: 404,
+    type: 'invalid_request_error',
+    message: `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+  });
+}
+
+/**
+ * The work itself: its answer, or the error it ended with. A validation error (or a crash) is returned as an
+ * ApiError: nothing was done, so the idempotency key is freed; any other error is an answer the key keeps.
+ */
+function run(
+  core: Core,
+  route: { handler: Handler },
+  input: Parameters<Handler>[1],
+): { status: number; json: string } | ApiError {
+  try {
+    return { status: 200, json: JSON.stringify(route.handler(core, input), null, 2) };
+  } catch (err) {
+    if (!(err instanceof ApiError)) {
+      console.error('sandbox: unexpected error', err);
+      return new ApiError({ status: 500, type: 'api_error', message: 'An unknown error occurred' });
+    }
+    if (err.isValidation) return err;
+    return { status: err.status, json: JSON.stringify(err.toJSON(), null, 2) };
+  }
 }
