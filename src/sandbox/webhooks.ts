@@ -60,50 +60,13 @@ export interface Webhooks {
   close(): void;
 }
 
-// eslint-disable-next-line max-lines-per-function -- over 80 lines; to split (issue 14, point 5)
 export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
   const inFlight = new Map<string, Promise<void>>();
   const controller = new AbortController();
-  let reorderBatch: string[] = [];
   let closed = false;
 
-  function log(entry: Omit<DeliveryLogEntry, 'at' | 'url'>, atMs = core.now()): void {
-    core.state.deliveryLog.push({ ...entry, at: new Date(atMs).toISOString(), url: config.url });
-    if (core.state.deliveryLog.length > maxLogEntries) core.state.deliveryLog.splice(0, 1000);
-  }
-
-  /** The wait after failed attempt n (1-based): the schedule's nth delay, then its last one, forever. */
-  function retryDelay(attempts: number): number {
-    const delays = config.retryDelaysMs;
-    return delays[Math.min(attempts, delays.length) - 1] ?? 0;
-  }
-
-  async function send(d: DeliveryState, record: EventRecord): Promise<PostResult> {
-    if (config.url === null) return { statusCode: null, error: 'no webhook endpoint', aborted: false };
-    // An event is told to nobody before the change it reports is in the data file: a sandbox killed meanwhile
-    // must not leave Fulcrum with a payment the restarted sandbox has never heard of (as Stripe never would).
-    try {
-      await core.durable();
-    } catch {
-      return { statusCode: null, error: 'the change is not saved yet', aborted: false };
-    }
-    const payload = JSON.stringify({ ...renderEvent(core, record), pending_webhooks: 1 }, null, 2);
-    const timestamp = Math.floor(core.now() / 1000) - (d.signatureAgeSeconds ?? 0);
-    return post(
-      config.url,
-      payload,
-      {
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': String(Buffer.byteLength(payload)),
-        'User-Agent': webhookUserAgent,
-        Accept: '*/*; q=0.5, application/xml',
-        'Cache-Control': 'no-cache',
-        'Stripe-Signature': signatureHeader(payload, config.secret, timestamp),
-      },
-      config.timeoutMs,
-      controller.signal,
-    );
-  }
+  const log = (entry: Omit<DeliveryLogEntry, 'at' | 'url'>, atMs = core.now()) => appendLog(core, config, entry, atMs);
+  const send = (d: DeliveryState, record: EventRecord) => sendEvent(core, config, controller.signal, d, record);
 
   function schedule(d: DeliveryState, dueAt: number): void {
     d.nextAttemptAt = dueAt;
@@ -124,65 +87,10 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     return p;
   }
 
-  async function run(d: DeliveryState, record: EventRecord): Promise<void> {
-    const type = record.event.type;
-    const result = await send(d, record);
-    if (result.aborted || closed) return; // shutting down: stays pending, resumed after a restart
-    d.hold = null;
-    d.attempts += 1;
-    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-    const at = core.now();
-    if (ok) {
-      d.status = 'succeeded';
-      d.nextAttemptAt = null;
-    } else {
-      // No giving up: past the end of the schedule the last delay repeats until a 2xx.
-      schedule(d, at + retryDelay(d.attempts));
-    }
-    const nextRetryAt = d.nextAttemptAt === null ? null : new Date(d.nextAttemptAt).toISOString();
-    const base = { eventId: d.eventId, type, duplicate: false, dropped: false };
-    log({ ...base, attempt: d.attempts, statusCode: result.statusCode, error: result.error, nextRetryAt }, at);
-    core.changed();
-    if (d.attempts === 1) {
-      for (let i = 0; i < d.duplicates && !closed; i++) {
-        const copy = await send(d, record);
-        if (copy.aborted || closed) return;
-        log({
-          ...base,
-          duplicate: true,
-          attempt: 1,
-          statusCode: copy.statusCode,
-          error: copy.error,
-          nextRetryAt: null,
-        });
-      }
-    }
-  }
+  const deliverer: Deliverer = { core, config, isClosed: () => closed, send, log, schedule };
+  const run = (d: DeliveryState, record: EventRecord) => deliver(deliverer, d, record);
 
-  async function releaseReordered(): Promise<number> {
-    core.scheduler.cancel('reorder');
-    const batch = reorderBatch.reverse();
-    reorderBatch = [];
-    for (const id of batch) await attempt(id);
-    return batch.length;
-  }
-
-  function hold(d: DeliveryState): void {
-    const { faults } = core;
-    if (faults.reorder) {
-      d.hold = 'reorder';
-      d.nextAttemptAt = null;
-      if (!reorderBatch.includes(d.eventId)) reorderBatch.push(d.eventId);
-      if (!core.scheduler.has('reorder')) {
-        core.scheduler.at('reorder', core.now() + faults.reorderWindowMs, () => void releaseReordered());
-      }
-    } else if (faults.delayMs > 0) {
-      d.hold = 'delay';
-      schedule(d, core.now() + faults.delayMs);
-    } else {
-      schedule(d, core.now());
-    }
-  }
+  const { hold, releaseReordered } = createHolds(core, schedule, attempt);
 
   return {
     config,
@@ -191,28 +99,11 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
       // Without an endpoint yet (holdUntilEndpoint) the delivery is kept pending exactly like one that
       // is waiting for a retry: attempt() leaves it alone until setWebhookEndpoint resumes it.
       const { faults } = core;
-      const d: DeliveryState = {
-        eventId: record.event.id,
-        status: 'pending',
-        attempts: 0,
-        nextAttemptAt: null,
-        hold: null,
-        duplicates: faults.duplicate,
-        ...(faults.signatureAgeSeconds > 0 ? { signatureAgeSeconds: faults.signatureAgeSeconds } : {}),
-      };
+      const d = newDelivery(core, record);
       core.state.deliveries.set(d.eventId, d);
       if (faults.dropRate > 0 && core.random() < faults.dropRate) {
         d.status = 'dropped';
-        log({
-          eventId: d.eventId,
-          type: record.event.type,
-          attempt: 1,
-          statusCode: null,
-          duplicate: false,
-          dropped: true,
-          error: 'dropped by fault injection',
-          nextRetryAt: null,
-        });
+        log(droppedEntry(d.eventId, record.event.type));
         return;
       }
       hold(d);
@@ -220,11 +111,7 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
     async flush() {
       if (config.url === null) return 0;
       let count = await releaseReordered();
-      const waiting = [...core.state.deliveries.values()]
-        .filter((d) => d.status === 'pending' && !inFlight.has(d.eventId))
-        .map((d) => d.eventId)
-        .sort((a, b) => (core.state.eventsById.get(a)?.seq ?? 0) - (core.state.eventsById.get(b)?.seq ?? 0));
-      for (const id of waiting) {
+      for (const id of waitingInOrder(core, inFlight)) {
         await attempt(id);
         count++;
       }
@@ -243,4 +130,169 @@ export function createWebhooks(core: Core, config: WebhookConfig): Webhooks {
       controller.abort();
     },
   };
+}
+
+function appendLog(core: Core, config: WebhookConfig, entry: Omit<DeliveryLogEntry, 'at' | 'url'>, atMs: number): void {
+  core.state.deliveryLog.push({ ...entry, at: new Date(atMs).toISOString(), url: config.url });
+  if (core.state.deliveryLog.length > maxLogEntries) core.state.deliveryLog.splice(0, 1000);
+}
+
+function droppedEntry(eventId: string, type: string): Omit<DeliveryLogEntry, 'at' | 'url'> {
+  return {
+    eventId,
+    type,
+    attempt: 1,
+    statusCode: null,
+    duplicate: false,
+    dropped: true,
+    error: 'dropped by fault injection',
+    nextRetryAt: null,
+  };
+}
+
+/** The wait after failed attempt n (1-based): the schedule's nth delay, then its last one, forever. */
+function retryDelay(config: WebhookConfig, attempts: number): number {
+  const delays = config.retryDelaysMs;
+  return delays[Math.min(attempts, delays.length) - 1] ?? 0;
+}
+
+/** One signed POST of the event (its signature possibly aged by the fault), after its change is saved. */
+async function sendEvent(
+  core: Core,
+  config: WebhookConfig,
+  signal: AbortSignal,
+  d: DeliveryState,
+  record: EventRecord,
+): Promise<PostResult> {
+  if (config.url === null) return { statusCode: null, error: 'no webhook endpoint', aborted: false };
+  // An event is told to nobody before the change it reports is in the data file: a sandbox killed meanwhile
+  // must not leave Fulcrum with a payment the restarted sandbox has never heard of (as Stripe never would).
+  try {
+    await core.durable();
+  } catch {
+    return { statusCode: null, error: 'the change is not saved yet', aborted: false };
+  }
+  const payload = JSON.stringify({ ...renderEvent(core, record), pending_webhooks: 1 }, null, 2);
+  const timestamp = Math.floor(core.now() / 1000) - (d.signatureAgeSeconds ?? 0);
+  return post(
+    config.url,
+    payload,
+    {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(payload)),
+      'User-Agent': webhookUserAgent,
+      Accept: '*/*; q=0.5, application/xml',
+      'Cache-Control': 'no-cache',
+      'Stripe-Signature': signatureHeader(payload, config.secret, timestamp),
+    },
+    config.timeoutMs,
+    signal,
+  );
+}
+
+/** What one delivery needs of its webhooks instance. */
+interface Deliverer {
+  core: Core;
+  config: WebhookConfig;
+  isClosed: () => boolean;
+  send: (d: DeliveryState, record: EventRecord) => Promise<PostResult>;
+  log: (entry: Omit<DeliveryLogEntry, 'at' | 'url'>, atMs?: number) => void;
+  schedule: (d: DeliveryState, dueAt: number) => void;
+}
+
+/**
+ * One attempt: a 2xx ends the delivery, anything else schedules the next (no giving up); the first attempt
+ * also sends the duplicates the fault asked for.
+ */
+async function deliver(w: Deliverer, d: DeliveryState, record: EventRecord): Promise<void> {
+  const { core, config, send, log, schedule } = w;
+  const type = record.event.type;
+  const result = await send(d, record);
+  if (result.aborted || w.isClosed()) return; // shutting down: stays pending, resumed after a restart
+  d.hold = null;
+  d.attempts += 1;
+  const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+  const at = core.now();
+  if (ok) {
+    d.status = 'succeeded';
+    d.nextAttemptAt = null;
+  } else {
+    // No giving up: past the end of the schedule the last delay repeats until a 2xx.
+    schedule(d, at + retryDelay(config, d.attempts));
+  }
+  const nextRetryAt = d.nextAttemptAt === null ? null : new Date(d.nextAttemptAt).toISOString();
+  const base = { eventId: d.eventId, type, duplicate: false, dropped: false };
+  log({ ...base, attempt: d.attempts, statusCode: result.statusCode, error: result.error, nextRetryAt }, at);
+  core.changed();
+  if (d.attempts === 1) {
+    for (let i = 0; i < d.duplicates && !w.isClosed(); i++) {
+      const copy = await send(d, record);
+      if (copy.aborted || w.isClosed()) return;
+      log({
+        ...base,
+        duplicate: true,
+        attempt: 1,
+        statusCode: copy.statusCode,
+        error: copy.error,
+        nextRetryAt: null,
+      });
+    }
+  }
+}
+
+function newDelivery(core: Core, record: EventRecord): DeliveryState {
+  const { faults } = core;
+  return {
+    eventId: record.event.id,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: null,
+    hold: null,
+    duplicates: faults.duplicate,
+    ...(faults.signatureAgeSeconds > 0 ? { signatureAgeSeconds: faults.signatureAgeSeconds } : {}),
+  };
+}
+
+/** Pending deliveries not being sent, in the order their events happened. */
+function waitingInOrder(core: Core, inFlight: ReadonlyMap<string, Promise<void>>): string[] {
+  return [...core.state.deliveries.values()]
+    .filter((d) => d.status === 'pending' && !inFlight.has(d.eventId))
+    .map((d) => d.eventId)
+    .sort((a, b) => (core.state.eventsById.get(a)?.seq ?? 0) - (core.state.eventsById.get(b)?.seq ?? 0));
+}
+
+/**
+ * The fault holds: `reorder` gathers deliveries for a window and sends them newest first; `delayMs` holds each
+ * one; without a fault a delivery is due now.
+ */
+function createHolds(
+  core: Core,
+  schedule: (d: DeliveryState, dueAt: number) => void,
+  attempt: (eventId: string) => Promise<void>,
+) {
+  let reorderBatch: string[] = [];
+  const releaseReordered = async (): Promise<number> => {
+    core.scheduler.cancel('reorder');
+    const batch = reorderBatch.reverse();
+    reorderBatch = [];
+    for (const id of batch) await attempt(id);
+    return batch.length;
+  };
+  const hold = (d: DeliveryState): void => {
+    const { faults } = core;
+    if (faults.reorder) {
+      d.hold = 'reorder';
+      d.nextAttemptAt = null;
+      if (!reorderBatch.includes(d.eventId)) reorderBatch.push(d.eventId);
+      if (!core.scheduler.has('reorder')) {
+        core.scheduler.at('reorder', core.now() + faults.reorderWindowMs, () => void releaseReordered());
+      }
+    } else if (faults.delayMs > 0) {
+      d.hold = 'delay';
+      schedule(d, core.now() + faults.delayMs);
+    } else {
+      schedule(d, core.now());
+    }
+  };
+  return { hold, releaseReordered };
 }
