@@ -31,13 +31,14 @@ export function decodeCursor(text: string): Cursor {
   return { createdAt, id };
 }
 
-/** Splits `limit + 1` fetched rows into the page and the cursor of the next one. */
-export function pageOf<T extends { id: string; created_at: Date }>(
+/** Splits `limit + 1` fetched rows into the page and the cursor of the next one; `at` names the row's timestamp. */
+export function pageOf<T extends { id: string } & Record<K, Date>, K extends string = 'created_at'>(
   rows: T[],
   limit: number,
+  at: K = 'created_at' as K,
 ): { rows: T[]; nextCursor: string | null } {
   if (rows.length <= limit) return { rows, nextCursor: null };
   const page = rows.slice(0, limit);
   const last = page[page.length - 1]!;
-  return { rows: page, nextCursor: encodeCursor({ createdAt: last.created_at, id: last.id }) };
+  return { rows: page, nextCursor: encodeCursor({ createdAt: last[at], id: last.id }) };
 }

@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { ProductsTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
 import type { ProductRow } from './catalog.schemas.ts';
@@ -30,28 +31,19 @@ export async function findProduct(db: Executor, id: string): Promise<ProductRow 
 }
 
 /**
- * Newest first; `active` filters (served by the partial index when true). Fetches limit + 1 to know if more follow.
+ * Newest first; `active` filters (served by the partial index when true). A page by keysetPage.
  * `q` keeps names containing it, case-insensitively: a filter on the index walk, not an index of its own (a
  * substring needs pg_trgm, which PGlite does not load by default; a shop's catalog is thousands of rows, not millions).
  */
 export async function listProducts(
   db: Executor,
   options: { limit: number; after: Cursor | undefined; active: boolean | undefined; q?: string | undefined },
-): Promise<ProductRow[]> {
-  let query = db
-    .selectFrom('products')
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(options.limit + 1);
+): Promise<Page<ProductRow>> {
+  let query = db.selectFrom('products').selectAll();
   if (options.active !== undefined) query = query.where('active', '=', options.active);
   // strpos, not LIKE: the text is matched as it is, with no wildcard to escape.
   if (options.q !== undefined) query = query.where(sql<boolean>`strpos(lower(name), lower(${options.q})) > 0`);
-  const after = options.after;
-  if (after !== undefined) {
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
-  }
-  return query.execute();
+  return keysetPage(query, { at: 'created_at', after: options.after, limit: options.limit });
 }
 
 export interface StockLine {

@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.ts';
 import type { ProductsTable } from '../../db/schema.ts';
 import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { decodeCursor } from '../../shared/cursor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth/index.ts';
 import { newId } from '../../shared/ids.ts';
@@ -48,13 +48,12 @@ async function list(
   deps: CatalogDeps,
   query: { limit: number; cursor?: string | undefined; active?: boolean | undefined; q?: string | undefined },
 ): Promise<ProductPage> {
-  const rows = await repo.listProducts(deps.db, {
+  const page = await repo.listProducts(deps.db, {
     limit: query.limit,
     after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     active: query.active,
     q: query.q,
   });
-  const page = pageOf(rows, query.limit);
   return { data: page.rows.map(toProductResponse), nextCursor: page.nextCursor };
 }
 

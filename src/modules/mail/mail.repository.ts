@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { MailsTable, MailStatusColumn } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
 import { newId } from '../../shared/ids.ts';
@@ -105,25 +106,12 @@ export interface MailFilter {
   limit: number;
 }
 
-/** Newest first; `to` is compared in lower case. Fetches `limit + 1` rows for pageOf. */
-export async function listMails(db: Executor, filter: MailFilter): Promise<MailRow[]> {
+/** Newest first; `to` is compared in lower case. A page by keysetPage. */
+export async function listMails(db: Executor, filter: MailFilter): Promise<Page<MailRow>> {
   let query = db.selectFrom('mails').selectAll();
   if (filter.to !== undefined) query = query.where((eb) => eb(eb.fn('lower', ['to_address']), '=', filter.to!));
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  const after = filter.after;
-  if (after !== undefined) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+  return keysetPage(query, { at: 'created_at', after: filter.after, limit: filter.limit });
 }
 
 /**

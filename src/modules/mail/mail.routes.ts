@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import type { ModuleRoutes } from '../../http/routes.ts';
 import { listQuery } from '../../http/validate.ts';
-import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { decodeCursor } from '../../shared/cursor.ts';
 import { requirePermission } from '../../shared/permissions.ts';
 import { listMails, type MailRow } from './mail.repository.ts';
 
@@ -63,13 +63,12 @@ export function mailRoutes({ route }: ModuleRoutes, db: Db): void {
     },
     async ({ query }, req, res) => {
       requirePermission(actorOf(req), 'read_mail');
-      const rows = await listMails(db, {
+      const page = await listMails(db, {
         to: query.to,
         status: query.status,
         after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
         limit: query.limit,
       });
-      const page = pageOf(rows, query.limit);
       res.json({ data: page.rows.map(toMailResponse), nextCursor: page.nextCursor });
     },
   );

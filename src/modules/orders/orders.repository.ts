@@ -1,7 +1,8 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { newestFirst, type Page } from '../../db/keyset.ts';
 import type { OrderItemsTable, OrdersTable } from '../../db/schema.ts';
-import type { Cursor } from '../../shared/cursor.ts';
+import { pageOf, type Cursor } from '../../shared/cursor.ts';
 import type { OrderCustomer, OrderEventRow, OrderItemRow, OrderRow } from './orders.mapper.ts';
 import type { OrderStatus } from './order-status.ts';
 
@@ -76,7 +77,7 @@ export function userIdByEmailQuery(db: Executor, email: string) {
     .where((eb) => eb(eb.fn('lower', ['email']), '=', email));
 }
 
-/** Newest first, limit + 1 rows; each filter combination has an index leading with its column. */
+/** Newest first, a page (newestFirst, pageOf); each filter combination has an index leading with its column. */
 export interface ListOrdersOptions {
   userId?: string | undefined;
   status?: OrderStatus | undefined;
@@ -87,27 +88,18 @@ export interface ListOrdersOptions {
   limit: number;
 }
 
-export async function listOrders(db: Executor, options: ListOrdersOptions): Promise<OrderRow[]> {
-  return listOrdersQuery(db, options).execute();
+export async function listOrders(db: Executor, options: ListOrdersOptions): Promise<Page<OrderRow>> {
+  return pageOf(await listOrdersQuery(db, options).execute(), options.limit);
 }
 
 /** The list query itself, so a test can ask the planner which index serves each filter. */
 export function listOrdersQuery(db: Executor, options: ListOrdersOptions) {
-  let query = db
-    .selectFrom('orders')
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(options.limit + 1);
+  let query = db.selectFrom('orders').selectAll();
   if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
   if (options.status !== undefined) query = query.where('status', '=', options.status);
   if (options.createdFrom !== undefined) query = query.where('created_at', '>=', options.createdFrom);
   if (options.createdTo !== undefined) query = query.where('created_at', '<', options.createdTo);
-  const after = options.after;
-  if (after !== undefined) {
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
-  }
-  return query;
+  return newestFirst(query, { at: 'created_at', after: options.after, limit: options.limit });
 }
 
 export async function eventsOf(db: Executor, orderId: string): Promise<OrderEventRow[]> {

@@ -2,7 +2,7 @@ import type { Db, Executor, Tx } from '../../db/database.ts';
 import type { VersionCondition } from '../../http/if-match.ts';
 import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { decodeCursor } from '../../shared/cursor.ts';
 import { conflict, forbidden, invalid, notFound } from '../../shared/errors.ts';
 import { can, requirePermission } from '../auth/index.ts';
 import { toOrderEventResponse, toOrderResponse, type OrderRow, type PaymentSummary } from './orders.mapper.ts';
@@ -107,7 +107,7 @@ export async function listOrders(deps: OrdersDeps, actor: Actor, query: ListOrde
     if (query.email !== undefined && userId === undefined) throw forbidden('You may list only your own orders.');
     userId = actor.id;
   }
-  const rows = await repo.listOrders(deps.db, {
+  const page = await repo.listOrders(deps.db, {
     userId,
     status: query.status,
     createdFrom: query.createdFrom,
@@ -115,7 +115,6 @@ export async function listOrders(deps: OrdersDeps, actor: Actor, query: ListOrde
     after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     limit: query.limit,
   });
-  const page = pageOf(rows, query.limit);
   return { data: await present(deps, page.rows), nextCursor: page.nextCursor };
 }
 

@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { newestFirst } from '../../db/keyset.ts';
 import type { PaymentStatusColumn, PaymentsTable, RefundsTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
 import type { PaymentRef } from './facts.ts';
@@ -160,21 +161,11 @@ export async function listPayments(
     limit: number;
   },
 ): Promise<ListedPaymentRow[]> {
-  let query = db
-    .selectFrom('payments')
-    .selectAll()
-    .select(owesRefundSql.as('owes_refund'))
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(options.limit + 1);
+  let query = db.selectFrom('payments').selectAll().select(owesRefundSql.as('owes_refund'));
   if (options.status !== undefined) query = query.where('status', '=', options.status);
   if (options.flagged === true) query = query.where(waitsForAdminSql);
   else if (options.flagged === false) query = query.where(sql<boolean>`not ${waitsForAdminSql}`);
-  const after = options.after;
-  if (after !== undefined) {
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
-  }
-  return query.execute();
+  return newestFirst(query, { at: 'created_at', after: options.after, limit: options.limit }).execute();
 }
 
 // --- refunds ---

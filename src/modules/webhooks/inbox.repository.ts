@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { InboxStatusColumn, WebhookInboxTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
 import { newId } from '../../shared/ids.ts';
@@ -126,23 +127,14 @@ export async function findInboxRow(db: Executor, id: string): Promise<InboxRow |
   return db.selectFrom('webhook_inbox').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Newest first, `limit + 1` rows; with a status, served by the (status, received_at, id) index. */
+/** Newest first, a page by keysetPage (cursor on received_at, id); with a status, served by the (status, received_at, id) index. */
 export async function listInbox(
   db: Executor,
   options: { status?: InboxStatusColumn | undefined; after?: Cursor | undefined; limit: number },
-): Promise<InboxRow[]> {
-  let query = db
-    .selectFrom('webhook_inbox')
-    .selectAll()
-    .orderBy('received_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(options.limit + 1);
+): Promise<Page<InboxRow>> {
+  let query = db.selectFrom('webhook_inbox').selectAll();
   if (options.status !== undefined) query = query.where('status', '=', options.status);
-  const after = options.after;
-  if (after !== undefined) {
-    query = query.where((eb) => eb(eb.refTuple('received_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
-  }
-  return query.execute();
+  return keysetPage(query, { at: 'received_at', after: options.after, limit: options.limit });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/database.ts';
 import type { Actor } from '../../shared/actor.ts';
-import { decodeCursor, pageOf } from '../../shared/cursor.ts';
+import { decodeCursor } from '../../shared/cursor.ts';
 import { AppError, notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth/index.ts';
 import * as inbox from './inbox.repository.ts';
@@ -13,15 +13,11 @@ export async function listWebhookEvents(
   query: { status?: inbox.InboxRow['status'] | undefined; cursor?: string | undefined; limit: number },
 ): Promise<{ data: WebhookEventResponse[]; nextCursor: string | null }> {
   requirePermission(actor, 'read_all');
-  const rows = await inbox.listInbox(db, {
+  const page = await inbox.listInbox(db, {
     status: query.status,
     after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     limit: query.limit,
   });
-  const page = pageOf(
-    rows.map((r) => ({ ...r, created_at: r.received_at })),
-    query.limit,
-  );
   return { data: page.rows.map(toWebhookEventResponse), nextCursor: page.nextCursor };
 }
 
