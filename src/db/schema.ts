@@ -177,7 +177,7 @@ export interface OutboxTable {
 
 // --- payments, refunds, webhook inbox, job state (migration 0003) ---
 
-/** A registered provider's name (src/modules/payments/providers/registry.ts); the application validates it. */
+/** A provider's name (the payments runtime's set, src/modules/payments/providers/provider-set.ts); the application validates it. */
 export type PaymentProviderColumn = string;
 export type PaymentStatusColumn =
   'PENDING' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';

@@ -6,7 +6,8 @@ import { money, moneySchema, toCurrency } from '../../shared/money.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { isFlagged } from './payment-status.ts';
 import type { PaymentRow } from './payments.repository.ts';
-import { idParams, paymentSchema, paymentStatuses, toPaymentResponse } from './payments.schemas.ts';
+import { providerNames } from './providers/index.ts';
+import { idParams, paymentSchema, paymentStatuses, schemasFor, toPaymentResponse } from './payments.schemas.ts';
 import { listPaymentsForAdmin, resolveFlaggedPayment } from './payments.service.ts';
 
 const tags = ['payments'];
@@ -29,16 +30,23 @@ export const resolveBody = z.strictObject({
   reason: z.string().trim().min(1).max(500).optional(),
 });
 
-export const adminPaymentSchema = paymentSchema.extend({
+const adminFields = {
   userId: z.string(),
   /** Extension: true while the payment waits for an admin: its accept or refund, or a refund again of money owed back. */
   flagged: z.boolean(),
   /** Extension: money received that is not (yet) the order's payment, as it arrived; null when none. */
   captured: moneySchema.nullable(),
-});
-export type AdminPaymentResponse = z.infer<typeof adminPaymentSchema>;
+};
+export type AdminPaymentResponse = z.infer<ReturnType<typeof paymentSchema.extend<typeof adminFields>>>;
 
-export const adminPaymentList = z.object({ data: z.array(adminPaymentSchema), nextCursor: z.string().nullable() });
+/** The admin's payment and page schemas, the provider an enum of the runtime's providers. */
+function adminSchemasFor(deps: PaymentsDeps) {
+  const adminPaymentSchema = schemasFor(providerNames(deps.providers)).payment.extend(adminFields);
+  return {
+    adminPaymentSchema,
+    adminPaymentList: z.object({ data: z.array(adminPaymentSchema), nextCursor: z.string().nullable() }),
+  };
+}
 
 /** `owes_refund` (from the list): money owed back whose refund the gateway failed also waits for an admin. */
 export function toAdminPaymentResponse(row: PaymentRow & { owes_refund?: boolean }): AdminPaymentResponse {
@@ -56,6 +64,7 @@ export function toAdminPaymentResponse(row: PaymentRow & { owes_refund?: boolean
 /** GET /admin/payments (support, admin) and POST /admin/payments/:id/resolve (admin). */
 export function adminPaymentsRoutes(ctx: ModuleContext<unknown>, deps: PaymentsDeps): void {
   const admin = ctx.define('/api/v1/admin/payments');
+  const { adminPaymentSchema, adminPaymentList } = adminSchemasFor(deps);
   admin.route(
     {
       method: 'get',

@@ -12,14 +12,12 @@ import { loadOrderResponse, withCurrentOrder } from '../orders/index.ts';
 import { startCheckout } from './checkout.service.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { confirmManualPayment, getPayment, paymentsOfOrder, paymentViewsForOrders } from './payments.service.ts';
+import { providerNames } from './providers/index.ts';
 import {
-  checkoutBody,
   idParams,
-  orderPaymentListSchema,
-  paymentEnvelope,
-  paymentSchema,
   refundBody,
   refundEnvelope,
+  schemasFor,
   toPaymentResponse,
   toRefundResponse,
 } from './payments.schemas.ts';
@@ -39,6 +37,12 @@ export type PaymentsRoutesContext = ModuleContext<{
 export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): void {
   const { database, clock, logger } = ctx.deps;
   const idempotency = createIdempotency({ db: database.db, clock, logger });
+  const {
+    checkoutBody,
+    payment: paymentSchema,
+    paymentEnvelope,
+    orderPaymentList,
+  } = schemasFor(providerNames(deps.providers));
   // Before the idempotency key is claimed, so a 403 here is not kept: once verified, the same key goes through.
   const verifiedEmail: RequestHandler = async (req, _res, next) => {
     if (ctx.deps.config.REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT) await assertEmailVerified(database.db, actorOf(req).id);
@@ -84,7 +88,7 @@ export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): 
       auth: true,
       params: idParams,
       responses: {
-        200: { description: 'The payments', schema: orderPaymentListSchema },
+        200: { description: 'The payments', schema: orderPaymentList },
         404: { description: 'not_found' },
       },
     },
@@ -108,7 +112,7 @@ export function paymentsRoutes(ctx: PaymentsRoutesContext, deps: PaymentsDeps): 
     },
   );
 
-  adminPaymentRoutes(ctx.define('/api/v1/admin/payments'), deps, { idempotency, withOrder, clock });
+  adminPaymentRoutes(ctx.define('/api/v1/admin/payments'), deps, { idempotency, withOrder, clock, paymentSchema });
 }
 
 interface AdminRouteTools {
@@ -116,11 +120,13 @@ interface AdminRouteTools {
   /** Runs a change guarded by If-Match on the payment's order (412 with that order when stale). */
   withOrder: <T>(work: () => Promise<T>) => Promise<T>;
   clock: Clock;
+  /** The payment's response schema, its provider an enum of the runtime's providers. */
+  paymentSchema: ReturnType<typeof schemasFor>['payment'];
 }
 
 /** Refunds and manual confirmation under /admin/payments. */
 function adminPaymentRoutes(admin: ModuleRoutes, deps: PaymentsDeps, tools: AdminRouteTools): void {
-  const { idempotency, withOrder, clock } = tools;
+  const { idempotency, withOrder, clock, paymentSchema } = tools;
   admin.route(
     {
       method: 'post',

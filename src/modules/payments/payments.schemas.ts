@@ -2,14 +2,9 @@ import { z } from 'zod';
 import { money, moneySchema, toCurrency, type Money } from '../../shared/money.ts';
 import { paymentStatuses } from './payment-status.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
-import { providerNames } from './providers/registry.ts';
-
-/** The registered providers (providers/registry.ts), read when this module loads. */
-const providerName = z.enum(providerNames());
+import type { ProviderName } from './providers/index.ts';
 
 export { paymentStatuses };
-
-export const checkoutBody = z.strictObject({ provider: providerName.optional() });
 export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
 
 export const refundBody = z.strictObject({
@@ -21,7 +16,8 @@ export const refundBody = z.strictObject({
 export const paymentSchema = z.object({
   id: z.string(),
   orderId: z.string(),
-  provider: providerName,
+  /** One of the runtime's providers: `schemasFor` gives the schemas with their names as an enum. */
+  provider: z.string(),
   status: z.enum(paymentStatuses),
   amount: moneySchema,
   refunded: moneySchema,
@@ -49,9 +45,21 @@ export type RefundResponse = z.infer<typeof refundSchema>;
 /** A payment of GET /orders/:id/payments: the payment with its refunds, oldest first. */
 export const orderPaymentSchema = paymentSchema.extend({ refunds: z.array(refundSchema) });
 export type OrderPaymentResponse = z.infer<typeof orderPaymentSchema>;
-export const orderPaymentListSchema = z.object({ data: z.array(orderPaymentSchema) });
 
-export const paymentEnvelope = z.object({ payment: paymentSchema });
+/**
+ * The schemas that name the runtime's providers (`providerNames(deps.providers)`), built when the routes are
+ * defined: the checkout body refuses any other name (400), and /openapi.json lists them as an enum.
+ */
+export function schemasFor(providers: readonly [ProviderName, ...ProviderName[]]) {
+  const provider = z.enum(providers);
+  const payment = paymentSchema.extend({ provider });
+  return {
+    checkoutBody: z.strictObject({ provider: provider.optional() }),
+    payment,
+    paymentEnvelope: z.object({ payment }),
+    orderPaymentList: z.object({ data: z.array(payment.extend({ refunds: z.array(refundSchema) })) }),
+  };
+}
 export const refundEnvelope = z.object({ refund: refundSchema });
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());

@@ -10,7 +10,13 @@ import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
 import { handleGatewayEvent } from './gateway-event.ts';
 import { createOrderHooks } from './order-hooks.ts';
-import { createProviders, createStripeClient, type Providers } from './providers/index.ts';
+import {
+  createProviders,
+  createStripeClient,
+  defaultProviders,
+  type ProviderDefinition,
+  type Providers,
+} from './providers/index.ts';
 import { reconcileOnce, type ReconcileReport } from './reconciliation.ts';
 import type { WebhookIntake } from './stripe-webhook.routes.ts';
 
@@ -23,6 +29,11 @@ export interface PaymentsOptions {
   stripe?: Stripe;
   /** Secret webhooks are signed with; default STRIPE_WEBHOOK_SECRET. */
   webhookSecret?: string;
+  /**
+   * The providers this runtime offers, built at start-up and passed to everything that needs one (the schemas,
+   * checkout, the inbox worker, reconciliation, refunds); default: Stripe and manual (`defaultProviders`).
+   */
+  providers?: readonly ProviderDefinition[];
   /** Wraps the providers (tests count or fail gateway calls). */
   wrapProviders?: (providers: Providers) => Providers;
   worker?: {
@@ -71,7 +82,7 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
   const stripe = options.stripe ?? stripeFromConfig(config);
   const secret = options.webhookSecret ?? config.STRIPE_WEBHOOK_SECRET;
   const providers = (options.wrapProviders ?? ((p: Providers) => p))(
-    createProviders({ stripe, webhookSecret: secret, clock }),
+    createProviders({ stripe, webhookSecret: secret, clock }, options.providers ?? defaultProviders),
   );
   const deps: PaymentsDeps = { db, clock, logger, config, providers };
 
@@ -98,7 +109,7 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
     deps,
     webhooks: {
       verify(provider, raw, signature) {
-        const verify = providers[provider]?.verifyWebhook;
+        const verify = Object.hasOwn(providers, provider) ? providers[provider]?.verifyWebhook : undefined;
         if (verify === undefined) throw new Error(`provider ${provider} takes no webhooks`);
         return verify(raw, signature);
       },

@@ -3,7 +3,7 @@ import type { Clock } from '../../../shared/clock.ts';
 import type { Currency } from '../../../shared/money.ts';
 import type { PaymentFact, RefundFact } from '../facts.ts';
 
-/** A registered provider's name (providers/registry.ts is the list; the database stores it as text). */
+/** A provider's name (the runtime's set: providers/provider-set.ts; the database stores it as text). */
 export type ProviderName = string;
 
 export interface CheckoutLine {
@@ -44,7 +44,8 @@ export interface RefundRequest {
 export type EventTranslation = { fact: PaymentFact } | { ignored: string };
 
 /**
- * One payment method. A third provider is a new file implementing this and a line in providers/registry.ts.
+ * One payment method. A third provider is a new file implementing this, passed to `createPaymentsRuntime({ providers })`
+ * (or added to `defaultProviders` in providers/provider-set.ts).
  * Every method that changes something at the gateway is idempotent on Fulcrum's id (payment or refund),
  * so a retry after a lost answer never does it twice.
  */
@@ -92,7 +93,7 @@ export interface ProviderContext {
   clock: Clock;
 }
 
-/** One line of the registry: a provider's name and how to build it. */
+/** One provider of the runtime's set: its name and how to build it. */
 export interface ProviderDefinition {
   readonly name: ProviderName;
   create(context: ProviderContext): PaymentProvider;

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { PaymentFact } from '../../src/modules/payments/facts.ts';
-// Only the registry is loaded before the fake provider is registered: the payments module (its schemas
-// built from the registry) comes in with the dynamic import below, as a provider file in the list would.
-import { registerProvider } from '../../src/modules/payments/providers/registry.ts';
+import { createProviders, defaultProviders } from '../../src/modules/payments/providers/index.ts';
 import type { GatewayEvent, ProviderDefinition } from '../../src/modules/payments/providers/types.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { call } from '../helpers.ts';
+import { checkout, drainInbox, getOrder, inboxRows, newOrder, paymentRow, startShop } from './support.ts';
 
 /** An in-memory gateway with a hosted page at a URL, an event log and lookups: a third provider, test-only. */
 function fakePay() {
@@ -86,14 +87,11 @@ function fakePay() {
 }
 
 const fake = fakePay();
-registerProvider(fake.definition);
-const { call } = await import('../helpers.ts');
-const { checkout, drainInbox, getOrder, inboxRows, newOrder, paymentRow, startShop } = await import('./support.ts');
 
-describe('payments: a third provider from the registry', () => {
+describe('payments: a third provider passed into the runtime', () => {
   let shop: Awaited<ReturnType<typeof startShop>>;
   before(async () => {
-    shop = await startShop();
+    shop = await startShop({ payments: { providers: [...defaultProviders, fake.definition] } });
   });
   after(() => shop.close());
 
@@ -141,11 +139,29 @@ describe('payments: a third provider from the registry', () => {
     assert.equal((await getOrder(shop, order.id)).body.status, 'PAID');
   });
 
-  it('names nobody registered are refused at the door; registering after the module loaded is an error', async () => {
+  it('names the runtime was not given are refused at the door; a name given twice is an error', async () => {
     const order = await newOrder(shop);
     const res = await checkout(shop, order.id, shop.customer, { provider: 'paypal' });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'validation_failed');
-    assert.throws(() => registerProvider({ ...fake.definition, name: 'late' }), /before the payments module loads/);
+    const context = { stripe: shop.stripe, webhookSecret: undefined, clock: systemClock };
+    assert.throws(
+      () => createProviders(context, [...defaultProviders, fake.definition, fake.definition]),
+      /given twice/,
+    );
+    assert.throws(() => createProviders(context, []), /no payment provider/);
+  });
+
+  it('the set is the runtime’s own: a shop started without it refuses its name at the door', async () => {
+    const plain = await startShop();
+    try {
+      const order = await newOrder(plain);
+      const res = await checkout(plain, order.id, plain.customer, { provider: 'fakepay' });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.code, 'validation_failed');
+      assert.equal((await checkout(plain, order.id, plain.customer, {})).status, 201, 'its own providers work');
+    } finally {
+      await plain.close();
+    }
   });
 });
