@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
+import { inTransaction, type AfterCommit } from '../db/transaction.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createWakeableLoop } from './wakeable-loop.ts';
 
@@ -41,14 +42,19 @@ export type Exclusive<T> = { ran: true; value: T } | { ran: false };
 /**
  * Runs `fn` in a transaction holding the advisory lock named `name`, or not at all when another
  * process holds it: one node runs each tick. The lock ends with the transaction, so a crashed node
- * never leaves it held. `fn` must use the transaction it is given, never the database.
+ * never leaves it held. `fn` must use the transaction it is given, never the database; work it registers
+ * with `after` runs once the transaction has committed (`inTransaction`).
  */
-export async function runExclusive<T>(db: Db, name: string, fn: (trx: Tx) => Promise<T>): Promise<Exclusive<T>> {
-  return db.transaction().execute(async (trx): Promise<Exclusive<T>> => {
+export async function runExclusive<T>(
+  db: Db,
+  name: string,
+  fn: (trx: Tx, after: AfterCommit) => Promise<T>,
+): Promise<Exclusive<T>> {
+  return inTransaction(db, async (trx, after): Promise<Exclusive<T>> => {
     const { rows } = await sql<{
       locked: boolean;
     }>`select pg_try_advisory_xact_lock(hashtext(${name})) as locked`.execute(trx);
     if (rows[0]?.locked !== true) return { ran: false };
-    return { ran: true, value: await fn(trx) };
+    return { ran: true, value: await fn(trx, after) };
   });
 }

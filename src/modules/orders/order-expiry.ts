@@ -1,4 +1,5 @@
 import type { Db, Executor } from '../../db/database.ts';
+import type { AfterCommit } from '../../db/transaction.ts';
 import { runExclusive } from '../../shared/scheduler.ts';
 import * as repo from './orders.repository.ts';
 import type { OrderHooks } from './orders.service.ts';
@@ -13,6 +14,11 @@ export interface ExpiryDeps {
   hooks?: Pick<OrderHooks, 'paymentStatusOf' | 'beforeExpire' | 'onUnpaidOrderCancelled'>;
 }
 
+/** `expireBatch` without `after` (no hooks to ask): work to run after commit would be lost, so it is refused. */
+const refuseAfterCommit: AfterCommit = () => {
+  throw new Error('expireBatch: pass `after` (runExclusive, inTransaction) to run work after the commit');
+};
+
 /**
  * Cancels one batch of unpaid orders past their expiry inside `trx` and releases their stock.
  * Rows are claimed with FOR UPDATE SKIP LOCKED and moved with the guarded transition, so runs racing
@@ -24,8 +30,8 @@ export async function expireBatch(
   limit: number,
   hooks: Pick<OrderHooks, 'paymentStatusOf' | 'onUnpaidOrderCancelled'> = {},
   only?: readonly string[],
-  /** Collects what the hooks ask to run once the batch has committed (gateway calls). */
-  afterCommit: (() => Promise<void>)[] = [],
+  /** Registers what the hooks ask to run once the batch has committed (gateway calls); default: nothing may be. */
+  after: AfterCommit = refuseAfterCommit,
 ): Promise<string[]> {
   const ids = await repo.claimExpiredOrders(trx, now, limit, only);
   await repo.lockProductsOfOrders(trx, ids);
@@ -37,12 +43,7 @@ export async function expireBatch(
       eventType: 'order.expired',
       paymentStatus: (await hooks.paymentStatusOf?.(trx, id)) ?? null,
     });
-    const followUp = await hooks.onUnpaidOrderCancelled?.(trx, {
-      orderId: id,
-      actor: 'system:expiry',
-      reason: 'expired',
-    });
-    if (typeof followUp === 'function') afterCommit.push(followUp);
+    await hooks.onUnpaidOrderCancelled?.(trx, { orderId: id, actor: 'system:expiry', reason: 'expired' }, after);
   }
   return ids;
 }
@@ -71,11 +72,10 @@ export async function expireOrders(deps: ExpiryDeps, now: Date): Promise<number>
         else kept.add(id);
       }
     }
-    const afterCommit: (() => Promise<void>)[] = [];
-    const result = await runExclusive(deps.db, ORDER_EXPIRY_JOB, (trx) =>
-      expireBatch(trx, now, batchSize, deps.hooks, only, afterCommit),
+    // What the hooks register (gateway calls) runs once the batch has committed.
+    const result = await runExclusive(deps.db, ORDER_EXPIRY_JOB, (trx, after) =>
+      expireBatch(trx, now, batchSize, deps.hooks, only, after),
     );
-    for (const followUp of afterCommit) await followUp();
     if (!result.ran) return total;
     total += result.value.length;
     if ((only === undefined ? result.value.length : due) < batchSize) return total;

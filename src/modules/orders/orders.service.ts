@@ -1,4 +1,5 @@
 import type { Db, Executor, Tx } from '../../db/database.ts';
+import { inTransaction, type AfterCommit } from '../../db/transaction.ts';
 import type { VersionCondition } from '../../http/if-match.ts';
 import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -20,12 +21,13 @@ export interface OrderHooks {
   /**
    * Called inside the cancel transaction, after the order became CANCELLED, when an admin cancels a PAID
    * order: refund in full (record the refund; call the gateway after commit). Absent: such cancels are refused.
-   * May return work to run once the transaction has committed (the gateway call).
+   * Registers with `after` the work to run once the transaction has committed (the gateway call).
    */
   onPaidOrderCancelled?: (
     trx: Tx,
     input: { order: OrderRow; actor: Actor; reason: string | null },
-  ) => Promise<void | (() => Promise<void>)>;
+    after: AfterCommit,
+  ) => Promise<void>;
   /**
    * Asked by expiry, outside any transaction, before an unpaid order is cancelled: payments closes the
    * order's open checkout at the gateway, or learns it was paid ('keep'). Absent: expiry just cancels.
@@ -33,13 +35,15 @@ export interface OrderHooks {
   beforeExpire?: (orderId: string) => Promise<'cancel' | 'keep'>;
   /**
    * Called inside the cancel transaction (customer, admin, or expiry), after an unpaid (CREATED) order became
-   * CANCELLED: payments gives up a payment left waiting for an admin and refunds its money. May return work to
-   * run once the transaction has committed (the gateway call). `actor` is the audit label (a user id, `system:expiry`).
+   * CANCELLED: payments gives up a payment left waiting for an admin and refunds its money. Registers with
+   * `after` the work to run once the transaction has committed (the gateway call). `actor` is the audit label
+   * (a user id, `system:expiry`).
    */
   onUnpaidOrderCancelled?: (
     trx: Executor,
     input: { orderId: string; actor: string; reason: string | null },
-  ) => Promise<void | (() => Promise<void>)>;
+    after: AfterCommit,
+  ) => Promise<void>;
   /** The current payment of each order, for the `payment` field of responses. Absent: `payment` is null. */
   loadPayments?: (db: Executor, orderIds: readonly string[]) => Promise<ReadonlyMap<string, PaymentSummary>>;
   /** The order's payment status for realtime messages sent by orders' own transitions. Absent: null. */
@@ -148,8 +152,8 @@ export async function cancelOrder(
 ): Promise<OrderResponse> {
   const at = deps.clock.now();
   const { onPaidOrderCancelled } = deps.hooks;
-  let afterCommit: (() => Promise<void>) | undefined;
-  const order = await deps.db.transaction().execute(async (trx) => {
+  let followedUp = false; // work registered to run after the commit (a refund) changes the order's `refunded`
+  const order = await inTransaction(deps.db, async (trx, after) => {
     const current = await repo.lockOrder(trx, orderId);
     const party = current === undefined ? null : partyOf(actor, current, 'CANCELLED');
     if (current === undefined || party === null) throw notFound('Order');
@@ -172,17 +176,16 @@ export async function cancelOrder(
       paymentStatus: (await deps.hooks.paymentStatusOf?.(trx, orderId)) ?? null,
       ifMatch,
     });
-    const followUp = wasPaid
-      ? await onPaidOrderCancelled!(trx, { order: updated, actor, reason })
-      : await deps.hooks.onUnpaidOrderCancelled?.(trx, { orderId, actor: actor.id, reason });
-    if (typeof followUp === 'function') afterCommit = followUp;
+    const followUp: AfterCommit = (job, log) => {
+      followedUp = true;
+      after(job, log);
+    };
+    if (wasPaid) await onPaidOrderCancelled!(trx, { order: updated, actor, reason }, followUp);
+    else await deps.hooks.onUnpaidOrderCancelled?.(trx, { orderId, actor: actor.id, reason }, followUp);
     return updated;
   });
-  let current = order;
-  if (afterCommit !== undefined) {
-    await afterCommit();
-    current = (await repo.findOrder(deps.db, orderId)) ?? order; // the refund moved `refunded`
-  }
+  // Resolved once the work registered after the commit has run: the refund moved `refunded`.
+  const current = followedUp ? ((await repo.findOrder(deps.db, orderId)) ?? order) : order;
   const [response] = await present(deps, [current]);
   return response!;
 }

@@ -1,4 +1,5 @@
 import type { Tx } from '../../db/database.ts';
+import type { AfterCommit } from '../../db/transaction.ts';
 import type { HandledEvent, InboxRow } from '../webhooks/index.ts';
 import { applyPaymentFact } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
@@ -11,7 +12,12 @@ import { issueRefunds } from './payments.service.ts';
  * stripe-events.ts `factOfEvent`), applyPaymentFact applies it, and what it decided is stored as the row's
  * outcome. Refunds the confirmation recorded are asked of the gateway after the commit.
  */
-export async function handleGatewayEvent(deps: PaymentsDeps, trx: Tx, row: InboxRow): Promise<HandledEvent> {
+export async function handleGatewayEvent(
+  deps: PaymentsDeps,
+  trx: Tx,
+  row: InboxRow,
+  after: AfterCommit,
+): Promise<HandledEvent> {
   const translate = deps.providers[row.provider]?.translateEvent;
   const done = (outcome: PaymentOutcome): HandledEvent => ({ outcome: describeOutcome(outcome) });
   if (translate === undefined) return done({ kind: 'unknown_provider', provider: row.provider });
@@ -19,8 +25,13 @@ export async function handleGatewayEvent(deps: PaymentsDeps, trx: Tx, row: Inbox
   if ('ignored' in translated) return done({ kind: 'event_ignored', why: translated.ignored });
   const result = await applyPaymentFact(trx, translated.fact, { at: deps.clock.now(), actor: 'system:webhook' });
   const refunds = result.refundsToIssue;
-  return {
-    ...done(result.outcome),
-    ...(refunds.length === 0 ? {} : { afterCommit: () => issueRefunds(deps, refunds) }),
-  };
+  if (refunds.length > 0) {
+    // Failed: the event is applied; what follows (a refund request) is retried by reconciliation.
+    after(() => issueRefunds(deps, refunds), {
+      logger: deps.logger,
+      message: 'work after a webhook event failed',
+      fields: { inboxId: row.id },
+    });
+  }
+  return done(result.outcome);
 }

@@ -90,7 +90,7 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
     db,
     clock,
     logger,
-    handle: (trx, row) => handleGatewayEvent(deps, trx, row),
+    handle: (trx, row, after) => handleGatewayEvent(deps, trx, row, after),
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
     ...options.worker,
   });

@@ -1,19 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../../db/database.ts';
+import { inTransaction, type AfterCommit } from '../../db/transaction.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createWakeableLoop } from '../../shared/wakeable-loop.ts';
 import * as inbox from './inbox.repository.ts';
 import type { InboxRow } from './inbox.repository.ts';
 
-/** What applying one inbox row decided, and work for after its transaction committed (gateway calls). */
+/** What applying one inbox row decided. */
 export interface HandledEvent {
   outcome: string;
-  afterCommit?: () => Promise<void>;
 }
 
-/** Applies one event inside the worker's transaction; throwing rolls everything back and retries later. */
-export type InboxHandler = (trx: Tx, row: InboxRow) => Promise<HandledEvent>;
+/**
+ * Applies one event inside the worker's transaction; throwing rolls everything back and retries later. Work for
+ * after the transaction committed (gateway calls) is registered with `after`.
+ */
+export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit) => Promise<HandledEvent>;
 
 export interface InboxWorkerOptions {
   db: Db;
@@ -59,13 +62,12 @@ type WorkerSettings = Pick<InboxWorkerOptions, 'db' | 'clock' | 'logger' | 'hand
 /** One claimed row in its own transaction, fenced by the lease; false when the lease was taken over. */
 async function processOne(worker: WorkerSettings, leaseId: string, claimed: InboxRow): Promise<boolean> {
   const { db, clock, logger, handle, maxAttempts, backoffMs } = worker;
-  let afterCommit: (() => Promise<void>) | undefined;
   try {
-    const done = await db.transaction().execute(async (trx) => {
+    // What the handler registers with `after` runs once this has committed; its failures are only logged.
+    const done = await inTransaction(db, async (trx, after) => {
       const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
       if (row === undefined) return false; // our lease was taken over: the new holder processes it
-      const handled = await handle(trx, row);
-      afterCommit = handled.afterCommit;
+      const handled = await handle(trx, row, after);
       await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
       return true;
     });
@@ -80,12 +82,6 @@ async function processOne(worker: WorkerSettings, leaseId: string, claimed: Inbo
     );
     await inbox.markFailed(db, claimed.id, leaseId, message.slice(0, 1000), dead ? 'dead' : 'failed', next);
     return true;
-  }
-  try {
-    await afterCommit?.();
-  } catch (error) {
-    // The event is applied; what follows (a refund request) is retried by reconciliation.
-    logger.error({ err: error, inboxId: claimed.id }, 'work after a webhook event failed');
   }
   return true;
 }
