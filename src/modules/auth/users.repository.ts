@@ -13,36 +13,27 @@ export interface NewUser {
   now: Date;
 }
 
+/** The one INSERT of a user's row; the two functions below finish it. */
+function userInsert(db: Executor, user: NewUser) {
+  return db.insertInto('users').values({
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    password_hash: user.passwordHash,
+    role: user.role,
+    created_at: user.now,
+    updated_at: user.now,
+  });
+}
+
 /** Inserts a user; a taken e-mail surfaces as a unique violation of users_email_key (see isEmailTaken). */
 export async function insertUser(db: Executor, user: NewUser): Promise<UserRow> {
-  return db
-    .insertInto('users')
-    .values({
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      password_hash: user.passwordHash,
-      role: user.role,
-      created_at: user.now,
-      updated_at: user.now,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return userInsert(db, user).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Same as insertUser, but an existing e-mail is left untouched and undefined comes back. */
 export async function insertUserIfAbsent(db: Executor, user: NewUser): Promise<UserRow | undefined> {
-  return db
-    .insertInto('users')
-    .values({
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      password_hash: user.passwordHash,
-      role: user.role,
-      created_at: user.now,
-      updated_at: user.now,
-    })
+  return userInsert(db, user)
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();

@@ -7,7 +7,7 @@ import { describeMoney, notifyPayment, setPaymentStatus } from './payment-events
 import { capturedStatuses, heldMoney } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
-import { applyRefundFact, recomputeRefunds, recordFullRefund } from './refund-facts.ts';
+import { applyRefundFact, recomputeRefunds, recordRefund, refundOf } from './refund-facts.ts';
 
 export type { ConfirmContext, ConfirmResult } from './outcome.ts';
 
@@ -221,14 +221,16 @@ async function markPaid(
 
   // The order was cancelled (or paid otherwise) before the money arrived: give it back, automatically.
   const received = describeMoney(payment.amount, payment.currency);
-  const refund = await recordFullRefund(trx, order, settled, {
-    reason: order.status === 'CANCELLED' ? 'order_cancelled' : 'duplicate_payment',
-    initiatedBy: 'system',
-    eventType: 'payment.auto_refund',
-    actor,
-    note: `${payment.id} received ${received} for a ${order.status} order; refunding in full`,
-    at,
-  });
+  const refund = refundOf(
+    await recordRefund(trx, order, settled, {
+      reason: order.status === 'CANCELLED' ? 'order_cancelled' : 'duplicate_payment',
+      initiatedBy: 'system',
+      eventType: 'payment.auto_refund',
+      actor,
+      note: (r) => `${payment.id} received ${received} for a ${order.status} order; refunding in full as ${r.id}`,
+      at,
+    }),
+  );
   const outcome = { kind: 'paid_closed_order', from, order: order.status, refundId: refund?.id ?? null } as const;
   return answer(outcome, refund === undefined ? [] : [refund.id]);
 }

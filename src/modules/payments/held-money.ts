@@ -10,7 +10,7 @@ import { describeMoney, recordOrderEvent, setPaymentStatus } from './payment-eve
 import { heldMoney, isFlagged } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
-import { recordFullRefund } from './refund-facts.ts';
+import { recordRefund, refundOf } from './refund-facts.ts';
 
 export interface Money {
   amount: number;
@@ -91,14 +91,16 @@ export async function refundHeldMoney(
     payment.status === 'PENDING'
       ? await setPaymentStatus(trx, payment, 'CANCELED', { ...values, failure_reason: input.why }, at)
       : await repo.updatePayment(trx, payment.id, { ...values, updated_at: at });
-  const refund = await recordFullRefund(trx, order, held, {
-    reason: input.why,
-    initiatedBy: 'system',
-    eventType: 'payment.auto_refund',
-    actor,
-    note: `${input.note}; refunding in full (${input.why})`,
-    at,
-  });
+  const refund = refundOf(
+    await recordRefund(trx, order, held, {
+      reason: input.why,
+      initiatedBy: 'system',
+      eventType: 'payment.auto_refund',
+      actor,
+      note: (r) => `${input.note}; refunding in full (${input.why}) as ${r.id}`,
+      at,
+    }),
+  );
   return {
     outcome: {
       kind: 'held_money_refunded',
@@ -158,14 +160,16 @@ export async function resolveFlagged(
     return { accepted };
   }
   const closed = await setPaymentStatus(trx, payment, 'CANCELED', { failure_reason: 'flagged money refunded' }, at);
-  const refund = await recordFullRefund(trx, order, closed, {
-    reason: fact.reason ?? 'flagged_payment',
-    initiatedBy: actor,
-    eventType: 'payment.flag_refunded',
-    actor,
-    note: `${payment.id}: ${money} refunded in full${why}`,
-    at,
-  });
+  const refund = refundOf(
+    await recordRefund(trx, order, closed, {
+      reason: fact.reason ?? 'flagged_payment',
+      initiatedBy: actor,
+      eventType: 'payment.flag_refunded',
+      actor,
+      note: (r) => `${payment.id}: ${money} refunded in full${why} as ${r.id}`,
+      at,
+    }),
+  );
   return {
     outcome: { kind: 'flag_refunded', refundId: refund?.id ?? null },
     paymentId: payment.id,

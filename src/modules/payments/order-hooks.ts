@@ -6,7 +6,7 @@ import * as repo from './payments.repository.ts';
 import { applyPaymentFact } from './confirmation.ts';
 import { closeCheckoutOfClosedOrder } from './checkout-close.ts';
 import { issueRefunds, paymentStatusOf, paymentViewsForOrders } from './payments.service.ts';
-import { issueRefund, recordRefund } from './refunds.service.ts';
+import { issueRefund, recordRequestedRefund } from './refunds.service.ts';
 import { refundableAmount } from './refund-facts.ts';
 
 /** How payments plugs into orders (see OrderHooks). */
@@ -19,7 +19,7 @@ export function createOrderHooks(deps: PaymentsDeps): OrderHooks {
     async onPaidOrderCancelled(trx, { order, actor, reason }, after) {
       const payment = await repo.findActivePayment(trx, order.id);
       if (payment === undefined || (await refundableAmount(trx, payment)) <= 0) return;
-      const refund = await recordRefund(trx, payment.id, {
+      const refund = await recordRequestedRefund(trx, payment.id, {
         reason: reason === null ? 'order cancelled' : `order cancelled: ${reason}`,
         actorId: actor.id,
         at: order.updated_at,

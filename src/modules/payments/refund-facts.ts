@@ -40,19 +40,39 @@ export function refundCurrency(payment: PaymentRow): string {
   return heldMoney(payment)?.currency ?? payment.currency;
 }
 
+/** A refund to record: how much, why, who asked, and the order event that tells the order's history. */
+export interface RefundToRecord {
+  /** Minor units; default: everything still refundable. */
+  amount?: number | undefined;
+  reason: string | null;
+  /** `initiated_by`: `system`, or the admin's id. */
+  initiatedBy: string;
+  eventType: PaymentOrderEvent;
+  actor: string;
+  /** The order event's text, given the refund recorded. */
+  note: (refund: RefundRow) => string;
+  at: Date;
+}
+
+/** What recording a refund gave: the refund, or what can still be refunded when `amount` is more (or nothing). */
+export type RecordedRefund = { refund: RefundRow } | { refundable: number };
+
 /**
- * Records a PENDING refund of everything still refundable, made by the system (`initiated_by` `system`) or an
- * admin, with an order event saying why. The caller holds the order and payment locks and asks the gateway
- * after commit (issueRefund; reconciliation if that fails). Undefined when nothing is left to refund.
+ * The one place Fulcrum records a refund it will ask of the gateway (an admin's, a paid order's cancel, money
+ * given back automatically or by an admin): a PENDING refund of `amount` (default: all that is left) in the
+ * refunds' currency, and an order event saying why. The caller holds the order and payment row locks, so two
+ * refunds at once can never exceed what was captured, and asks the gateway after commit (issueRefund;
+ * reconciliation if that fails). `{ refundable }` when `amount` is not within what is left, or nothing is.
  */
-export async function recordFullRefund(
+export async function recordRefund(
   trx: Executor,
   order: OrderForPayment,
   payment: PaymentRow,
-  input: { reason: string; initiatedBy: string; eventType: PaymentOrderEvent; actor: string; note: string; at: Date },
-): Promise<RefundRow | undefined> {
-  const amount = await refundableAmount(trx, payment);
-  if (amount <= 0) return undefined;
+  input: RefundToRecord,
+): Promise<RecordedRefund> {
+  const left = await refundableAmount(trx, payment);
+  const amount = input.amount ?? left;
+  if (amount <= 0 || amount > left) return { refundable: left };
   const refund = await repo.insertRefund(trx, {
     id: newId('ref'),
     payment_id: payment.id,
@@ -64,8 +84,13 @@ export async function recordFullRefund(
     created_at: input.at,
     updated_at: input.at,
   });
-  await recordOrderEvent(trx, order, input.eventType, input.actor, `${input.note} as ${refund.id}`, input.at);
-  return refund;
+  await recordOrderEvent(trx, order, input.eventType, input.actor, input.note(refund), input.at);
+  return { refund };
+}
+
+/** The refund recorded in full, or undefined when nothing was left to refund. */
+export function refundOf(recorded: RecordedRefund): RefundRow | undefined {
+  return 'refund' in recorded ? recorded.refund : undefined;
 }
 
 /**

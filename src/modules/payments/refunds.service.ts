@@ -2,7 +2,6 @@ import type { Executor } from '../../db/database.ts';
 import type { VersionCondition } from '../../http/if-match.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
 import { money, toCurrency } from '../../shared/money.ts';
 import { requirePermission } from '../auth/index.ts';
 import { checkOrderVersion } from '../orders/index.ts';
@@ -12,13 +11,14 @@ import { describeMoney, recordOrderEvent } from './payment-events.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow, RefundRow } from './payments.repository.ts';
 import { GatewayError, providerOf } from './providers/index.ts';
-import { flagMoneyNotReturned, refundableAmount, refundCurrency } from './refund-facts.ts';
+import { flagMoneyNotReturned, recordRefund } from './refund-facts.ts';
 
 /**
- * Records a PENDING refund of `amount` (default: all that is left) inside the caller's transaction.
- * The payment row is locked (after its order), so two refunds at once can never exceed what was captured.
+ * Records a PENDING refund of `amount` (default: all that is left) inside the caller's transaction, through
+ * `recordRefund`: the payment row is locked here (after its order), so two refunds at once can never exceed what
+ * was captured. More than is left: 409 `refund_exceeds_captured`.
  */
-export async function recordRefund(
+export async function recordRequestedRefund(
   trx: Executor,
   paymentId: string,
   input: { amount?: number | undefined; reason: string | null; actorId: string; at: Date; ifMatch?: VersionCondition },
@@ -30,33 +30,21 @@ export async function recordRefund(
   if (order === undefined || payment === undefined) throw notFound('Payment');
   // If-Match names the order's version (the refund changes the order): checked under the order's row lock.
   checkOrderVersion(input.ifMatch, order);
-  const left = await refundableAmount(trx, payment);
-  const amount = input.amount ?? left;
-  if (amount <= 0 || amount > left) {
-    throw conflict('refund_exceeds_captured', `At most ${describeMoney(left, payment.currency)} can be refunded.`, {
-      refundable: money(Math.max(0, left), toCurrency(payment.currency)),
-    });
-  }
-  const refund = await repo.insertRefund(trx, {
-    id: newId('ref'),
-    payment_id: payment.id,
-    amount,
-    currency: refundCurrency(payment),
-    status: 'PENDING',
+  const recorded = await recordRefund(trx, order, payment, {
+    amount: input.amount,
     reason: input.reason,
-    initiated_by: input.actorId,
-    created_at: input.at,
-    updated_at: input.at,
+    initiatedBy: input.actorId,
+    eventType: 'refund.requested',
+    actor: input.actorId,
+    note: (r) =>
+      `${r.id} ${describeMoney(r.amount, payment.currency)}${input.reason === null ? '' : `: ${input.reason}`}`,
+    at: input.at,
   });
-  await recordOrderEvent(
-    trx,
-    order,
-    'refund.requested',
-    input.actorId,
-    `${refund.id} ${describeMoney(amount, payment.currency)}${input.reason === null ? '' : `: ${input.reason}`}`,
-    input.at,
-  );
-  return refund;
+  if ('refund' in recorded) return recorded.refund;
+  const left = recorded.refundable;
+  throw conflict('refund_exceeds_captured', `At most ${describeMoney(left, payment.currency)} can be refunded.`, {
+    refundable: money(Math.max(0, left), toCurrency(payment.currency)),
+  });
 }
 
 /**
@@ -132,7 +120,7 @@ export async function requestRefund(
   requirePermission(actor, 'refund');
   const at = deps.clock.now();
   const refund = await deps.db.transaction().execute(async (trx) => {
-    const recorded = await recordRefund(trx, paymentId, {
+    const recorded = await recordRequestedRefund(trx, paymentId, {
       amount: input.amount,
       reason: input.reason ?? null,
       actorId: actor.id,
