@@ -5,17 +5,15 @@ import { el } from './api.js';
 import { $, safely, session } from './admin-shell.js';
 import { onLive } from './admin-live.js';
 import { actionControls, describeStatus, onOrderShown } from './admin-order-actions.js';
-import { loadDetail, renderDetail } from './order-detail.js';
+import { detailPanel, renderDetail } from './order-detail.js';
 
-/** The order shown, as last read, with its payments and events; null when the panel is closed. */
-let shown = null;
-// Only the newest read renders: a slower earlier one never puts an older state back.
-let reads = 0;
+const detail = detailPanel(session.call, render);
 
 const actorName = (actor) => actor;
 
 function render() {
   const panel = $('order-detail');
+  const shown = detail.current();
   if (!shown) {
     panel.hidden = true;
     panel.replaceChildren();
@@ -39,48 +37,33 @@ function render() {
     el(
       'div',
       { className: 'actions detail-actions', role: 'group', 'aria-label': `Actions for ${order.id}` },
-      actionControls(order, () => shown?.order),
+      actionControls(order, () => detail.current()?.order),
     ),
   );
 }
 
-/** Reads the order, its payments and its timeline again and shows them (if the panel still shows that order). */
-async function reload(orderId) {
-  const mine = ++reads;
-  const detail = await loadDetail(session.call, orderId);
-  if (mine !== reads || (shown && shown.orderId !== orderId)) return;
-  // Nothing changed (an event about something already shown): keep the panel, and what is typed or focused in it.
-  if (shown && JSON.stringify(detail) === JSON.stringify(shown)) return;
-  shown = detail;
-  render();
-}
+const reload = detail.reload;
 
-/** Opens the panel on an order, above the list, and moves focus to its heading. */
-export async function openDetail(orderId) {
-  shown = null;
-  await reload(orderId);
-  $('order-detail').scrollIntoView({ block: 'start' });
-  $('order-detail-title')?.focus();
-}
+/** Opens the panel on an order, above the list, and moves focus to its heading. @param {string} orderId */
+export const openDetail = (orderId) => detail.open(orderId);
 
 export function closeDetail() {
-  reads++;
-  shown = null;
-  render();
+  detail.close();
 }
 
 // An action or a 412 brought a newer order: show it now, then read payments and timeline again.
 onOrderShown((order) => {
+  const shown = detail.current();
   if (!shown || shown.orderId !== order.id || order.version < shown.order.version) return;
-  shown = { ...shown, order };
-  render();
+  detail.show({ ...shown, order });
   safely(reload(order.id));
 });
 
 // The staff feed: the shown order changed (paid, shipped by another admin, refunded…).
 onLive('change', (event) => {
-  if (shown && shown.orderId === event.orderId) safely(reload(event.orderId));
+  if (detail.current()?.orderId === event.orderId) safely(reload(event.orderId));
 });
 onLive('resync', () => {
+  const shown = detail.current();
   if (shown) safely(reload(shown.orderId));
 });

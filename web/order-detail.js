@@ -202,3 +202,49 @@ export function renderDetail(detail, view) {
     section('Timeline', timeline(events, view)),
   ];
 }
+
+/**
+ * The detail panel's state, for both pages: the order shown as last read (null while closed). Only the newest
+ * read renders, so a slower earlier one never puts an older state back; a read that changes nothing keeps the
+ * panel as it is, with what is typed or focused in it.
+ * @param {(method: string, path: string) => Promise<any>} call
+ * @param {() => void} render draws `current()` (or hides the panel when it is null)
+ */
+export function detailPanel(call, render) {
+  /** @type {Detail | null} */
+  let shown = null;
+  let reads = 0;
+  /** @param {string} orderId */
+  async function reload(orderId) {
+    const mine = ++reads;
+    const detail = await loadDetail(call, orderId);
+    if (mine !== reads || (shown && shown.orderId !== orderId)) return;
+    if (shown && JSON.stringify(detail) === JSON.stringify(shown)) return;
+    shown = detail;
+    render();
+  }
+  return {
+    current: () => shown,
+    /** Shows a newer state at once (an action's answer). @param {Detail} detail */
+    show(detail) {
+      shown = detail;
+      render();
+    },
+    reload,
+    /** Opens the panel on an order and moves focus to its heading. @param {string} orderId */
+    async open(orderId) {
+      shown = null;
+      await reload(orderId);
+      document.getElementById('order-detail')?.scrollIntoView({ block: 'start' });
+      document.getElementById('order-detail-title')?.focus();
+    },
+    /** Closes the panel; answers the id it showed. */
+    close() {
+      reads++;
+      const id = shown?.orderId;
+      shown = null;
+      render();
+      return id;
+    },
+  };
+}

@@ -4,15 +4,13 @@
 // events (store-live.js → refreshOrder) read it again while it is open.
 import { el } from './api.js';
 import { $, orderState, session } from './store-shell.js';
-import { loadDetail, renderDetail } from './order-detail.js';
+import { detailPanel, renderDetail } from './order-detail.js';
 
-/** The order shown, with payments and events; null while closed. */
-let shown = null;
-let reads = 0;
+const detail = detailPanel(session.call, render);
 
 /** Who did a step, for the customer: they, the shop's staff, or the shop by itself. */
 function actorName(actor) {
-  if (shown && actor === shown.order.userId) return 'you';
+  if (actor === detail.current()?.order.userId) return 'you';
   return actor.startsWith('system:') ? 'automatically' : 'the shop';
 }
 
@@ -28,6 +26,7 @@ function reasonText(event) {
 
 function render() {
   const panel = $('order-detail');
+  const shown = detail.current();
   if (!shown) {
     panel.hidden = true;
     panel.replaceChildren();
@@ -49,30 +48,11 @@ function render() {
   );
 }
 
-/** @param {string} orderId */
-async function reload(orderId) {
-  const mine = ++reads;
-  const detail = await loadDetail(session.call, orderId);
-  if (mine !== reads || (shown && shown.orderId !== orderId)) return;
-  // Nothing changed (an event about something already shown): keep the panel, and what is typed or focused in it.
-  if (shown && JSON.stringify(detail) === JSON.stringify(shown)) return;
-  shown = detail;
-  render();
-}
-
 /** Opens the detail of one of the customer's orders and moves focus to it. @param {string} orderId */
-export async function openDetail(orderId) {
-  shown = null;
-  await reload(orderId);
-  $('order-detail').scrollIntoView({ block: 'start' });
-  $('order-detail-title')?.focus();
-}
+export const openDetail = (orderId) => detail.open(orderId);
 
 export function closeDetail() {
-  reads++;
-  const id = shown?.orderId;
-  shown = null;
-  render();
+  const id = detail.close();
   if (id)
     /** @type {HTMLElement | null} */ (document.querySelector(`#orders tr[data-order-id="${id}"] .details`))?.focus();
 }
@@ -84,5 +64,5 @@ session.onChange((value) => {
 
 /** The order changed (a live event): read the detail again if it is the one open. @param {string} orderId */
 export async function refreshDetail(orderId) {
-  if (shown?.orderId === orderId) await reload(orderId).catch(() => undefined);
+  if (detail.current()?.orderId === orderId) await detail.reload(orderId).catch(() => undefined);
 }
