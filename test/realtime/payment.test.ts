@@ -83,6 +83,28 @@ describe('realtime: a payment seen live, from the sandbox’s webhook to the soc
     assert.equal(processing.data.paymentId, payment.id);
   });
 
+  it('a declined card is told to the owner live: a payment.updated after the decline (the page reads why)', async () => {
+    const owner = await createUser(shop.app);
+    const socket = await client({ token: owner.token });
+    const order = await newOrder(shop, owner);
+    const payment = await startPayment(shop, order.id, owner);
+    await socket.waitFor(
+      (r) => r.some((e) => e.name === 'payment.updated' && e.data.paymentId === payment.id),
+      'payment.updated PENDING (started)',
+    );
+    await pay(shop, payment.sessionId, '4000000000009995'); // declined: insufficient funds
+    await settle(shop);
+    await socket.waitFor(
+      (r) => r.filter((e) => e.name === 'payment.updated' && e.data.paymentId === payment.id).length === 2,
+      'payment.updated after the decline',
+    );
+    assert.deepEqual(about(socket, order.id), [
+      'order.updated CREATED',
+      'payment.updated PENDING',
+      'payment.updated PENDING',
+    ]);
+  });
+
   it('disconnected during the payment, a customer reconnecting with lastEventId gets every event once', async () => {
     const owner = await createUser(shop.app);
     const first = await client({ token: owner.token });

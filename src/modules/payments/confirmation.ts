@@ -96,7 +96,9 @@ async function applyDeclined(
 ): Promise<PaymentOutcome> {
   if (payment.status !== 'PENDING') return { kind: 'ignored', fact: 'declined', status: payment.status };
   if (payment.failure_reason === fact.reason) return { kind: 'duplicate', of: 'decline' };
-  await repo.updatePayment(trx, payment.id, { failure_reason: fact.reason, updated_at: at });
+  const updated = await repo.updatePayment(trx, payment.id, { failure_reason: fact.reason, updated_at: at });
+  // Still PENDING, but its owner's page must hear of it (it reads why, and offers another card).
+  await notifyPayment(trx, updated, at);
   return { kind: 'declined', reason: fact.reason };
 }
 
