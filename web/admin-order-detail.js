@@ -5,7 +5,7 @@ import { el } from './api.js';
 import { $, safely, session } from './admin-shell.js';
 import { onLive } from './admin-live.js';
 import { actionControls, describeStatus, onOrderShown } from './admin-order-actions.js';
-import { detailPanel, renderDetail } from './order-detail.js';
+import { detailPanel, fillPanel, renderDetail } from './order-detail.js';
 
 const detail = detailPanel(session.call, render);
 
@@ -14,32 +14,24 @@ const actorName = (actor) => actor;
 function render() {
   const panel = $('order-detail');
   const shown = detail.current();
-  if (!shown) {
-    panel.hidden = true;
-    panel.replaceChildren();
-    return;
-  }
-  const { order } = shown;
-  const close = el('button', { type: 'button', className: 'link' }, 'Close');
-  close.addEventListener('click', closeDetail);
-  panel.dataset.orderId = order.id;
-  panel.dataset.version = String(order.version);
-  panel.hidden = false;
-  panel.replaceChildren(
-    el(
-      'div',
-      { className: 'inline detail-head' },
-      el('h2', { id: 'order-detail-title', tabIndex: -1 }, 'Order ', el('code', {}, order.id)),
-      el('span', { className: `status s-${order.status}` }, order.status),
-      close,
-    ),
-    ...renderDetail(shown, { statusText: describeStatus(order), actorName }),
-    el(
-      'div',
-      { className: 'actions detail-actions', role: 'group', 'aria-label': `Actions for ${order.id}` },
-      actionControls(order, () => detail.current()?.order),
-    ),
-  );
+  fillPanel(panel, shown?.order ?? null, closeDetail, () => {
+    const { order } = /** @type {import('./order-detail.js').Detail} */ (shown);
+    return {
+      head: [el('span', { className: `status s-${order.status}` }, order.status)],
+      body: [
+        ...renderDetail(/** @type {import('./order-detail.js').Detail} */ (shown), {
+          statusText: describeStatus(order),
+          actorName,
+        }),
+        el(
+          'div',
+          { className: 'actions detail-actions', role: 'group', 'aria-label': `Actions for ${order.id}` },
+          actionControls(order, () => detail.current()?.order),
+        ),
+      ],
+    };
+  });
+  if (shown) panel.dataset.version = String(shown.order.version);
 }
 
 const reload = detail.reload;

@@ -248,3 +248,34 @@ export function detailPanel(call, render) {
     },
   };
 }
+
+/**
+ * Puts an order into the page's detail panel, or hides the panel when there is none: a heading with the order's
+ * id (focusable, for open()), the page's extra head parts, a Close button, then the page's body.
+ * @param {HTMLElement} panel
+ * @param {{ id: string } | null} order
+ * @param {() => void} onClose
+ * @param {() => { head?: Node[], body: Node[] }} parts built only when there is an order
+ */
+export function fillPanel(panel, order, onClose, parts) {
+  if (!order) {
+    panel.hidden = true;
+    panel.replaceChildren();
+    return;
+  }
+  const { head = [], body } = parts();
+  const close = el('button', { type: 'button', className: 'link' }, 'Close');
+  close.addEventListener('click', onClose);
+  panel.dataset.orderId = order.id;
+  panel.hidden = false;
+  panel.replaceChildren(
+    el(
+      'div',
+      { className: 'inline detail-head' },
+      el('h2', { id: 'order-detail-title', tabIndex: -1 }, 'Order ', el('code', {}, order.id)),
+      ...head,
+      close,
+    ),
+    ...body,
+  );
+}

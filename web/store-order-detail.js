@@ -2,9 +2,8 @@
 // The customer's order detail, opened from "My orders": items, address, payments and refunds, tracking, until
 // when an unpaid order is held, and the timeline — in the storefront's words (orderState). Live: the order's
 // events (store-live.js → refreshOrder) read it again while it is open.
-import { el } from './api.js';
 import { $, orderState, session } from './store-shell.js';
-import { detailPanel, renderDetail } from './order-detail.js';
+import { detailPanel, fillPanel, renderDetail } from './order-detail.js';
 
 const detail = detailPanel(session.call, render);
 
@@ -25,27 +24,14 @@ function reasonText(event) {
 }
 
 function render() {
-  const panel = $('order-detail');
   const shown = detail.current();
-  if (!shown) {
-    panel.hidden = true;
-    panel.replaceChildren();
-    return;
-  }
-  const { order } = shown;
-  const close = el('button', { type: 'button', className: 'link' }, 'Close');
-  close.addEventListener('click', closeDetail);
-  panel.dataset.orderId = order.id;
-  panel.hidden = false;
-  panel.replaceChildren(
-    el(
-      'div',
-      { className: 'inline detail-head' },
-      el('h2', { id: 'order-detail-title', tabIndex: -1 }, 'Order ', el('code', {}, order.id)),
-      close,
-    ),
-    ...renderDetail(shown, { statusText: orderState(order).label, actorName, reasonText }),
-  );
+  fillPanel($('order-detail'), shown?.order ?? null, closeDetail, () => ({
+    body: renderDetail(/** @type {import('./order-detail.js').Detail} */ (shown), {
+      statusText: orderState(shown?.order).label,
+      actorName,
+      reasonText,
+    }),
+  }));
 }
 
 /** Opens the detail of one of the customer's orders and moves focus to it. @param {string} orderId */
