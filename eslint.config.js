@@ -83,6 +83,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/require-await': 'off',
+      // The pages' Content-Security-Policy refuses the eval Playwright polls waitForFunction's predicate with:
+      // it passes only when the first check already holds. waitInPage (test/services/browser/support.ts) polls.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='waitForFunction']",
+          message: "Use waitInPage: the pages' CSP refuses waitForFunction's polling eval.",
+        },
+      ],
     },
   },
   {

@@ -9,6 +9,7 @@ import {
   assertNoHorizontalOverflow,
   startBrowserShop,
   type BrowserShop,
+  waitInPage,
   type User,
 } from './support.ts';
 
@@ -36,7 +37,8 @@ describe('browser: products in the dashboard and the storefront', () => {
       .executeTakeFirstOrThrow();
   /** Whether the image has loaded and has pixels (a broken image has naturalWidth 0). */
   const drawn = (page: Page, selector: string) =>
-    page.waitForFunction(
+    waitInPage(
+      page,
       `(() => { const i = document.querySelector(${JSON.stringify(selector)}); return i && i.complete && i.naturalWidth > 0; })()`,
     );
 

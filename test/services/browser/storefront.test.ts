@@ -9,6 +9,7 @@ import { call, createUser, startTestApp, type TestApp } from '../../helpers.ts';
 import { createProduct, placeOrder, type TestProduct } from '../../shop.ts';
 import { waitUntil } from '../../realtime/support.ts';
 import { SERVICES } from '../support.ts';
+import { waitInPage } from './support.ts';
 
 /**
  * The storefront in a real browser: register, cart, order, checkout on the sandbox's hosted page, and
@@ -216,8 +217,7 @@ describe('browser: the storefront and the hosted checkout', () => {
       const panel = document.querySelector('#return-status')?.textContent;
       return listed != null && listed === panel && /— not paid|Payment not completed/.test(panel);
     })()`;
-    const agree = await page
-      .waitForFunction(bothSayNotPaid, undefined, { timeout: 10_000 })
+    const agree = await waitInPage(page, bothSayNotPaid, 10_000)
       .then(() => true)
       .catch(() => false);
     assert.ok(

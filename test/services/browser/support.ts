@@ -99,6 +99,23 @@ export async function startBrowserShop(): Promise<BrowserShop> {
   };
 }
 
+/**
+ * Waits until `expression` (JavaScript, evaluated in the page) is truthy, asking again every 50 ms.
+ *
+ * Not `page.waitForFunction`: Playwright re-evaluates its predicate with `eval` from a timer inside the page,
+ * which the pages' Content-Security-Policy (`script-src 'self'`) refuses — it passed only when the first,
+ * DevTools-driven check already held (a clean-clone CI run failed on it). Each `page.evaluate` here is a
+ * DevTools call, which the policy does not govern.
+ */
+export async function waitInPage(page: Page, expression: string, timeoutMs = TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate<unknown>(expression)) return;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms in the page for: ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Runs axe-core in the page; fails on any violation of serious or critical impact, naming each. */
