@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { recordIdempotentResult } from '../src/http/idempotency.ts';
+import { recordIdempotentResultInline } from '../src/http/idempotency.ts';
 import { placeOrder } from '../src/modules/orders/orders.place.ts';
 import { createUser, insertDeadClaim, startTestApp, type TestApp } from './helpers.ts';
 import { createProduct, placeOrder as postOrder, stockOf } from './shop.ts';
@@ -33,9 +33,8 @@ describe('a process that dies after placing an order, before answering', () => {
       { db: app.database.db, clock: app.deps.clock, orderTtlSeconds: 1800, hooks: {} },
       { id: customer.id, role: 'customer' },
       body,
-      (trx, order) =>
-        recordIdempotentResult(
-          trx,
+      (order) =>
+        recordIdempotentResultInline(
           { scope: customer.id, key, leaseId: 'lease-of-the-dead-request' },
           201,
           order,

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from './database.ts';
 
 /** `order.updated` as docs/api.md's Socket.IO section sends it (without eventId, which the outbox row carries). */
@@ -42,4 +42,23 @@ export async function appendOutbox(trx: Executor, input: AppendOutboxInput): Pro
   const row = result.rows[0];
   if (row === undefined) throw new Error('outbox insert returned no row');
   return { id: Number(row.id), eventId: Number(row.event_id) };
+}
+
+/**
+ * appendOutbox as two data-modifying CTEs (`outbox_counter`, `outbox_row`) for a statement that writes several
+ * tables at once; they write only when the CTE named `gate` returns a row. The caller puts them in its WITH list.
+ */
+export function appendOutboxInline(input: AppendOutboxInput, gate: string): RawBuilder<unknown> {
+  return sql`
+    outbox_counter as (
+      insert into user_event_counters (user_id, last_event_id) select ${input.userId}::text, 1 from ${sql.table(gate)}
+      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + 1
+      returning last_event_id
+    ),
+    outbox_row as (
+      insert into outbox (user_id, event_id, type, payload)
+      select ${input.userId}::text, last_event_id, ${input.type}::text, ${JSON.stringify(input.payload)}::jsonb
+      from outbox_counter
+      returning id
+    )`;
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, Executor } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -105,6 +105,20 @@ export async function markDone(
     .where('state', 'in', onlyInProgress ? ['in_progress'] : ['in_progress', 'done'])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * markDone (in progress only) as a statement to run inside another one, as a data-modifying CTE: it returns one
+ * row (`done`) when the lease still held and the key is now done, none when another request took it over.
+ */
+export function markDoneInline(where: KeyRef, status: number, body: unknown, now: Date): RawBuilder<{ done: number }> {
+  return sql<{ done: number }>`
+    update idempotency_keys
+    set state = 'done', response_status = ${status}, response_body = ${JSON.stringify(body)}::jsonb,
+        locked_until = null, updated_at = ${now}::timestamptz
+    where scope = ${where.scope}::text and key = ${where.key}::text and lease_id = ${where.leaseId}::text
+      and state = 'in_progress'
+    returning 1 as done`;
 }
 
 export async function releaseKey(db: Db, where: KeyRef): Promise<void> {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import type { RawBuilder } from 'kysely';
 import type { Db, Executor } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -10,6 +11,7 @@ import {
   completeKey,
   findKey,
   markDone,
+  markDoneInline,
   releaseKey,
   takeOverKey,
   type KeyRequest,
@@ -167,9 +169,43 @@ export async function recordIdempotentResult(
   now: Date,
 ): Promise<void> {
   const result = await markDone(trx, claim, status, body, now, true);
-  if (result === 0)
-    throw new AppError('conflict', 'idempotency_request_in_progress', 'The Idempotency-Key was taken over.');
+  if (result === 0) throw keyTakenOver();
   recorded.set(claim, canonicalJson({ status, body }));
+}
+
+/** The message `fulcrum_require` raises when a statement's idempotency key was taken over (see below). */
+export const KEY_TAKEN_OVER = 'idempotency_key_taken_over';
+
+/** An idempotent answer recorded by the service's own statement (see recordIdempotentResultInline). */
+export interface InlineRecord {
+  /** The key's update, to put in that statement as a data-modifying CTE: one row while the lease holds. */
+  update: RawBuilder<unknown>;
+  /** The statement must refuse itself (`fulcrum_require`) with this message when `update` returns no row… */
+  refusal: string;
+  /** …and the service answers with this error then. */
+  refused: () => AppError;
+  /** Once the statement committed: spares the middleware a second write of the same answer. */
+  committed: () => void;
+}
+
+/** recordIdempotentResult for a service that makes its whole effect in one statement. */
+export function recordIdempotentResultInline(
+  claim: IdempotencyClaim,
+  status: number,
+  body: unknown,
+  now: Date,
+): InlineRecord {
+  return {
+    update: markDoneInline(claim, status, body, now),
+    refusal: KEY_TAKEN_OVER,
+    refused: keyTakenOver,
+    committed: () => recorded.set(claim, canonicalJson({ status, body })),
+  };
+}
+
+/** The answer when the key was taken over while its request ran (its lease had ended). */
+export function keyTakenOver(): AppError {
+  return new AppError('conflict', 'idempotency_request_in_progress', 'The Idempotency-Key was taken over.');
 }
 
 function readKey(req: Request): string {

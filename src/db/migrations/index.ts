@@ -12,6 +12,7 @@ import * as m0010 from './0010_users_disabled.ts';
 import * as m0011 from './0011_order_version.ts';
 import * as m0012 from './0012_accounts_mail.ts';
 import * as m0013 from './0013_product_images.ts';
+import * as m0014 from './0014_require_function.ts';
 
 interface MigrationModule {
   up(db: Kysely<unknown>): Promise<void>;
@@ -33,4 +34,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0011_order_version': m0011,
   '0012_accounts_mail': m0012,
   '0013_product_images': m0013,
+  '0014_require_function': m0014,
 };

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Updateable } from 'kysely';
+import { sql, type Insertable, type RawBuilder, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { ProductsTable } from '../../db/schema.ts';
@@ -81,6 +81,36 @@ export async function reserveStock(trx: Executor, lines: readonly StockLine[]): 
     where p.id = v.id and p.stock >= v.q and p.active
     returning p.id`.execute(trx);
   return rows.map((r) => r.id);
+}
+
+/** A line to reserve, with the product as the caller read it: the reservation holds only if it is unchanged. */
+export interface PricedStockLine extends StockLine {
+  priceAmount: number;
+  currency: string;
+  sku: string;
+  name: string;
+}
+
+/**
+ * reserveStock as the body of a data-modifying CTE, for a statement that writes the order with it: a line is taken
+ * only when enough is left, the product is active and its price, currency, SKU and name are still what the caller
+ * read (so an order never records a price the catalog no longer has). Returns the ids taken; the statement must
+ * refuse itself unless every line was. Lines go in product id order, the order restock locks them in.
+ */
+export function reserveStockInline(lines: readonly PricedStockLine[]): RawBuilder<{ id: string }> {
+  const sorted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+  const values = sql.join(
+    sorted.map(
+      (l) =>
+        sql`(${l.productId}::text, ${l.quantity}::integer, ${l.priceAmount}::integer, ${l.currency}::text, ${l.sku}::text, ${l.name}::text)`,
+    ),
+  );
+  return sql<{ id: string }>`
+    update products p set stock = p.stock - v.q, updated_at = now()
+    from (values ${values}) as v(id, q, price_amount, currency, sku, name)
+    where p.id = v.id and p.stock >= v.q and p.active
+      and p.price_amount = v.price_amount and p.currency = v.currency and p.sku = v.sku and p.name = v.name
+    returning p.id`;
 }
 
 /** Puts units back on the shelf (a cancelled order's reservation), in one statement. */

@@ -1,6 +1,13 @@
 import { catalogRoutes, type CatalogContext } from './catalog.routes.ts';
 
-export { lockProducts, reserveStock, restock, type StockLine } from './catalog.repository.ts';
+export {
+  lockProducts,
+  reserveStock,
+  reserveStockInline,
+  restock,
+  type PricedStockLine,
+  type StockLine,
+} from './catalog.repository.ts';
 export { seedDemoCatalog, DEMO_PRODUCTS, type DemoSeedOutcome } from './demo-catalog.ts';
 export { toProductResponse, type ProductResponse, type ProductRow } from './catalog.schemas.ts';
 

@@ -1,12 +1,17 @@
-import type { Tx } from '../../db/database.ts';
-import { appendOutbox } from '../../db/outbox.ts';
+import type { InlineRecord } from '../../http/idempotency.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { AppError, conflict, invalid } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { commonCurrency, money, multiply, sum, toCurrency } from '../../shared/money.ts';
-import { lockProducts, reserveStock } from '../catalog/index.ts';
-import { toOrderResponse } from './orders.mapper.ts';
-import * as repo from './orders.repository.ts';
+import { toOrderResponse, type OrderItemRow, type OrderRow } from './orders.mapper.ts';
+import {
+  isDeadlock,
+  LINES_CHANGED,
+  readForOrder,
+  refusalOf,
+  writeOrder,
+  type OrderableProduct,
+} from './orders.place-statement.ts';
 import type { OrderResponse, PlaceOrderInput } from './orders.schemas.ts';
 import type { OrdersDeps } from './orders.service.ts';
 
@@ -28,84 +33,123 @@ export function mergeLines(items: readonly { productId: string; quantity: number
   return [...byProduct.values()];
 }
 
+/** Attempts before giving up on a catalog that keeps changing under the order (or on deadlocks). */
+const ATTEMPTS = 3;
+
 /**
- * Places an order: prices from the catalog only, stock for every line reserved in the same transaction
- * or none at all. A fixed number of statements whatever the number of lines: lock the products, take the
- * stock, insert the order, its lines, its first event and the outbox message.
+ * Places an order: prices from the catalog only, stock for every line reserved with the order or none at all.
+ * Two statements whatever the number of lines: one reads the products and the customer, one writes everything
+ * (stock, order, lines, audit entry, outbox message, the idempotency key's answer) — see writeOrder. If a product
+ * changed between the two, the write refuses itself and the order is priced again from a new read.
  */
 export async function placeOrder(
   deps: OrdersDeps,
   actor: Actor,
   input: PlaceOrderInput,
-  /** Runs last inside the transaction: the route records the idempotent answer with the order itself. */
-  recordResult?: (trx: Tx, order: OrderResponse) => Promise<void>,
+  /** The route's idempotent answer, recorded by the same statement as the order. */
+  record?: (order: OrderResponse) => InlineRecord,
 ): Promise<OrderResponse> {
   const lines = mergeLines(input.items);
-  const now = deps.clock.now();
-  const orderId = newId('ord');
-
-  return deps.db.transaction().execute(async (trx) => {
-    const { byId, currency } = await lockOrderable(trx, lines);
-    const taken = new Set(await reserveStock(trx, lines));
-    const short = lines.filter((l) => !taken.has(l.productId)).map((l) => l.productId);
-    if (short.length > 0) {
-      // Throwing rolls back the lines that were taken: all or nothing.
-      throw conflict('insufficient_stock', 'Not enough stock for some products.', { productIds: short });
+  for (let attempt = 1; ; attempt += 1) {
+    const now = deps.clock.now();
+    const read = await readForOrder(
+      deps.db,
+      actor.id,
+      lines.map((l) => l.productId),
+    );
+    const { order, items, response } = priceOrder(deps, actor, input, lines, read, now);
+    const recording = record?.(response);
+    try {
+      await writeOrder(deps.db, {
+        order,
+        items,
+        lines: lines.map((line) => {
+          const p = read.products.find((candidate) => candidate.id === line.productId)!;
+          return { ...line, priceAmount: p.price_amount, currency: p.currency, sku: p.sku, name: p.name };
+        }),
+        outbox: {
+          userId: actor.id,
+          type: 'order.updated',
+          payload: { orderId: order.id, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
+        },
+        idempotency: recording === undefined ? undefined : { update: recording.update, refusal: recording.refusal },
+      });
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (recording !== undefined && refusal === recording.refusal) throw recording.refused();
+      const again = refusal === LINES_CHANGED || isDeadlock(error);
+      if (again && attempt < ATTEMPTS) continue;
+      if (again) throw conflict('order_conflict', 'The products changed while the order was placed; try again.');
+      throw error;
     }
-    const priced = lines.map((line, i) => {
-      const product = byId.get(line.productId)!;
-      const unit = money(product.price_amount, currency);
-      return { line, product, unit, lineTotal: multiply(unit, line.quantity), lineNo: i + 1 };
-    });
-    const total = sum(
-      priced.map((p) => p.lineTotal),
-      currency,
-    );
-    const { order, customer } = await repo.insertOrder(trx, {
-      id: orderId,
-      user_id: actor.id,
-      status: 'CREATED',
-      currency,
-      total_amount: total.amount,
-      shipping_address: input.shippingAddress === undefined ? null : JSON.stringify(input.shippingAddress),
-      carrier: null,
-      tracking_number: null,
-      shipped_at: null,
-      delivered_at: null,
-      created_at: now,
-      updated_at: now,
-      expires_at: new Date(now.getTime() + deps.orderTtlSeconds * 1000),
-      paid_at: null,
-      cancelled_at: null,
-      cancellation_reason: null,
-      stock_released_at: null,
-    });
-    const items = await repo.insertItems(
-      trx,
-      priced.map((p) => ({
-        order_id: orderId,
-        line_no: p.lineNo,
-        product_id: p.product.id,
-        sku: p.product.sku,
-        name: p.product.name,
-        quantity: p.line.quantity,
-        unit_amount: p.unit.amount,
-        line_total: p.lineTotal.amount,
-      })),
-    );
-    await announcePlaced(trx, orderId, actor.id, now);
-    const response = toOrderResponse(order, items, null, customer);
-    await recordResult?.(trx, response);
+    recording?.committed();
     return response;
-  });
+  }
 }
 
-/** Locks the lines' products: each must exist and be active, and all must share one currency. */
-async function lockOrderable(trx: Tx, lines: readonly Line[]) {
-  const products = await lockProducts(
-    trx,
-    lines.map((l) => l.productId),
+/**
+ * The order as the catalog prices it now, checked line by line: every product known and active (400), one
+ * currency (422), enough stock (409 — the write checks it again, atomically).
+ */
+function priceOrder(
+  deps: OrdersDeps,
+  actor: Actor,
+  input: PlaceOrderInput,
+  lines: readonly Line[],
+  read: Awaited<ReturnType<typeof readForOrder>>,
+  now: Date,
+): { order: OrderRow; items: OrderItemRow[]; response: OrderResponse } {
+  const { byId, currency } = orderable(lines, read.products);
+  const short = lines.filter((l) => byId.get(l.productId)!.stock < l.quantity).map((l) => l.productId);
+  if (short.length > 0) {
+    throw conflict('insufficient_stock', 'Not enough stock for some products.', { productIds: short });
+  }
+  const orderId = newId('ord');
+  const items = lines.map((line, i): OrderItemRow => {
+    const product = byId.get(line.productId)!;
+    const unit = money(product.price_amount, currency);
+    return {
+      order_id: orderId,
+      line_no: i + 1,
+      product_id: product.id,
+      sku: product.sku,
+      name: product.name,
+      quantity: line.quantity,
+      unit_amount: unit.amount,
+      line_total: multiply(unit, line.quantity).amount,
+    };
+  });
+  const total = sum(
+    items.map((i) => money(i.line_total, currency)),
+    currency,
   );
+  const order: OrderRow = {
+    id: orderId,
+    user_id: actor.id,
+    status: 'CREATED',
+    currency,
+    total_amount: total.amount,
+    refunded_amount: 0,
+    shipping_address: input.shippingAddress ?? null,
+    carrier: null,
+    tracking_number: null,
+    shipped_at: null,
+    delivered_at: null,
+    created_at: now,
+    updated_at: now,
+    expires_at: new Date(now.getTime() + deps.orderTtlSeconds * 1000),
+    paid_at: null,
+    cancelled_at: null,
+    cancellation_reason: null,
+    stock_released_at: null,
+    // Migration 0011's default: a new order is at version 1; every update of its row adds one.
+    version: 1,
+  };
+  return { order, items, response: toOrderResponse(order, items, null, read.customer) };
+}
+
+/** The lines' products: each must exist and be active, and all must share one currency. */
+function orderable(lines: readonly Line[], products: readonly OrderableProduct[]) {
   const byId = new Map(products.map((p) => [p.id, p]));
   const unknown = lines.filter((l) => byId.get(l.productId)?.active !== true);
   if (unknown.length > 0) {
@@ -119,22 +163,4 @@ async function lockOrderable(trx: Tx, lines: readonly Line[]) {
     throw new AppError('unprocessable', 'mixed_currency', 'All products of one order must share a currency.');
   }
   return { byId, currency };
-}
-
-/** The order's first audit entry and its outbox message (socket, mail, RabbitMQ). */
-async function announcePlaced(trx: Tx, orderId: string, userId: string, now: Date): Promise<void> {
-  await repo.appendOrderEvent(trx, {
-    orderId,
-    type: 'order.created',
-    from: null,
-    to: 'CREATED',
-    actor: userId,
-    reason: null,
-    at: now,
-  });
-  await appendOutbox(trx, {
-    userId,
-    type: 'order.updated',
-    payload: { orderId, status: 'CREATED', paymentStatus: null, at: now.toISOString() },
-  });
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import { ifMatchOf, sendVersioned } from '../../http/if-match.ts';
-import { createIdempotency, idempotencyClaimOf, recordIdempotentResult } from '../../http/idempotency.ts';
+import { createIdempotency, idempotencyClaimOf, recordIdempotentResultInline } from '../../http/idempotency.ts';
 import {
   cancelOrderBody,
   listOrdersQuery,
@@ -62,9 +62,12 @@ function placeAndReadRoutes(orders: ModuleRoutes, deps: OrdersDeps, idempotency:
     },
     async ({ body }, req, res) => {
       const claim = idempotencyClaimOf(req);
-      const order = await placeOrder(deps, actorOf(req), body, async (trx, placed) => {
-        if (claim !== undefined) await recordIdempotentResult(trx, claim, 201, placed, deps.clock.now());
-      });
+      const order = await placeOrder(
+        deps,
+        actorOf(req),
+        body,
+        claim && ((placed) => recordIdempotentResultInline(claim, 201, placed, deps.clock.now())),
+      );
       res.status(201);
       sendOrder(res, order);
     },
