@@ -129,3 +129,16 @@ describe('money', () => {
     );
   });
 });
+
+describe('formatMoney with its formatters kept', () => {
+  it('formats each currency with its own decimals, whatever was formatted before', () => {
+    const seen = [
+      formatMoney({ amount: 1999, currency: 'usd' }),
+      formatMoney({ amount: 1999, currency: 'jpy' }),
+      formatMoney({ amount: 1999, currency: 'kwd' }),
+      formatMoney({ amount: 5, currency: 'usd' }),
+      formatMoney({ amount: 1999, currency: 'jpy' }),
+    ];
+    assert.deepEqual(seen, ['$19.99', '¥1,999', 'KWD\u00a01.999', '$0.05', '¥1,999']);
+  });
+});

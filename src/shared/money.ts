@@ -173,15 +173,24 @@ export function toDecimalString(m: Money): string {
   return `${sign}${padded.slice(0, -e)}.${padded.slice(-e)}`;
 }
 
+const formats = new Map<string, Intl.NumberFormat>();
+
 /** For display only: `formatMoney({ amount: 1999, currency: 'usd' }, 'en-US')` → "$19.99". Intl gets a decimal string, not a float. */
 export function formatMoney(m: Money, locale = 'en-US'): string {
-  const e = exponentOf(m.currency);
-  const format = new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency: m.currency.toUpperCase(),
-    minimumFractionDigits: e,
-    maximumFractionDigits: e,
-  });
+  const key = `${locale} ${m.currency}`;
+  let format = formats.get(key);
+  if (format === undefined) {
+    // Building a formatter is the expensive part (3–4 % of an order's CPU time in the bench's profile): one per
+    // locale and currency, kept (both come from small fixed sets: the currency table and the mail locale).
+    const e = exponentOf(m.currency);
+    format = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency: m.currency.toUpperCase(),
+      minimumFractionDigits: e,
+      maximumFractionDigits: e,
+    });
+    formats.set(key, format);
+  }
   // Intl.NumberFormat v3 formats exact decimal strings; the cast is for lib typings that only list number.
   return format.format(toDecimalString(m) as unknown as number);
 }
