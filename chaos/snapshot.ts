@@ -82,7 +82,8 @@ export async function readDatabase(db: Db): Promise<DatabaseSnapshot> {
     inbox,
     outbox: outbox.map((row): SnapshotOutboxRow => ({
       user_id: row.user_id,
-      event_id: row.event_id,
+      // 0: not numbered yet, i.e. never published (the relay numbers rows as it publishes them).
+      event_id: row.event_id ?? 0,
       type: row.type,
       orderId: payloadField(row.payload, 'orderId'),
       status: payloadField(row.payload, 'status'),

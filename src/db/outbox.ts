@@ -23,42 +23,29 @@ export type OutboxMessage =
 export type AppendOutboxInput = OutboxMessage & { userId: string };
 
 /**
- * Appends a message for one user inside the caller's transaction, numbered with the user's next eventId.
- *
- * The counter upsert takes the user's counter row lock and holds it to commit, so two transactions of one
- * user commit in eventId order: a relay reading committed rows never sees eventId n+1 before n (no gaps at
- * the seam). Call it last in a transaction, after the other locks, so the counter lock is held briefly.
+ * Appends a message for one user inside the caller's transaction. It has no eventId yet: the outbox relay numbers
+ * each user's rows 1, 2, 3… as it publishes them (realtime's `numberEvents`), so that transactions of one user
+ * never queue on a shared counter row (issue 11) and a rolled-back transaction spends no number.
  */
-export async function appendOutbox(trx: Executor, input: AppendOutboxInput): Promise<{ id: number; eventId: number }> {
-  const result = await sql<{ id: number; event_id: number }>`
-    with counter as (
-      insert into user_event_counters (user_id, last_event_id) values (${input.userId}, 1)
-      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + 1
-      returning last_event_id
-    )
-    insert into outbox (user_id, event_id, type, payload)
-    select ${input.userId}, last_event_id, ${input.type}, ${JSON.stringify(input.payload)}::jsonb from counter
-    returning id, event_id`.execute(trx);
-  const row = result.rows[0];
-  if (row === undefined) throw new Error('outbox insert returned no row');
-  return { id: Number(row.id), eventId: Number(row.event_id) };
+export async function appendOutbox(trx: Executor, input: AppendOutboxInput): Promise<{ id: number }> {
+  const row = await trx
+    .insertInto('outbox')
+    .values({ user_id: input.userId, type: input.type, payload: JSON.stringify(input.payload) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: Number(row.id) };
 }
 
 /**
- * appendOutbox as two data-modifying CTEs (`outbox_counter`, `outbox_row`) for a statement that writes several
- * tables at once; they write only when the CTE named `gate` returns a row. The caller puts them in its WITH list.
+ * appendOutbox as a data-modifying CTE (`outbox_row`) for a statement that writes several tables at once; it
+ * writes only when the CTE named `gate` returns a row. The caller puts it in its WITH list.
  */
 export function appendOutboxInline(input: AppendOutboxInput, gate: string): RawBuilder<unknown> {
   return sql`
-    outbox_counter as (
-      insert into user_event_counters (user_id, last_event_id) select ${input.userId}::text, 1 from ${sql.table(gate)}
-      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + 1
-      returning last_event_id
-    ),
     outbox_row as (
-      insert into outbox (user_id, event_id, type, payload)
-      select ${input.userId}::text, last_event_id, ${input.type}::text, ${JSON.stringify(input.payload)}::jsonb
-      from outbox_counter
+      insert into outbox (user_id, type, payload)
+      select ${input.userId}::text, ${input.type}::text, ${JSON.stringify(input.payload)}::jsonb
+      from ${sql.table(gate)}
       returning id
     )`;
 }

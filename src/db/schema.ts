@@ -162,7 +162,8 @@ export interface UserEventCountersTable {
 export interface OutboxTable {
   id: Generated<number>;
   user_id: string;
-  event_id: number;
+  /** 0015: the user's eventId, given by the relay as it publishes (realtime's numberEvents); null before. */
+  event_id: ColumnType<number | null, number | null | undefined, number | null>;
   type: 'order.updated' | 'payment.updated';
   payload: ColumnType<unknown, string, string>;
   created_at: CreatedAt;

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts'
 import type { Db } from '../../db/database.ts';
 import { appendOutbox } from '../../db/outbox.ts';
 import { createLogger } from '../../observability/logger.ts';
+import { numberEvents } from '../realtime/index.ts';
 import { manualClock } from '../../shared/clock.ts';
 import { pruneOnce, type RetentionPolicy } from './retention.ts';
 import { startWorkerJobs } from './worker.ts';
@@ -17,7 +18,7 @@ const policy: RetentionPolicy = { replayWindowMs: 7 * DAY, inboxRetentionMs: 30 
 
 /** One outbox event for `userId`, created `age` before now, published to the given sinks. */
 async function event(db: Db, userId: string, age: number, sinks: { socket?: boolean; amqp?: boolean } = {}) {
-  const { id, eventId } = await db.transaction().execute((trx) =>
+  const { id } = await db.transaction().execute((trx) =>
     appendOutbox(trx, {
       userId,
       type: 'order.updated',
@@ -33,7 +34,10 @@ async function event(db: Db, userId: string, age: number, sinks: { socket?: bool
     })
     .where('id', '=', id)
     .execute();
-  return eventId;
+  // Numbered as the relay numbers rows when it publishes them.
+  await numberEvents(db, 100);
+  const row = await db.selectFrom('outbox').select('event_id').where('id', '=', id).executeTakeFirstOrThrow();
+  return Number(row.event_id);
 }
 
 async function eventIds(db: Db, userId: string): Promise<number[]> {

@@ -5,3 +5,5 @@ export type { OrderUpdatedEvent, PaymentUpdatedEvent, RealtimeEvent } from './ev
 export { createBroadcaster, type Broadcaster } from './broadcaster.ts';
 // Retention (the jobs module): the oldest published events, past the replay window.
 export { deletePublishedBefore } from './realtime.repository.ts';
+// Tests that publish by hand number the rows as the relay would.
+export { numberEvents } from './realtime.repository.ts';

@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { createWakeableLoop, type WakeableLoop } from '../../shared/wakeable-loop.ts';
 import type { AmqpPublisher } from '../events-out/index.ts';
 import { staffCopy, toRealtimeEvent, type RealtimeEvent } from './events.ts';
-import { assignStaffSeqs, listUnpublished, markPublished, type Sink } from './realtime.repository.ts';
+import { assignStaffSeqs, listUnpublished, markPublished, numberEvents, type Sink } from './realtime.repository.ts';
 import { embeddedLeadership, OUTBOX_CHANNEL, serverLeadership, type RelayLeadership } from './relay-leader.ts';
 
 export interface RelayOptions {
@@ -87,6 +87,20 @@ function amqpBatch(options: RelayOptions, batchSize: number): Batch {
 }
 
 /**
+ * Wraps each sink's batch so that rows get their users' eventIds first, before either sink reads them; one
+ * numbering at a time (both sinks' loops call it, and only the active relay's connection runs it), so no row is
+ * numbered twice.
+ */
+function numberingFirst(batchSize: number): (batch: Batch) => Batch {
+  let numbering: Promise<unknown> = Promise.resolve();
+  return (batch) => (db) => {
+    const run = numbering.then(() => numberEvents(db, batchSize));
+    numbering = run.catch(() => {});
+    return run.then(() => batch(db));
+  };
+}
+
+/**
  * Sends committed outbox rows to Socket.IO and RabbitMQ, in id order, and marks each sink's rows after it
  * accepted them (RabbitMQ: after the publisher confirm). A failure marks nothing, so the rows go again:
  * at least once. Each sink drains on its own loop, so a broker that is down never holds back the sockets.
@@ -142,7 +156,11 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       },
     });
   };
-  const loops = [sinkLoop('socket', socketBatch(options, batchSize)), sinkLoop('amqp', amqpBatch(options, batchSize))];
+  const numbered = numberingFirst(batchSize);
+  const loops = [
+    sinkLoop('socket', numbered(socketBatch(options, batchSize))),
+    sinkLoop('amqp', numbered(amqpBatch(options, batchSize))),
+  ];
 
   function kick(): void {
     if (!isStopped) for (const loop of loops) loop.wake();

@@ -23,8 +23,9 @@ export async function listUserEventsAfter(
 }
 
 /**
- * The user's newest committed eventId, 0 when none: the counter appendOutbox advances in the same transaction
- * as the row (primary key), so it stays right after retention has pruned the user's rows.
+ * The user's newest eventId, 0 when none: the counter numberEvents advances with the rows it numbers (primary
+ * key), so it stays right after retention has pruned the user's rows. Rows committed but not numbered yet come
+ * after it, live, with the next numbers.
  */
 export async function lastUserEventId(db: Executor, userId: string): Promise<number> {
   const row = await db
@@ -69,12 +70,43 @@ export async function deletePublishedBefore(
 
 export type Sink = 'socket' | 'amqp';
 
-/** The oldest rows a sink has not published yet, in id order (outbox_unpublished_idx / outbox_amqp_unpublished_idx). */
+/**
+ * Gives committed rows without an eventId their users' next eventIds, oldest row first, up to `limit` rows, in one
+ * statement; returns how many it numbered. Per user the numbers follow row id order within a call and carry on
+ * from the user's counter (user_event_counters), so they have no holes. Only the active outbox relay calls this,
+ * one call at a time (two calls at once could both number a row), before either sink publishes.
+ */
+export async function numberEvents(db: Executor, limit: number): Promise<number> {
+  const { rows } = await sql<{ id: number }>`
+    with todo as (
+      select id, user_id, row_number() over (partition by user_id order by id) as n
+      from (select id, user_id from outbox where event_id is null order by id limit ${limit}) as pending
+    ),
+    per_user as (select user_id, count(*) as c from todo group by user_id),
+    counters as (
+      insert into user_event_counters (user_id, last_event_id) select user_id, c from per_user
+      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
+      returning user_id, last_event_id
+    )
+    update outbox set event_id = counters.last_event_id - per_user.c + todo.n
+    from todo join per_user using (user_id) join counters using (user_id)
+    where outbox.id = todo.id
+    returning outbox.id`.execute(db);
+  return rows.length;
+}
+
+/**
+ * The oldest numbered rows a sink has not published yet (outbox_unpublished_idx / outbox_amqp_unpublished_idx),
+ * ordered so that each user's come in eventId order.
+ */
 export async function listUnpublished(db: Executor, sink: Sink, limit: number): Promise<OutboxRow[]> {
-  const query = db.selectFrom('outbox').select(['id', 'user_id', 'event_id', 'type', 'payload']);
+  const query = db
+    .selectFrom('outbox')
+    .select(['id', 'user_id', 'event_id', 'type', 'payload'])
+    .where('event_id', 'is not', null);
   const pending =
     sink === 'socket' ? query.where('published_at', 'is', null) : query.where('amqp_published_at', 'is', null);
-  return pending.orderBy('id').limit(limit).execute().then(toRows);
+  return inEventIdOrder(toRows(await pending.orderBy('id').limit(limit).execute()));
 }
 
 export async function markPublished(db: Executor, sink: Sink, ids: readonly number[], at: Date): Promise<void> {
@@ -84,8 +116,19 @@ export async function markPublished(db: Executor, sink: Sink, ids: readonly numb
   else await update.set({ amqp_published_at: at }).where('amqp_published_at', 'is', null).execute();
 }
 
+/**
+ * The rows in id order, except that each user's rows, in the places they hold, come in eventId order: a row that
+ * committed late may have a lower id than one of the user's rows numbered before it.
+ */
+export function inEventIdOrder(rows: readonly OutboxRow[]): OutboxRow[] {
+  const byUser = new Map<string, OutboxRow[]>();
+  for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+  for (const own of byUser.values()) own.sort((a, b) => a.event_id - b.event_id);
+  return rows.map((row) => byUser.get(row.user_id)!.shift()!);
+}
+
 /** bigint columns come back as strings from a client without the pool's parsers: numbers from here on. */
-function toRows(rows: readonly OutboxRow[]): OutboxRow[] {
+function toRows(rows: readonly (Omit<OutboxRow, 'event_id'> & { event_id: number | null })[]): OutboxRow[] {
   return rows.map((r) => ({ ...r, id: Number(r.id), event_id: Number(r.event_id) }));
 }
 
