@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Small helpers shared by the benchmarks: a Fulcrum process, a JSON client, percentiles. */
@@ -21,9 +22,9 @@ export interface FulcrumProcess {
 }
 
 /** `node src/main.ts all` as a child process (its own core), answering /readyz. */
-export async function startFulcrum(env: Record<string, string>): Promise<FulcrumProcess> {
+export async function startFulcrum(env: Record<string, string>, nodeArgs: string[] = []): Promise<FulcrumProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts', 'all'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts', 'all'], {
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -126,4 +127,46 @@ export async function atRate(
   await Promise.all(running);
   const seconds = (end: number) => Math.max(end - t0, 1) / 1000;
   return { started: count / seconds(lastStart + 1000 / perSecond), finished: count / seconds(performance.now()) };
+}
+
+/** Milliseconds on the system's monotonic clock (CLOCK_MONOTONIC): comparable between the bench's processes. */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU seconds a process has used so far (user + system, /proc/<pid>/stat); undefined off Linux. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine's busy and total CPU time so far (/proc/stat, all cores), to tell how busy it was during a row. */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size of a process in bytes (/proc/<pid>/status VmRSS). */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
 }

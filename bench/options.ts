@@ -1,0 +1,64 @@
+/** The bench's settings from its environment and arguments (see bench/README.md). */
+
+export const ROWS = ['startup', 'catalog', 'orders', 'webhooks', 'sequences', 'drain', 'reset', 'soak'] as const;
+export type Row = (typeof ROWS)[number];
+
+export interface Options {
+  rows: Set<Row>;
+  quick: boolean;
+  databaseUrl: string | undefined;
+  /** Seconds of each closed-loop row; its warm-up is a quarter of it (at least 1 s). */
+  seconds: number;
+  /** Payments of each webhook row at `rate`, and of the backlog. */
+  payments: number;
+  rate: number;
+  backlog: number;
+  orderLines: number;
+  starts: number;
+  soakSeconds: number;
+  profile: boolean;
+}
+
+function count(env: Record<string, string | undefined>, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, not ${raw}`);
+  return value;
+}
+
+/**
+ * BENCH_ONLY is a comma-separated list of rows (the old single names still work); without it every row runs but
+ * the soak. `--soak` alone runs the soak alone (with BENCH_ONLY, adds it).
+ */
+export function parseOptions(env: Record<string, string | undefined>, argv: readonly string[]): Options {
+  const soak = argv.includes('--soak');
+  const only = (env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const name of only) {
+    if (!(ROWS as readonly string[]).includes(name)) {
+      throw new Error(`BENCH_ONLY: unknown row ${name} (rows: ${ROWS.join(', ')})`);
+    }
+  }
+  let rows: Set<Row>;
+  if (only.length > 0) rows = new Set(only as Row[]);
+  else if (soak) rows = new Set();
+  else rows = new Set(ROWS.filter((r) => r !== 'soak'));
+  if (soak) rows.add('soak');
+  const quick = env.BENCH_QUICK === '1';
+  return {
+    rows,
+    quick,
+    databaseUrl: env.BENCH_DATABASE_URL === '' ? undefined : env.BENCH_DATABASE_URL,
+    seconds: count(env, 'BENCH_SECONDS', quick ? 3 : 10),
+    payments: count(env, 'BENCH_PAYMENTS', quick ? 200 : 1000),
+    rate: count(env, 'BENCH_RATE', 200),
+    backlog: count(env, 'BENCH_BACKLOG', quick ? 300 : 2000),
+    orderLines: count(env, 'BENCH_ORDER_LINES', 1),
+    starts: count(env, 'BENCH_STARTS', quick ? 1 : 3),
+    soakSeconds: count(env, 'BENCH_SOAK_SECONDS', 600),
+    profile: env.BENCH_PROFILE === '1',
+  };
+}

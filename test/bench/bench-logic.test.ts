@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Stripe from 'stripe';
+import { groupByPayment, paymentIntentOf, signatureHeader, type SandboxEvent } from '../../bench/events.ts';
+import { failures, formatRow, millis, percent, rate, times } from '../../bench/format.ts';
+import { summarize } from '../../bench/lib.ts';
+import { parseOptions } from '../../bench/options.ts';
+import { areaOf, formatProfile, summarizeProfile, type CpuProfile } from '../../bench/profile.ts';
+
+// The bench's own logic (bench/README.md): what it computes from its measurements, not the measurements.
+
+const root = '/repo';
+const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
+
+/** Samples of 1 ms each unless `deltas` says otherwise: ids 2 = (idle), 3 = placeOrder, 4 = parse, 5 = (garbage collector). */
+function profile(samples: number[], deltas?: number[], startTime = 1_000_000): CpuProfile {
+  return {
+    nodes: [
+      { id: 1, callFrame: frame('(root)') },
+      { id: 2, callFrame: frame('(idle)') },
+      { id: 3, callFrame: frame('placeOrder', `file://${root}/src/modules/orders/orders.place.ts`, 40) },
+      { id: 4, callFrame: frame('parse', `file://${root}/node_modules/@electric-sql/pglite/dist/x.js`, 0) },
+      { id: 5, callFrame: frame('(garbage collector)') },
+    ],
+    startTime,
+    endTime: startTime + samples.length * 1000,
+    samples,
+    timeDeltas: deltas ?? samples.map(() => 1000),
+  };
+}
+
+describe('the CPU profile summary', () => {
+  it('ranks functions by self time, leaves idle out of the ranking and counts each sample until the next', () => {
+    const s = summarizeProfile(profile([3, 3, 3, 4, 2, 2, 5, 3]), { root });
+    // The last sample has no next one: it counts for nothing.
+    assert.equal(s.totalMs, 7);
+    assert.equal(s.idleMs, 2);
+    assert.deepEqual(
+      s.top.map((e) => [e.name, e.ms, e.share]),
+      [
+        ['placeOrder src/modules/orders/orders.place.ts:41', 3, 3 / 5],
+        ['(garbage collector)', 1, 1 / 5],
+        ['parse node_modules/@electric-sql/pglite/dist/x.js:1', 1, 1 / 5],
+      ],
+    );
+    assert.deepEqual(
+      s.areas.map((a) => [a.name, a.ms]),
+      [
+        ['src/orders', 3],
+        ['(garbage collector)', 1],
+        ['pkg:@electric-sql/pglite', 1],
+      ],
+    );
+    assert.equal(s.windowMissed, false);
+  });
+
+  it('keeps only the samples inside a window on the profile clock, and says when the window missed it', () => {
+    // Sample i is at startTime + (i + 1) ms.
+    const p = profile([4, 4, 3, 3, 3, 4, 4, 4]);
+    const inside = summarizeProfile(p, { root, fromUs: 1_002_500, toUs: 1_005_500 });
+    assert.deepEqual(
+      inside.top.map((e) => [e.name.split(' ')[0], e.ms]),
+      [['placeOrder', 3]],
+    );
+    const missed = summarizeProfile(p, { root, fromUs: 5_000_000, toUs: 6_000_000 });
+    assert.equal(missed.windowMissed, true);
+    assert.equal(missed.totalMs, 7);
+    assert.match(formatProfile('orders', missed), /the window was outside it/);
+    assert.doesNotMatch(formatProfile('orders', inside), /outside/);
+  });
+
+  it('shows at most `top` functions, with their shares', () => {
+    const s = summarizeProfile(profile([3, 3, 4, 5, 2]), { root, top: 1 });
+    assert.equal(s.top.length, 1);
+    const text = formatProfile('confirmation', s);
+    assert.match(text, /^confirmation: 0\.0 s busy of 0\.0 s sampled\n/);
+    assert.match(text, / 50\.0 %\s+2 ms {2}placeOrder src\/modules\/orders\/orders\.place\.ts:41/);
+    assert.match(text, /by area: src\/orders 50 %/);
+  });
+
+  it('names areas by package, src directory, node, wasm and V8 pseudo-frames', () => {
+    assert.equal(areaOf(`file://${root}/node_modules/kysely/dist/esm/x.js`, 'f', root), 'pkg:kysely');
+    assert.equal(areaOf(`file://${root}/node_modules/@socket.io/x/y.js`, 'f', root), 'pkg:@socket.io/x');
+    assert.equal(areaOf(`file://${root}/src/http/idempotency.ts`, 'f', root), 'src/http');
+    assert.equal(areaOf(`file://${root}/src/app.ts`, 'f', root), 'src/app');
+    assert.equal(areaOf('node:internal/streams/writable', 'f', root), 'node');
+    assert.equal(areaOf('wasm://wasm/022a9842', 'wasm-function[1]', root), 'wasm');
+    assert.equal(areaOf('', '(program)', root), '(program)');
+    assert.equal(areaOf('', 'writev', root), 'native');
+  });
+});
+
+describe('the row formatting', () => {
+  it('writes rates, durations, ratios and shares', () => {
+    assert.equal(rate(612.4), '612/s');
+    assert.equal(rate(45_300), '45.3 k/s');
+    assert.equal(rate(NaN), '–');
+    assert.equal(millis(3.14159), '3.1 ms');
+    assert.equal(millis(160.4), '160 ms');
+    assert.equal(millis(3500), '3500 ms');
+    assert.equal(millis(12_500), '12.5 s');
+    assert.equal(times(600, 2000), '0.30×');
+    assert.equal(times(1, 0), '–');
+    assert.equal(percent(0.374), '37 %');
+    assert.equal(percent(undefined), '–');
+  });
+
+  it('says a row failed rather than hiding it', () => {
+    assert.equal(failures({ rps: 10, p50: 1, p99: 2 }), '');
+    assert.equal(failures({ rps: 10, p50: 1, p99: 2, non2xx: 0, errors: 0 }), '');
+    assert.equal(failures({ rps: 10, p50: 1, p99: 2, non2xx: 12, errors: 3 }), '  ⚠ 12 non-2xx, 3 errors');
+    assert.equal(failures({ rps: 0, p50: NaN, p99: NaN }), '  ⚠ nothing completed');
+  });
+
+  it('puts the ratio to the ceiling beside both absolute figures', () => {
+    const line = formatRow(
+      'POST /orders, 64 clients',
+      { rps: 600, p50: 80, p99: 160, cpuShare: 0.21, non2xx: 4 },
+      { label: 'plain SQL ×64', rps: 2400, p50: 20, p99: 45.5 },
+    );
+    assert.match(line, /^POST \/orders, 64 clients\s+600\/s\s+p50 80\.0 ms\s+p99 160 ms\s+gen 21 %/);
+    assert.match(line, /0\.25× of plain SQL ×64 \(2400\/s, p50 20\.0 ms, p99 45\.5 ms\)/);
+    assert.match(line, /⚠ 4 non-2xx$/);
+  });
+
+  it('takes nearest-rank percentiles', () => {
+    const s = summarize(Array.from({ length: 100 }, (_, i) => 100 - i));
+    assert.deepEqual([s.p50, s.p99, s.max, s.n], [50, 99, 100, 100]);
+    assert.throws(() => summarize([]), /no samples/);
+  });
+});
+
+describe('the gateway events the webhook rows send', () => {
+  it('signs with Stripe’s scheme, which the stripe SDK accepts, and a wrong secret is refused', () => {
+    const payload = JSON.stringify({ id: 'evt_1', object: 'event', type: 'checkout.session.completed' });
+    const secret = 'whsec_bench';
+    const header = signatureHeader(payload, secret, Math.floor(Date.now() / 1000));
+    const stripe = new Stripe('sk_test_x');
+    assert.equal(stripe.webhooks.constructEvent(payload, header, secret).id, 'evt_1');
+    assert.throws(() => stripe.webhooks.constructEvent(payload, header, 'whsec_other'));
+    assert.match(signatureHeader('x', secret, 1700000000), /^t=1700000000,v1=[0-9a-f]{64}$/);
+  });
+
+  it('groups an event log into one sequence per payment, in the order the sandbox made them', () => {
+    const ev = (id: string, type: string, object: SandboxEvent['data']['object']): SandboxEvent => ({
+      id,
+      type,
+      data: { object },
+    });
+    const log = [
+      ev('e1', 'payment_intent.created', { id: 'pi_a', object: 'payment_intent' }),
+      ev('e2', 'payment_intent.created', { id: 'pi_b', object: 'payment_intent' }),
+      ev('e3', 'charge.succeeded', { id: 'ch_a', object: 'charge', payment_intent: 'pi_a' }),
+      ev('e4', 'customer.created', { id: 'cus_1', object: 'customer' }),
+      ev('e5', 'payment_intent.succeeded', { id: 'pi_a', object: 'payment_intent' }),
+      ev('e6', 'checkout.session.completed', { id: 'cs_a', object: 'checkout.session', payment_intent: 'pi_a' }),
+      ev('e7', 'checkout.session.completed', { id: 'cs_b', object: 'checkout.session', payment_intent: 'pi_b' }),
+    ];
+    assert.equal(paymentIntentOf(log[3]!), undefined);
+    const sequences = groupByPayment(log);
+    assert.deepEqual(
+      sequences.map((s) => [s.paymentIntent, s.sessionId, s.events.map((e) => e.id)]),
+      [
+        ['pi_a', 'cs_a', ['e1', 'e3', 'e5', 'e6']],
+        ['pi_b', 'cs_b', ['e2', 'e7']],
+      ],
+    );
+  });
+});
+
+describe('the bench settings', () => {
+  it('runs every row but the soak by default, and the soak alone with --soak', () => {
+    const all = parseOptions({}, []);
+    assert.deepEqual([...all.rows], ['startup', 'catalog', 'orders', 'webhooks', 'sequences', 'drain', 'reset']);
+    assert.deepEqual([all.seconds, all.payments, all.rate, all.backlog, all.soakSeconds], [10, 1000, 200, 2000, 600]);
+    assert.deepEqual([...parseOptions({}, ['--soak']).rows], ['soak']);
+    assert.deepEqual([...parseOptions({ BENCH_ONLY: 'orders' }, ['--soak']).rows], ['orders', 'soak']);
+  });
+
+  it('picks rows from BENCH_ONLY, shortens everything with BENCH_QUICK and refuses what it does not know', () => {
+    const o = parseOptions({ BENCH_ONLY: 'catalog, drain', BENCH_QUICK: '1', BENCH_BACKLOG: '500' }, []);
+    assert.deepEqual([...o.rows], ['catalog', 'drain']);
+    assert.deepEqual([o.quick, o.seconds, o.payments, o.backlog], [true, 3, 200, 500]);
+    assert.equal(parseOptions({ BENCH_DATABASE_URL: '' }, []).databaseUrl, undefined);
+    assert.throws(() => parseOptions({ BENCH_ONLY: 'orders,everything' }, []), /unknown row everything/);
+    assert.throws(() => parseOptions({ BENCH_RATE: '0' }, []), /BENCH_RATE must be a whole number ≥ 1/);
+    assert.throws(() => parseOptions({ BENCH_SECONDS: 'ten' }, []), /BENCH_SECONDS/);
+  });
+});
