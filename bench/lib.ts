@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 
 /** Small helpers shared by the benchmarks: a Fulcrum process, a JSON client, percentiles. */
 
@@ -26,7 +27,11 @@ export async function startFulcrum(env: Record<string, string>, nodeArgs: string
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts', 'all'], {
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Its log lines (JSON on a pipe) go on to the bench's output; the start-up banner does not.
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('{')) console.log(line);
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
