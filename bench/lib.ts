@@ -30,7 +30,7 @@ export async function startFulcrum(env: Record<string, string>, nodeArgs: string
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // Its log lines (JSON on a pipe) go on to the bench's output; the start-up banner does not.
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     if (line.startsWith('{')) console.log(line);
   });
   const baseUrl = `http://127.0.0.1:${port}`;
