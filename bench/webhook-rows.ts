@@ -145,7 +145,7 @@ export async function benchPaced(
   printRow(
     opts.label,
     {
-      rps: confirmed / ((lastPaid - result.startedAt) / 1000),
+      rps: confirmed === 0 ? 0 : confirmed / ((lastPaid - result.startedAt) / 1000),
       p50: s?.p50 ?? NaN,
       p99: s?.p99 ?? NaN,
       cpuShare: result.cpuShare,
@@ -176,7 +176,7 @@ export async function benchDrain(
     const r = await ctx.load.run({
       kind: 'cannon',
       url: ctx.base,
-      connections: 16,
+      connections: Math.min(16, events.length),
       amount: events.length,
       request: { type: 'events', file, secret: opts.secret },
     });
@@ -187,7 +187,7 @@ export async function benchDrain(
   const confirmed = ids.filter((id) => listener.paidAt.has(id)).length;
   const lastPaid = Math.max(...ids.map((id) => listener.paidAt.get(id) ?? 0));
   ctx.windows.set('confirmation, backlog drained', [result.startedAt, lastPaid]);
-  const drained = confirmed / ((lastPaid - result.startedAt) / 1000);
+  const drained = confirmed === 0 ? 0 : confirmed / ((lastPaid - result.startedAt) / 1000);
   printRow(
     `backlog of ${payments.length} payments drained`,
     { rps: drained, p50: NaN, p99: NaN, cpuShare: result.cpuShare, non2xx: result.non2xx, errors: result.errors },
