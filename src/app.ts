@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
@@ -21,7 +21,7 @@ import {
   type SessionControl,
   type TokenService,
 } from './modules/auth/index.ts';
-import { catalogModule } from './modules/catalog/index.ts';
+import { catalogModule, createCatalogCache, type CatalogCache } from './modules/catalog/index.ts';
 import { createMailQueue, mailModule, shopOf, type MailQueue } from './modules/mail/index.ts';
 import { createOrdersModule } from './modules/orders/index.ts';
 import { createPaymentsRuntime, paymentsModule, type PaymentsRuntime } from './modules/payments/index.ts';
@@ -29,6 +29,7 @@ import { createRealtime, type Realtime } from './modules/realtime/index.ts';
 import { statsModule } from './modules/stats/index.ts';
 import { webhooksModule } from './modules/webhooks/index.ts';
 import type { Logger } from './observability/logger.ts';
+import { accessLog, markStatic } from './observability/access-log.ts';
 import { opsModule } from './observability/ops.routes.ts';
 import { createMetrics, measureHttp, type Metrics } from './observability/metrics.ts';
 import type { Clock } from './shared/clock.ts';
@@ -57,6 +58,8 @@ type AppContext = ModuleContext<
     sessions: SessionControl;
     /** Mails written in a request's transaction, sent later by the worker (SHOP_NAME, PUBLIC_URL). */
     mail: MailQueue;
+    /** Public catalog answers (Redis with REDIS_URL, else memory), dropped on admin writes. */
+    catalogCache: CatalogCache;
   }
 >;
 
@@ -71,6 +74,8 @@ export interface BuiltApp {
   payments: PaymentsRuntime;
   /** Rate-limit counts (Redis with REDIS_URL, else memory); its Redis connection closes with `server`. */
   rateLimits: RateLimitStore;
+  /** Public catalog answers (Redis with REDIS_URL, else memory); its Redis connection closes with `server`. */
+  catalogCache: CatalogCache;
   /** Readiness turns 503 and new connections are refused from here on. */
   beginShutdown(): void;
 }
@@ -104,7 +109,13 @@ export function buildApp(input: AppDeps): BuiltApp {
   // Every request and socket handshake checks that the token's account exists and is not disabled.
   const tokens = withAccountCheck(input.tokens, input.database.db);
   const mail = createMailQueue(shopOf(config));
-  const deps = { ...input, tokens, metrics, payments, rateLimits, sessions, mail };
+  const catalogCache = createCatalogCache({
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.CATALOG_CACHE_KEY_PREFIX,
+    ttlMs: config.CATALOG_CACHE_TTL_MS,
+    logger,
+  });
+  const deps = { ...input, tokens, metrics, payments, rateLimits, sessions, mail, catalogCache };
   const registry = new RouteRegistry();
   const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
   const rawMounts: [string, Router][] = [];
@@ -129,8 +140,8 @@ export function buildApp(input: AppDeps): BuiltApp {
   server.on('clientError', answerClientError);
   const realtime = createRealtime(server, deps);
   made.realtime = realtime;
-  // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' Redis goes with it.
-  server.once('close', () => void rateLimits.close());
+  // Whoever stops the app closes its server (main.ts at shutdown, tests); the limiters' and the cache's Redis go with it.
+  server.once('close', () => void Promise.all([rateLimits.close(), catalogCache.close()]));
   return {
     app,
     server,
@@ -139,6 +150,7 @@ export function buildApp(input: AppDeps): BuiltApp {
     realtime,
     payments,
     rateLimits,
+    catalogCache,
     beginShutdown() {
       shuttingDown = true;
       realtime.beginShutdown();
@@ -156,26 +168,30 @@ function httpApp(parts: {
   rawMounts: [string, Router][];
   jsonMounts: [string, Router][];
 }): Express {
-  const { config, logger, metrics, rateLimits, registry, rawMounts, jsonMounts } = parts;
+  const { config, logger, metrics, rateLimits, registry } = parts;
   const app = express();
   app.disable('x-powered-by');
   // Behind a reverse proxy (TRUST_PROXY), req.ip is the client's address from X-Forwarded-For; else the TCP peer's.
   app.set('trust proxy', config.TRUST_PROXY ?? false);
+  // Only the API and operations routes (the registry's) are metered and go through bodies and routers.
+  const routed = routedPaths(registry);
+  // Every answer, pages included: a request id, a log line (debug for files), helmet's headers, CORS, the limit.
   app.use(requestId);
   app.use(accessLog(logger));
-  app.use(measureHttp(metrics));
+  app.use(only(routed, measureHttp(metrics)));
   // Product images may live on an https CDN (imageUrl); everything else keeps helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'https:'] } } }));
   app.use(
     cors({
       origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
       exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'ETag'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-Match'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-Match', 'If-None-Match'],
       maxAge: 600,
     }),
   );
   if (config.API_RATE_LIMIT_PER_MINUTE > 0) app.use(globalRateLimit(rateLimits, config.API_RATE_LIMIT_PER_MINUTE));
-
+  // The API and operations routes before any file: an API request never costs a file-system lookup.
+  app.use(only(routed, routesStack(parts)));
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
   // The storefront at `/` and the admin dashboard at `/admin`: static pages, scripts from 'self' only.
   // Its files (the demo catalog's images under /images/demo/ too) are logged at debug, not info.
@@ -187,17 +203,42 @@ function httpApp(parts: {
       setHeaders: (res) => markStatic(res),
     }),
   );
-
-  // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
-  for (const [path, router] of rawMounts) app.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
-  app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
-  for (const [path, router] of jsonMounts) app.use(path === '' ? '/' : path, router);
-
-  app.use((req, res) => {
-    sendProblem(req, res, new AppError('not_found', 'not_found', `No route for ${req.method} ${req.path}.`));
-  });
+  app.use(notFound);
   app.use(errorHandler(logger));
   return app;
+}
+
+/** The modules' routes: raw-body webhook routes, JSON parsing, the routers, and 404 for the rest of their paths. */
+function routesStack(parts: { rawMounts: [string, Router][]; jsonMounts: [string, Router][] }): Router {
+  const stack = express.Router();
+  // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
+  for (const [path, router] of parts.rawMounts)
+    stack.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
+  stack.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
+  for (const [path, router] of parts.jsonMounts) stack.use(path === '' ? '/' : path, router);
+  stack.use(notFound);
+  return stack;
+}
+
+const notFound: RequestHandler = (req, res) => {
+  sendProblem(req, res, new AppError('not_found', 'not_found', `No route for ${req.method} ${req.path}.`));
+};
+
+/** Whether a path is under one of the registry's first segments (`/api/…`, `/healthz`, `/readyz`, `/metrics`). */
+function routedPaths(registry: RouteRegistry): (path: string) => boolean {
+  const roots = new Set(registry.routes.map((r) => r.path.split('/')[1]));
+  return (path) => {
+    const end = path.indexOf('/', 1);
+    return roots.has(end === -1 ? path.slice(1) : path.slice(1, end));
+  };
+}
+
+/** `handler` for the paths `applies` names; every other request passes by untouched. */
+function only(applies: (path: string) => boolean, handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (applies(req.path)) handler(req, res, next);
+    else next();
+  };
 }
 
 function globalRateLimit(store: RateLimitStore, perMinute: number): RequestHandler {
@@ -212,43 +253,6 @@ function globalRateLimit(store: RateLimitStore, perMinute: number): RequestHandl
         retryAfter: rejection.msBeforeNext / 1000,
       });
     }
-    next();
-  };
-}
-
-const STATIC = Symbol('static file');
-
-function markStatic(res: object): void {
-  (res as { [STATIC]?: boolean })[STATIC] = true;
-}
-
-/** A file of web/ (pages, scripts, images) or of the API docs (/docs): not worth an info line each. */
-function isStaticFile(req: Request, res: Response): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  return (res as { [STATIC]?: boolean })[STATIC] === true || req.path === '/docs' || req.path.startsWith('/docs/');
-}
-
-/** The first admin's setup token may come in the admin page's address (`/admin?setup=…`): never logged. */
-export function loggableUrl(url: string): string {
-  return url.replace(/([?&]setup=)[^&#]*/gi, '$1[redacted]');
-}
-
-function accessLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const level = isStaticFile(req, res) ? 'debug' : 'info';
-      logger[level](
-        {
-          reqId: res.getHeader('X-Request-Id'),
-          method: req.method,
-          url: loggableUrl(req.originalUrl),
-          status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-        },
-        'request',
-      );
-    });
     next();
   };
 }

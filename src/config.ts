@@ -35,6 +35,13 @@ const schema = z.object({
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'must be 1–64 letters, digits, _ : . or -')
     .default('fulcrum:rl'),
+  /** How long a public catalog answer may be served from the cache (Redis with REDIS_URL, else memory); 0: no cache. */
+  CATALOG_CACHE_TTL_MS: intIn(0, 1000).default(500),
+  /** Prefix of the catalog cache's keys in Redis, like RATE_LIMIT_KEY_PREFIX. */
+  CATALOG_CACHE_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, 'must be 1–64 letters, digits, _ : . or -')
+    .default('fulcrum:catalog'),
   /** Requests per minute one address may make (all routes; login has its own, stricter limiter); 0: no limit. */
   API_RATE_LIMIT_PER_MINUTE: intIn(0, 10_000_000).default(3000),
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),

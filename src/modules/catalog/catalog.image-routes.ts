@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
+import { noneMatchHits } from '../../http/cacheable.ts';
 import { z } from 'zod';
 import { actorOf } from '../../http/authenticate.ts';
 import type { ModuleRoutes } from '../../http/routes.ts';
-import type { Db } from '../../db/database.ts';
-import type { Clock } from '../../shared/clock.ts';
+import type { CatalogDeps } from './catalog.service.ts';
 import * as images from './catalog.images.ts';
 import { productParams, productSchema } from './catalog.schemas.ts';
 
@@ -23,7 +23,7 @@ const adminsOnly: RequestHandler = (req, _res, next) => {
 };
 
 /** GET /api/v1/products/:id/image (public); PUT and DELETE /api/v1/admin/products/:id/image (admin). */
-export function imageRoutes(open: ModuleRoutes, admin: ModuleRoutes, deps: { db: Db; clock: Clock }): void {
+export function imageRoutes(open: ModuleRoutes, admin: ModuleRoutes, deps: CatalogDeps): void {
   open.route(
     {
       method: 'get',
@@ -39,17 +39,19 @@ export function imageRoutes(open: ModuleRoutes, admin: ModuleRoutes, deps: { db:
       },
     },
     async ({ params, query }, req, res) => {
-      const image = await images.readImage(deps.db, params.id);
-      const etag = `"${image.etag}"`;
+      // The tag alone first: a matching If-None-Match is answered without reading the bytes.
+      const known = await images.readImageTag(deps.db, params.id);
+      const matched = noneMatchHits(req.get('if-none-match'), `"${known}"`);
+      const image = matched ? undefined : await images.readImage(deps.db, params.id);
+      const etag = image?.etag ?? known;
       // The imageUrl names the bytes (?v=<etag>): that address never changes meaning, so it may be kept a year.
       res.setHeader(
         'Cache-Control',
-        query.v === image.etag ? 'public, max-age=31536000, immutable' : 'public, max-age=0, must-revalidate',
+        query.v === etag ? 'public, max-age=31536000, immutable' : 'public, max-age=0, must-revalidate',
       );
-      res.setHeader('ETag', etag);
+      res.setHeader('ETag', `"${etag}"`);
       res.setHeader('X-Content-Type-Options', 'nosniff');
-      const match = req.get('if-none-match');
-      if (match !== undefined && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+      if (image === undefined) {
         res.status(304).end();
         return;
       }

@@ -4,6 +4,7 @@ import type { Actor } from '../../shared/actor.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth/index.ts';
+import type { CatalogCache } from './catalog.cache.ts';
 import { toProductResponse, type ProductResponse } from './catalog.schemas.ts';
 
 /** Uploaded product images: PNG, JPEG or WebP up to 2 MiB, kept in the database (migration 0013). */
@@ -32,6 +33,7 @@ export const uploadedImageUrl = (productId: string, etag: string): string =>
 interface ImageDeps {
   db: Db;
   clock: Clock;
+  cache: CatalogCache;
 }
 
 /** Route guard: only admins may upload, checked before a byte of the body is read. */
@@ -61,7 +63,7 @@ export async function putImage(
   }
   const etag = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
+  const product = await deps.db.transaction().execute(async (trx) => {
     const row = await trx
       .updateTable('products')
       .set({ image_url: uploadedImageUrl(productId, etag), updated_at: now })
@@ -76,12 +78,14 @@ export async function putImage(
       .execute();
     return toProductResponse(row);
   });
+  await deps.cache.invalidate([productId]);
+  return product;
 }
 
 /** Removes the product's image, uploaded or linked: imageUrl becomes null. Removing none is not an error. */
 export async function deleteImage(deps: ImageDeps, actor: Actor, productId: string): Promise<ProductResponse> {
   assertMayChangeImages(actor);
-  return deps.db.transaction().execute(async (trx) => {
+  const product = await deps.db.transaction().execute(async (trx) => {
     const row = await trx
       .updateTable('products')
       .set({ image_url: null, updated_at: deps.clock.now() })
@@ -92,6 +96,8 @@ export async function deleteImage(deps: ImageDeps, actor: Actor, productId: stri
     await trx.deleteFrom('product_images').where('product_id', '=', productId).execute();
     return toProductResponse(row);
   });
+  await deps.cache.invalidate([productId]);
+  return product;
 }
 
 /** Drops the stored bytes when imageUrl is set another way (PATCH), so nothing is kept that nothing shows. */
@@ -103,6 +109,17 @@ export interface StoredImage {
   contentType: ImageType;
   bytes: Uint8Array;
   etag: string;
+}
+
+/** The ETag of a product's uploaded image alone (no bytes read), so a matching If-None-Match costs no blob read. */
+export async function readImageTag(db: Db, productId: string): Promise<string> {
+  const row = await db
+    .selectFrom('product_images')
+    .select('etag')
+    .where('product_id', '=', productId)
+    .executeTakeFirst();
+  if (row === undefined) throw notFound('Image');
+  return row.etag;
 }
 
 /** The uploaded image of a product, active or not (its id, 20 random characters, is the secret). */

@@ -3,6 +3,7 @@ import type { Executor } from '../../db/database.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { ProductsTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
+import { stockChanged } from './catalog.cache.ts';
 import type { ProductRow } from './catalog.schemas.ts';
 
 export type InsertResult = { ok: true; row: ProductRow } | { ok: false; reason: 'sku_taken' };
@@ -80,7 +81,9 @@ export async function reserveStock(trx: Executor, lines: readonly StockLine[]): 
     from (values ${valuesList(lines)}) as v(id, q)
     where p.id = v.id and p.stock >= v.q and p.active
     returning p.id`.execute(trx);
-  return rows.map((r) => r.id);
+  const taken = rows.map((r) => r.id);
+  stockChanged(taken);
+  return taken;
 }
 
 /** A line to reserve, with the product as the caller read it: the reservation holds only if it is unchanged. */
@@ -98,6 +101,8 @@ export interface PricedStockLine extends StockLine {
  * refuse itself unless every line was. Lines go in product id order, the order restock locks them in.
  */
 export function reserveStockInline(lines: readonly PricedStockLine[]): RawBuilder<{ id: string }> {
+  // The statement runs next: the cached answers go now (a read in between may keep the old stock, for the TTL).
+  stockChanged(lines.map((l) => l.productId));
   const sorted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
   const values = sql.join(
     sorted.map(
@@ -125,6 +130,7 @@ export async function restock(trx: Executor, lines: readonly StockLine[]): Promi
     update products p set stock = p.stock + v.q, updated_at = now()
     from (values ${valuesList(lines)}) as v(id, q)
     where p.id = v.id`.execute(trx);
+  stockChanged(lines.map((l) => l.productId));
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

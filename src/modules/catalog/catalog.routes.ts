@@ -3,6 +3,8 @@ import type { ModuleContext } from '../../http/module-context.ts';
 import type { ModuleRoutes } from '../../http/routes.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
+import { sendCacheable } from '../../http/cacheable.ts';
+import type { CatalogCache } from './catalog.cache.ts';
 import {
   adminListQuery,
   createProductBody,
@@ -18,11 +20,11 @@ import * as service from './catalog.service.ts';
 const tags = ['catalog'];
 
 /** What the catalog routes need from the app. */
-export type CatalogContext = ModuleContext<{ database: Database; clock: Clock }>;
+export type CatalogContext = ModuleContext<{ database: Database; clock: Clock; catalogCache: CatalogCache }>;
 
 /** Public catalog under /api/v1/products; staff and admin views under /api/v1/admin/products. */
 export function catalogRoutes(ctx: CatalogContext): void {
-  const deps = { db: ctx.deps.database.db, clock: ctx.deps.clock };
+  const deps = { db: ctx.deps.database.db, clock: ctx.deps.clock, cache: ctx.deps.catalogCache };
   const open = ctx.define('/api/v1/products');
   const admin = ctx.define('/api/v1/admin/products');
   publicCatalogRoutes(open, deps);
@@ -30,7 +32,9 @@ export function catalogRoutes(ctx: CatalogContext): void {
   imageRoutes(open, admin, deps);
 }
 
-type CatalogDeps = { db: Database['db']; clock: Clock };
+type CatalogDeps = service.CatalogDeps;
+
+const revalidated = { 304: { description: 'Not modified: If-None-Match names the current ETag' } };
 
 function publicCatalogRoutes(open: ModuleRoutes, deps: CatalogDeps): void {
   open.route(
@@ -41,10 +45,10 @@ function publicCatalogRoutes(open: ModuleRoutes, deps: CatalogDeps): void {
       tags,
       auth: false,
       query: publicListQuery,
-      responses: { 200: { description: 'A page of products', schema: productListSchema } },
+      responses: { 200: { description: 'A page of products', schema: productListSchema }, ...revalidated },
     },
-    async ({ query }, _req, res) => {
-      res.json(await service.listActiveProducts(deps, query));
+    async ({ query }, req, res) => {
+      sendCacheable(req, res, await service.activeProductsAnswer(deps, query));
     },
   );
 
@@ -56,10 +60,10 @@ function publicCatalogRoutes(open: ModuleRoutes, deps: CatalogDeps): void {
       tags,
       auth: false,
       params: productParams,
-      responses: { 200: { description: 'The product', schema: productSchema } },
+      responses: { 200: { description: 'The product', schema: productSchema }, ...revalidated },
     },
-    async ({ params }, _req, res) => {
-      res.json(await service.getActiveProduct(deps, params.id));
+    async ({ params }, req, res) => {
+      sendCacheable(req, res, await service.activeProductAnswer(deps, params.id));
     },
   );
 }

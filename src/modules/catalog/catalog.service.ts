@@ -7,6 +7,7 @@ import { decodeCursor } from '../../shared/cursor.ts';
 import { conflict, notFound } from '../../shared/errors.ts';
 import { requirePermission } from '../auth/index.ts';
 import { newId } from '../../shared/ids.ts';
+import { answerOf, type CachedAnswer, type CatalogCache } from './catalog.cache.ts';
 import { forgetUploadedImage, uploadedImageUrl } from './catalog.images.ts';
 import * as repo from './catalog.repository.ts';
 import {
@@ -19,6 +20,8 @@ import {
 export interface CatalogDeps {
   db: Db;
   clock: Clock;
+  /** Public answers; every write below drops what it changed (catalog.cache.ts). */
+  cache: CatalogCache;
 }
 
 export interface ProductPage {
@@ -32,6 +35,23 @@ export async function listActiveProducts(
   query: { limit: number; cursor?: string | undefined; q?: string | undefined },
 ): Promise<ProductPage> {
   return list(deps, { ...query, active: true });
+}
+
+/**
+ * The public list page as sent, from the cache when it holds it (kept at most CATALOG_CACHE_TTL_MS; dropped by
+ * every admin write).
+ */
+export async function activeProductsAnswer(
+  deps: CatalogDeps,
+  query: { limit: number; cursor?: string | undefined; q?: string | undefined },
+): Promise<CachedAnswer> {
+  const key = JSON.stringify([query.limit, query.cursor ?? null, query.q ?? null]);
+  const hit = await deps.cache.list(key);
+  if (hit !== undefined) return hit;
+  const answer = answerOf(await listActiveProducts(deps, query));
+  // Not awaited: the answer does not wait for Redis; a failed write is a later miss.
+  void deps.cache.keepList(key, answer);
+  return answer;
 }
 
 /** Staff view (the `read_all` permission): every product, inactive ones included, optionally filtered by `active`. */
@@ -64,6 +84,15 @@ export async function getActiveProduct(deps: CatalogDeps, id: string): Promise<P
   return toProductResponse(row);
 }
 
+/** The public product as sent, from the cache when it holds it. An inactive or unknown product is not kept. */
+export async function activeProductAnswer(deps: CatalogDeps, id: string): Promise<CachedAnswer> {
+  const hit = await deps.cache.product(id);
+  if (hit !== undefined) return hit;
+  const answer = answerOf(await getActiveProduct(deps, id));
+  void deps.cache.keepProduct(id, answer);
+  return answer;
+}
+
 export async function getAnyProduct(deps: CatalogDeps, actor: Actor, id: string): Promise<ProductResponse> {
   requirePermission(actor, 'read_all', 'Only staff may read inactive products.');
   const row = await repo.findProduct(deps.db, id);
@@ -92,6 +121,7 @@ export async function createProduct(
     updated_at: now,
   });
   if (!result.ok) throw conflict('sku_taken', `A product with sku ${input.sku} already exists.`);
+  await deps.cache.invalidate([result.row.id]);
   return toProductResponse(result.row);
 }
 
@@ -119,5 +149,6 @@ export async function updateProduct(
   if (input.imageUrl !== undefined && input.imageUrl?.split('?')[0] !== uploadedImageUrl(id, '').split('?')[0]) {
     await forgetUploadedImage(deps.db, id);
   }
+  await deps.cache.invalidate([id]);
   return toProductResponse(row);
 }
