@@ -191,7 +191,7 @@ function httpApp(parts: {
   );
   if (config.API_RATE_LIMIT_PER_MINUTE > 0) app.use(globalRateLimit(rateLimits, config.API_RATE_LIMIT_PER_MINUTE));
   // The API and operations routes before any file: an API request never costs a file-system lookup.
-  app.use(only(routed, routesStack(parts)));
+  app.use(routesStack(parts, routed, registry));
   app.use(docsRouter(() => buildOpenApiDocument(registry, config.PUBLIC_URL)));
   // The storefront at `/` and the admin dashboard at `/admin`: static pages, scripts from 'self' only.
   // Its files (the demo catalog's images under /images/demo/ too) are logged at debug, not info.
@@ -208,9 +208,18 @@ function httpApp(parts: {
   return app;
 }
 
-/** The modules' routes: raw-body webhook routes, JSON parsing, the routers, and 404 for the rest of their paths. */
-function routesStack(parts: { rawMounts: [string, Router][]; jsonMounts: [string, Router][] }): Router {
+/**
+ * The modules' routes: raw-body webhook routes, JSON parsing, the routers, and 404 for the rest of their paths.
+ * Any other path (a page, a file, the docs) leaves the router at once.
+ */
+function routesStack(
+  parts: { rawMounts: [string, Router][]; jsonMounts: [string, Router][] },
+  routed: (path: string) => boolean,
+  registry: RouteRegistry,
+): Router {
   const stack = express.Router();
+  registry.mounts.set(stack, '');
+  stack.use((req, _res, next) => next(routed(req.path) ? undefined : 'router'));
   // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
   for (const [path, router] of parts.rawMounts)
     stack.use(path, express.raw({ type: () => true, limit: '1mb' }), router);

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { call, createUser, startTestApp, type TestApp } from '../../test/helpers.ts';
+
+/** What every page of web/ answers with: the same headers as before the stack was split (issue 11). */
+const PAGE_HEADERS = [
+  'accept-ranges',
+  'access-control-expose-headers',
+  'cache-control',
+  'connection',
+  'content-length',
+  'content-security-policy',
+  'content-type',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'date',
+  'etag',
+  'keep-alive',
+  'last-modified',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'vary',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-request-id',
+  'x-xss-protection',
+];
+
+// Issue 11: API and operations routes never look for a file; pages keep their headers and stay out of the metrics.
+describe('the HTTP stack', () => {
+  let app: TestApp;
+  let stats = 0;
+  const realStat = fs.stat;
+  before(async () => {
+    app = await startTestApp();
+    // express.static (through `send`) looks a path up with fs.stat: count those lookups.
+    (fs as { stat: unknown }).stat = (...args: Parameters<typeof fs.stat>) => {
+      stats += 1;
+      return (realStat as (...a: unknown[]) => void)(...args);
+    };
+  });
+  after(async () => {
+    (fs as { stat: unknown }).stat = realStat;
+    await app.close();
+  });
+
+  it('answers API and operations routes without a file-system lookup; pages do look', async () => {
+    const admin = await createUser(app, 'admin');
+    const created = await call(app, 'POST', '/api/v1/admin/products', {
+      token: admin.token,
+      body: { sku: `STACK-${process.pid}`, name: 'Vase', price: { amount: 100, currency: 'usd' }, stock: 1 },
+    });
+    assert.equal(created.status, 201);
+    stats = 0;
+    for (const path of [`/api/v1/products/${created.body.id}`, '/api/v1/products', '/api/v1/nothing', '/healthz']) {
+      await call(app, 'GET', path);
+    }
+    assert.equal(stats, 0, 'no lookup for the API, its 404 or /healthz');
+    assert.equal((await fetch(`${app.baseUrl}/admin`)).status, 200);
+    assert.ok(stats > 0, 'the page was looked up (the counter works)');
+  });
+
+  it('answers pages with the headers they always had, CSP included', async () => {
+    for (const path of ['/', '/admin', '/store.js']) {
+      const res = await fetch(`${app.baseUrl}${path}`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.deepEqual([...res.headers.keys()].sort(), PAGE_HEADERS, path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    }
+  });
+
+  it('meters API and operations requests, not pages', async () => {
+    await fetch(`${app.baseUrl}/admin`).then((r) => r.arrayBuffer());
+    await call(app, 'GET', '/api/v1/products');
+    await call(app, 'GET', '/healthz');
+    const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    assert.match(
+      text,
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/products\/",status="200"\}/,
+    );
+    assert.match(text, /http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\}/);
+    assert.doesNotMatch(text, /route="unmatched",status="200"/, 'a page is not an API request');
+  });
+});
