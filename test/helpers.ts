@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
 import pg from 'pg';
 import { fingerprintOf } from '../src/http/idempotency.ts';
 import { buildApp, type AppDeps, type BuiltApp } from '../src/app.ts';
@@ -233,4 +241,63 @@ export async function insertDeadClaim(
       updated_at: now,
     })
     .execute();
+}
+
+/** Counts the statements Kysely sends (raw `sql` included): the round trips of a use case. BEGIN/COMMIT are not statements here. */
+export class CountStatements implements KyselyPlugin {
+  count = 0;
+  /** Each statement's kind (`SelectQueryNode`, `UpdateQueryNode`, `RawNode`, …), in order. */
+  kinds: string[] = [];
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.count += 1;
+    this.kinds.push(args.node.kind);
+    return args.node;
+  }
+  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return Promise.resolve(args.result);
+  }
+}
+
+/** What a counted database sent since the last `reset`. */
+export interface Counted {
+  statements: number;
+  transactions: number;
+  reset(): void;
+}
+
+/**
+ * `database` with its `db` counting statements (CountStatements) and transactions (`db.transaction()` calls): give
+ * it to startTestApp (`database`) and everything the app does through it is counted, requests and workers alike.
+ */
+export function countingDatabase(database: Database): { database: Database; counted: Counted } {
+  const plugin = new CountStatements();
+  let transactions = 0;
+  const inner = database.db.withPlugin(plugin);
+  // Kysely keeps its state in private fields: methods are called on the real instance, not on the proxy.
+  const db = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'transaction') {
+        return () => {
+          transactions += 1;
+          return target.transaction();
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const counted: Counted = {
+    get statements() {
+      return plugin.count;
+    },
+    get transactions() {
+      return transactions;
+    },
+    reset() {
+      plugin.count = 0;
+      plugin.kinds = [];
+      transactions = 0;
+    },
+  };
+  return { database: { ...database, db }, counted };
 }
