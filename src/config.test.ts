@@ -55,6 +55,25 @@ describe('configuration', () => {
       assert.doesNotThrow(() => new URL(loadConfig({ HOST }).PUBLIC_URL));
   });
 
+  it('the inbox worker: batch size 1-1000 (default 100), lanes 1-16 (unset: chosen by the database)', () => {
+    assert.equal(loadConfig({}).WEBHOOK_WORKER_BATCH_SIZE, 100);
+    assert.equal(loadConfig({}).WEBHOOK_WORKER_CONCURRENCY, undefined);
+    const c = loadConfig({ WEBHOOK_WORKER_BATCH_SIZE: '250', WEBHOOK_WORKER_CONCURRENCY: '8' });
+    assert.equal(c.WEBHOOK_WORKER_BATCH_SIZE, 250);
+    assert.equal(c.WEBHOOK_WORKER_CONCURRENCY, 8);
+    for (const [name, value] of [
+      ['WEBHOOK_WORKER_BATCH_SIZE', '0'],
+      ['WEBHOOK_WORKER_BATCH_SIZE', '1001'],
+      ['WEBHOOK_WORKER_CONCURRENCY', '0'],
+      ['WEBHOOK_WORKER_CONCURRENCY', '17'],
+      ['WEBHOOK_WORKER_CONCURRENCY', 'many'],
+    ] as const) {
+      const problems = problemsOf({ [name]: value });
+      assert.equal(problems.length, 1, `${name}=${value}`);
+      assert.ok(problems[0]!.startsWith(`config: ${name} `), problems[0]);
+    }
+  });
+
   it('reports one line per problem, naming the variable', () => {
     const problems = problemsOf({
       PORT: 'eighty',

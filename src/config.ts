@@ -67,6 +67,13 @@ const schema = z.object({
   /** How long a PENDING payment may wait for its checkout session (phase 2) before reconciliation opens it. */
   RECONCILE_CHECKOUT_GRACE_SECONDS: intIn(1, 3600).default(30),
   WEBHOOK_MAX_ATTEMPTS: intIn(1, 100).default(8),
+  /** Webhook inbox rows the worker claims at once (one statement) and applies in few transactions. */
+  WEBHOOK_WORKER_BATCH_SIZE: intIn(1, 1000).default(100),
+  /**
+   * Lanes the inbox worker splits a batch into, each applying its rows in one transaction on a connection of its
+   * own. Unset: 4 on a PostgreSQL server, 1 on PGlite (one connection: more lanes would only queue).
+   */
+  WEBHOOK_WORKER_CONCURRENCY: intIn(1, 16).optional(),
   FULCRUM_ADMIN_EMAIL: z.email('must be an e-mail address').optional(),
   FULCRUM_ADMIN_PASSWORD: z.string().min(12, 'must be 12–128 characters').max(128).optional(),
   /**

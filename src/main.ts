@@ -276,8 +276,8 @@ async function startPayments(
     config,
     stripe: stripeFromConfig(config, sandbox?.url),
     ...(sandbox === undefined ? {} : { webhookSecret: sandbox.webhookSecret }),
-    // A server's pool runs several confirmations at once; PGlite's one connection would only queue them.
-    worker: { concurrency: database.kind === 'postgres' ? 4 : 1 },
+    // A server's pool runs several lanes at once; PGlite's one connection would only queue them.
+    worker: { concurrency: config.WEBHOOK_WORKER_CONCURRENCY ?? (database.kind === 'postgres' ? 4 : 1) },
   });
   return {
     runtime,

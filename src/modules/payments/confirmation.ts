@@ -1,6 +1,7 @@
 import type { Executor } from '../../db/database.ts';
 import { transitionOrder } from '../orders/index.ts';
 import type { PaymentFact } from './facts.ts';
+import { outcomeWithoutChange } from './no-change.ts';
 import { holdMismatchedMoney, refundHeldMoney, resolveFlagged } from './held-money.ts';
 import type { ConfirmContext, ConfirmResult, PaymentOutcome } from './outcome.ts';
 import { describeMoney, notifyPayment, setPaymentStatus } from './payment-events.ts';
@@ -18,12 +19,17 @@ type Fact<K extends PaymentFact['kind']> = Extract<PaymentFact, { kind: K }>;
  * provider all end here, inside the caller's transaction. Idempotent — applying a fact twice changes
  * nothing the second time — and safe in any order of arrival. Locks the order, then the payment (the
  * order of every payments transaction), so concurrent facts about one order queue behind each other.
- * A payment never goes SUCCEEDED → FAILED: a late failure is recorded in the outcome and ignored.
+ * A payment never goes SUCCEEDED → FAILED: a late failure is recorded in the outcome and ignored. A fact that can
+ * change nothing (no-change.ts: a repeated confirmation, a decline for a paid payment) is decided on the first
+ * read, without locks: one statement.
  * What it decided is a PaymentOutcome (outcome.ts), rendered to text only where it is stored.
  */
 export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: ConfirmContext): Promise<ConfirmResult> {
   const found = await repo.findPaymentByRef(trx, fact.ref);
   if (found === undefined) return { outcome: { kind: 'unknown_payment' }, paymentId: null, refundsToIssue: [] };
+  // A fact that changes nothing whatever runs meanwhile (a repeated confirmation, …) is decided on this read alone.
+  const settled = outcomeWithoutChange(fact, found);
+  if (settled !== undefined) return { outcome: settled, paymentId: found.id, refundsToIssue: [] };
   const order = await repo.lockOrderForPayment(trx, found.order_id);
   const payment = await repo.lockPayment(trx, found.id);
   if (order === undefined || payment === undefined) throw new Error(`payment ${found.id} lost its order`);

@@ -10,6 +10,9 @@ export interface PaymentsSettings {
   readonly RECONCILE_CHECKOUT_GRACE_SECONDS: number;
   readonly RECONCILE_INTERVAL_SECONDS: number;
   readonly WEBHOOK_MAX_ATTEMPTS: number;
+  /** The inbox worker's claim size and lanes; absent in a test config: the worker's defaults. */
+  readonly WEBHOOK_WORKER_BATCH_SIZE?: number;
+  readonly WEBHOOK_WORKER_CONCURRENCY?: number | undefined;
   readonly STRIPE_SECRET_KEY?: string | undefined;
   readonly STRIPE_WEBHOOK_SECRET?: string | undefined;
   readonly STRIPE_API_BASE?: string | undefined;

@@ -5,6 +5,22 @@ import { applyPaymentFact } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { describeOutcome, type PaymentOutcome } from './outcome.ts';
 import { issueRefunds } from './payments.service.ts';
+import type { EventTranslation } from './providers/index.ts';
+
+/**
+ * At intake, for a verified event: its outcome when the provider does not act on its type (the worker would store
+ * exactly this without reading anything), else undefined. An event that cannot be translated is the worker's to
+ * judge (it fails and retries there, as before).
+ */
+export function outcomeAtIntake(translate: (payload: unknown) => EventTranslation, event: unknown): string | undefined {
+  let translated: EventTranslation;
+  try {
+    translated = translate(event);
+  } catch {
+    return undefined;
+  }
+  return 'ignored' in translated ? describeOutcome({ kind: 'event_ignored', why: translated.ignored }) : undefined;
+}
 
 /**
  * The inbox worker's handler for a gateway event (webhook, or found by reconciliation), inside the worker's
@@ -34,4 +50,19 @@ export async function handleGatewayEvent(
     });
   }
   return done(result.outcome);
+}
+
+/**
+ * The inbox worker's lane for a row: the payment its event is about (its id, else its session or payment intent), so
+ * that one payment's events are applied in one lane; undefined for what names no payment.
+ */
+export function paymentOfEvent(deps: Pick<PaymentsDeps, 'providers'>, row: InboxRow): string | undefined {
+  try {
+    const translated = deps.providers[row.provider]?.translateEvent?.(row.payload);
+    if (translated === undefined || 'ignored' in translated) return undefined;
+    const { ref } = translated.fact;
+    return ref.paymentId ?? ref.sessionId ?? ref.paymentIntentId ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

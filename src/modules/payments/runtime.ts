@@ -8,7 +8,7 @@ import type { OrderHooks } from '../orders/index.ts';
 import { createInboxWorker, type InboxWorker } from '../webhooks/index.ts';
 import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
-import { handleGatewayEvent } from './gateway-event.ts';
+import { handleGatewayEvent, outcomeAtIntake, paymentOfEvent } from './gateway-event.ts';
 import { createOrderHooks } from './order-hooks.ts';
 import {
   createProviders,
@@ -91,7 +91,10 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
     clock,
     logger,
     handle: (trx, row, after) => handleGatewayEvent(deps, trx, row, after),
+    laneOf: (row) => paymentOfEvent(deps, row),
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    ...(config.WEBHOOK_WORKER_BATCH_SIZE === undefined ? {} : { batchSize: config.WEBHOOK_WORKER_BATCH_SIZE }),
+    ...(config.WEBHOOK_WORKER_CONCURRENCY === undefined ? {} : { concurrency: config.WEBHOOK_WORKER_CONCURRENCY }),
     ...options.worker,
   });
 
@@ -112,6 +115,10 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
         const verify = Object.hasOwn(providers, provider) ? providers[provider]?.verifyWebhook : undefined;
         if (verify === undefined) throw new Error(`provider ${provider} takes no webhooks`);
         return verify(raw, signature);
+      },
+      outcomeAtIntake(provider, event) {
+        const translate = Object.hasOwn(providers, provider) ? providers[provider]?.translateEvent : undefined;
+        return translate === undefined ? undefined : outcomeAtIntake(translate, event);
       },
       onStored: () => inbox.wake(),
     },

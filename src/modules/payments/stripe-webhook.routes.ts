@@ -11,6 +11,11 @@ import { insertInboxEvent } from '../webhooks/index.ts';
 export interface WebhookIntake {
   /** Verifies a delivery over its raw bytes; throws when the signature is missing, wrong or stale. */
   verify(provider: 'stripe', raw: Buffer, signature: string | undefined): { eventId: string; type: string };
+  /**
+   * The outcome of a verified event that changes nothing whatever the database holds (the provider does not act on
+   * its type): it is stored already processed. Undefined when the worker must apply it.
+   */
+  outcomeAtIntake(provider: 'stripe', event: unknown): string | undefined;
   /** Rows were stored or re-queued: process them now rather than at the next poll. */
   onStored(): void;
 }
@@ -50,7 +55,7 @@ function invalidEvent(logger: Logger, why: string): AppError {
  * type, created, data.object) whose strings `jsonb` can hold. Stripe never sends anything else, so this is a
  * sender with the secret and a bug: it gets a 4xx naming the problem, not a 500 that would be retried for days.
  */
-function assertWellFormedEvent(body: Buffer, logger: Logger): void {
+function assertWellFormedEvent(body: Buffer, logger: Logger): unknown {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -61,12 +66,13 @@ function assertWellFormedEvent(body: Buffer, logger: Logger): void {
   if (problem !== undefined) throw invalidEvent(logger, `${problem.path} ${problem.message}`);
   const envelope = webhookEventEnvelope.safeParse(parsed);
   if (!envelope.success) throw invalidEvent(logger, envelope.error.issues[0]?.message ?? 'not an event');
+  return parsed;
 }
 
 /**
  * POST /api/v1/webhooks/stripe, mounted before any JSON parsing so it sees the exact bytes: the signature is
  * checked, the event stored in the webhook inbox (insertInboxEvent, a duplicate changes nothing), the inbox worker
- * woken, and the answer is 200. Nothing else happens in the request: the worker applies the event
+ * woken, and the answer is 200. An event of a type the provider does not act on is stored already processed. Nothing else happens in the request: the worker applies the event
  * (gateway-event.ts, handleGatewayEvent).
  */
 export function stripeWebhookRoutes(
@@ -104,11 +110,18 @@ export function stripeWebhookRoutes(
         logger.warn({ err: error }, 'webhook with a bad signature refused');
         throw new AppError('invalid', 'invalid_signature', 'The Stripe-Signature header does not verify this body.');
       }
-      assertWellFormedEvent(body, logger);
-      // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries.
+      const parsed = assertWellFormedEvent(body, logger);
+      // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries. An event
+      // that changes nothing (payment_intent.created, charge.succeeded, …) is stored processed: the worker skips it.
       const isNew = await insertInboxEvent(
         database.db,
-        { provider: 'stripe', eventId: event.eventId, type: event.type, payload: body.toString('utf8') },
+        {
+          provider: 'stripe',
+          eventId: event.eventId,
+          type: event.type,
+          payload: body.toString('utf8'),
+          processedOutcome: intake.outcomeAtIntake('stripe', parsed),
+        },
         clock.now(),
       );
       if (isNew) intake.onStored();

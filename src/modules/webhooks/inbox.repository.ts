@@ -13,10 +13,19 @@ export interface NewInboxEvent {
   type: string;
   /** The event exactly as received (JSON text). */
   payload: string;
+  /**
+   * Set when the event is known at intake to change nothing (a type the provider does not act on): the row is stored
+   * `processed` with this outcome and the worker never takes it.
+   */
+  processedOutcome?: string | undefined;
 }
 
-/** Stores an event once per (provider, event id); true when it was new. A duplicate changes nothing. */
+/**
+ * Stores an event once per (provider, event id); true when it was new and is waiting for the worker. A duplicate
+ * changes nothing; an event stored already processed (`processedOutcome`) answers false: nothing to wake.
+ */
 export async function insertInboxEvent(db: Executor, event: NewInboxEvent, now: Date): Promise<boolean> {
+  const done = event.processedOutcome;
   const row = await db
     .insertInto('webhook_inbox')
     .values({
@@ -27,11 +36,12 @@ export async function insertInboxEvent(db: Executor, event: NewInboxEvent, now: 
       payload: event.payload,
       next_attempt_at: now,
       received_at: now,
+      ...(done === undefined ? {} : { status: 'processed' as const, outcome: done, processed_at: now }),
     })
     .onConflict((oc) => oc.columns(['provider', 'event_id']).doNothing())
     .returning('id')
     .executeTakeFirst();
-  return row !== undefined;
+  return row !== undefined && done === undefined;
 }
 
 /**
@@ -85,6 +95,28 @@ export async function lockClaimed(trx: Executor, id: string, leaseId: string): P
     .where('status', 'in', ['pending', 'failed'])
     .forUpdate()
     .executeTakeFirst();
+}
+
+/**
+ * Marks rows processed with their outcomes in one statement, each only while our lease still holds it; returns how
+ * many it marked. Fewer than given: a lease was taken over (the caller rolls its transaction back). Run last in the
+ * processing transaction, it is also the fence: the row locks it takes are held to the commit, so a worker whose lease
+ * ran out cannot take them meanwhile (`skip locked`), and one that took them first leaves nothing for us to mark.
+ */
+export async function markProcessedAll(
+  trx: Executor,
+  done: readonly { id: string; outcome: string }[],
+  leaseId: string,
+  now: Date,
+): Promise<number> {
+  if (done.length === 0) return 0;
+  const values = sql.join(done.map((d) => sql`(${d.id}, ${d.outcome})`));
+  const result = await sql`
+    update webhook_inbox w set status = 'processed', outcome = v.outcome, processed_at = ${now},
+      locked_until = null, lease_id = null
+    from (values ${values}) as v(id, outcome)
+    where w.id = v.id and w.lease_id = ${leaseId} and w.status in ('pending', 'failed')`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 export async function markProcessed(trx: Executor, id: string, outcome: string, now: Date): Promise<void> {

@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, Tx } from '../../db/database.ts';
-import { inTransaction, type AfterCommit } from '../../db/transaction.ts';
+import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createWakeableLoop } from '../../shared/wakeable-loop.ts';
+import { processChunk, splitIntoLanes, type BatchSettings, type InboxHandler } from './inbox-batch.ts';
 import * as inbox from './inbox.repository.ts';
 import type { InboxRow } from './inbox.repository.ts';
 
-/** What applying one inbox row decided. */
-export interface HandledEvent {
-  outcome: string;
-}
-
-/**
- * Applies one event inside the worker's transaction; throwing rolls everything back and retries later. Work for
- * after the transaction committed (gateway calls) is registered with `after`.
- */
-export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit) => Promise<HandledEvent>;
+export type { HandledEvent, InboxHandler } from './inbox-batch.ts';
 
 export interface InboxWorkerOptions {
   db: Db;
@@ -26,16 +17,20 @@ export interface InboxWorkerOptions {
   maxAttempts: number;
   /** How long a claimed row is ours; a worker that dies holding it frees it when this runs out. */
   leaseMs?: number;
+  /** Rows one claim takes (one statement), default 20. */
   batchSize?: number;
   /** Fallback poll when nothing wakes the worker (events stored by another process). */
   pollMs?: number;
   /** Backoff after the n-th failed attempt; default 2^(n-1) s, at most an hour. */
   backoffMs?: (attempts: number) => number;
   /**
-   * Rows of a batch processed at once, each in its own transaction (default 1). Worth more than 1 on a
-   * PostgreSQL server, whose pool runs them in parallel; events of one order still serialize on its row lock.
+   * Lanes a claimed batch is split into (default 1), each applying its rows in one transaction (inbox-batch.ts,
+   * processChunk). Worth more than 1 on a PostgreSQL server, whose pool runs them in parallel; on PGlite's one
+   * connection 1: the whole batch in one transaction.
    */
   concurrency?: number;
+  /** Rows with the same key go to the same lane (one payment's events); default none: spread round the lanes. */
+  laneOf?: (row: InboxRow) => string | undefined;
 }
 
 export interface InboxWorker {
@@ -55,44 +50,13 @@ export interface InboxWorker {
 export const defaultBackoffMs = (attempts: number): number =>
   Math.min(2 ** Math.max(0, attempts - 1) * 1000, 3_600_000);
 
-type WorkerSettings = Pick<InboxWorkerOptions, 'db' | 'clock' | 'logger' | 'handle' | 'maxAttempts'> & {
-  backoffMs: (attempts: number) => number;
-};
-
-/** One claimed row in its own transaction, fenced by the lease; false when the lease was taken over. */
-async function processOne(worker: WorkerSettings, leaseId: string, claimed: InboxRow): Promise<boolean> {
-  const { db, clock, logger, handle, maxAttempts, backoffMs } = worker;
-  try {
-    // What the handler registers with `after` runs once this has committed; its failures are only logged.
-    const done = await inTransaction(db, async (trx, after) => {
-      const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
-      if (row === undefined) return false; // our lease was taken over: the new holder processes it
-      const handled = await handle(trx, row, after);
-      await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
-      return true;
-    });
-    if (!done) return false;
-  } catch (error) {
-    const dead = claimed.attempts >= maxAttempts;
-    const message = error instanceof Error ? error.message : String(error);
-    const next = new Date(clock.now().getTime() + backoffMs(claimed.attempts));
-    logger.warn(
-      { err: error, inboxId: claimed.id, eventId: claimed.event_id, attempts: claimed.attempts, dead },
-      'webhook event failed',
-    );
-    await inbox.markFailed(db, claimed.id, leaseId, message.slice(0, 1000), dead ? 'dead' : 'failed', next);
-    return true;
-  }
-  return true;
-}
-
 export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const { db, clock, logger, handle, maxAttempts } = options;
   const leaseMs = options.leaseMs ?? 60_000;
   const batchSize = options.batchSize ?? 20;
   const pollMs = options.pollMs ?? 1_000;
   const backoffMs = options.backoffMs ?? defaultBackoffMs;
-  const settings: WorkerSettings = { db, clock, logger, handle, maxAttempts, backoffMs };
+  const settings: BatchSettings = { db, clock, logger, handle, maxAttempts, backoffMs };
 
   async function claim(limit = batchSize): Promise<{ leaseId: string; rows: InboxRow[] }> {
     const leaseId = randomUUID();
@@ -109,16 +73,9 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const concurrency = Math.max(1, options.concurrency ?? 1);
 
   async function processClaimed(leaseId: string, rows: InboxRow[]): Promise<number> {
-    let finished = 0;
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < rows.length) {
-        const row = rows[next++]!;
-        if (await processOne(settings, leaseId, row)) finished += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane));
-    return finished;
+    const chunks = splitIntoLanes(rows, concurrency, options.laneOf);
+    const finished = await Promise.all(chunks.map((chunk) => processChunk(settings, leaseId, chunk)));
+    return finished.reduce((a, b) => a + b, 0);
   }
 
   async function processInboxOnce(): Promise<number> {

@@ -1,0 +1,115 @@
+import type { Db, Tx } from '../../db/database.ts';
+import { inTransaction, type AfterCommit } from '../../db/transaction.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Clock } from '../../shared/clock.ts';
+import * as inbox from './inbox.repository.ts';
+import type { InboxRow } from './inbox.repository.ts';
+
+/** What applying one inbox row decided. */
+export interface HandledEvent {
+  outcome: string;
+}
+
+/**
+ * Applies one event inside the worker's transaction; throwing rolls everything back and retries later. Work for
+ * after the transaction committed (gateway calls) is registered with `after`.
+ */
+export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit) => Promise<HandledEvent>;
+
+export interface BatchSettings {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  handle: InboxHandler;
+  maxAttempts: number;
+  backoffMs: (attempts: number) => number;
+}
+
+/** Our lease on a row of the chunk was taken over: the chunk's transaction is rolled back. */
+class LeaseLost extends Error {}
+
+/**
+ * A failed attempt at one row: retried after its backoff, or dead after its last attempt. Only the lease holder
+ * records it.
+ */
+async function recordFailure(settings: BatchSettings, leaseId: string, claimed: InboxRow, error: unknown) {
+  const { db, clock, logger, maxAttempts, backoffMs } = settings;
+  const dead = claimed.attempts >= maxAttempts;
+  const message = error instanceof Error ? error.message : String(error);
+  const next = new Date(clock.now().getTime() + backoffMs(claimed.attempts));
+  logger.warn(
+    { err: error, inboxId: claimed.id, eventId: claimed.event_id, attempts: claimed.attempts, dead },
+    'webhook event failed',
+  );
+  await inbox.markFailed(db, claimed.id, leaseId, message.slice(0, 1000), dead ? 'dead' : 'failed', next);
+}
+
+/** One claimed row in its own transaction, fenced by the lease; false when the lease was taken over. */
+export async function processOne(settings: BatchSettings, leaseId: string, claimed: InboxRow): Promise<boolean> {
+  const { db, clock, handle } = settings;
+  try {
+    // What the handler registers with `after` runs once this has committed; its failures are only logged.
+    return await inTransaction(db, async (trx, after) => {
+      const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
+      if (row === undefined) return false; // our lease was taken over: the new holder processes it
+      const handled = await handle(trx, row, after);
+      await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
+      return true;
+    });
+  } catch (error) {
+    await recordFailure(settings, leaseId, claimed, error);
+    return true;
+  }
+}
+
+/**
+ * Claimed rows applied in arrival order in ONE transaction, marked processed together at its end (the lease fence,
+ * markProcessedAll): a chunk costs its handlers' statements plus one, and one commit. When anything fails — a
+ * handler throws, a lease was taken over, a deadlock — the transaction is rolled back and each row is processed alone
+ * (processOne), so one bad event does not hold the others back and its own failure is recorded. Resolves with how
+ * many rows it finished.
+ */
+export async function processChunk(settings: BatchSettings, leaseId: string, rows: readonly InboxRow[]) {
+  const { db, clock, handle } = settings;
+  if (rows.length === 0) return 0;
+  try {
+    await inTransaction(db, async (trx, after) => {
+      const done: { id: string; outcome: string }[] = [];
+      for (const row of rows) done.push({ id: row.id, outcome: (await handle(trx, row, after)).outcome });
+      if ((await inbox.markProcessedAll(trx, done, leaseId, clock.now())) < done.length) throw new LeaseLost();
+    });
+    return rows.length;
+  } catch (error) {
+    if (rows.length === 1 && !(error instanceof LeaseLost)) {
+      await recordFailure(settings, leaseId, rows[0]!, error);
+      return 1;
+    }
+    let finished = 0;
+    for (const row of rows) if (await processOne(settings, leaseId, row)) finished += 1;
+    return finished;
+  }
+}
+
+/**
+ * Splits a claimed batch into `lanes` chunks, keeping arrival order in each: rows with the same key (`laneOf`, e.g.
+ * one payment's events) share a chunk, so one payment's events are applied in one transaction and two lanes never
+ * wait on each other's rows of one payment; rows without a key are spread round the lanes.
+ */
+export function splitIntoLanes(
+  rows: readonly InboxRow[],
+  lanes: number,
+  laneOf: ((row: InboxRow) => string | undefined) | undefined,
+): InboxRow[][] {
+  const chunks: InboxRow[][] = Array.from({ length: Math.max(1, Math.min(lanes, rows.length)) }, () => []);
+  rows.forEach((row, index) => {
+    const key = laneOf?.(row);
+    chunks[(key === undefined ? index : hash(key)) % chunks.length]!.push(row);
+  });
+  return chunks.filter((c) => c.length > 0);
+}
+
+function hash(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
+  return h;
+}
