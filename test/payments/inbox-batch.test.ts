@@ -66,6 +66,12 @@ describe('webhook inbox: batches', () => {
     for (const row of await inboxRows(shop)) {
       if (row.event_id !== poison.id) assert.equal(row.status, 'processed', `${row.type}: ${row.last_error}`);
     }
+    // Parked, so that its retry (due in a second) is not part of the next test's batches.
+    await shop.app.database.db
+      .updateTable('webhook_inbox')
+      .set({ status: 'dead' })
+      .where('event_id', '=', poison.id)
+      .execute();
   });
 
   it('a lease taken over mid-batch: that payment is left to its new holder, the rest of the batch is applied', async () => {
@@ -97,7 +103,10 @@ describe('webhook inbox: batches', () => {
       .set({ locked_until: shop.clock.now() })
       .where('lease_id', '=', 'another-worker')
       .execute();
-    assert.equal(await drainInbox(shop), ofTaken.length);
+    await drainInbox(shop);
+    for (const row of await inboxRows(shop)) {
+      if (ofTaken.some((t) => t.id === row.id)) assert.equal(row.status, 'processed', `${row.type}: ${row.last_error}`);
+    }
     assert.equal((await paymentRow(shop, taken!.payment.id)).status, 'SUCCEEDED');
     const messages = await outboxFor(shop, taken!.order.id);
     assert.equal(messages.filter((m) => m.type === 'order.updated' && m.status === 'PAID').length, 1);
