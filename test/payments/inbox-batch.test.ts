@@ -70,7 +70,7 @@ describe('webhook inbox: batches', () => {
     await shop.app.database.db
       .updateTable('webhook_inbox')
       .set({ status: 'dead' })
-      .where('event_id', '=', poison.id)
+      .where('event_id', '=', poison.id as string)
       .execute();
   });
 
