@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { connect as connectTcp } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createBroadcaster, startOutboxRelay, type Broadcaster } from '../../../src/modules/realtime/index.ts';
+import {
+  createBroadcaster,
+  numberEvents,
+  startOutboxRelay,
+  type Broadcaster,
+} from '../../../src/modules/realtime/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { systemClock } from '../../../src/shared/clock.ts';
 import { createUser, startTestApp, type TestApp } from '../../helpers.ts';
@@ -62,9 +67,10 @@ describe('realtime through Redis: an API node without a relay of its own', () =>
     await append(app.database, user.id, 'CREATED');
     await socket.waitFor((r) => r.some((e) => e.data.eventId === 1), 'event 1 through Redis');
 
-    // An event whose Redis message is lost: committed and marked sent, never delivered.
+    // An event whose Redis message is lost: committed, numbered and marked sent (as the relay does), never delivered.
     await relay.stop();
     await append(app.database, user.id, 'CANCELLED');
+    await numberEvents(app.database.db, 100);
     await app.database.db
       .updateTable('outbox')
       .set({ published_at: new Date() })
