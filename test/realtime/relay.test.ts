@@ -46,6 +46,45 @@ describe('outbox relay', () => {
     }
   });
 
+  it('a row that committed after a later row of its user was numbered: each user in eventId order, staff in feed order', async () => {
+    // Row b (higher id) was numbered 1 while row a (lower id) was still uncommitted; a is numbered 2 now.
+    const a = await append(t.database, 'usr_late', 'CREATED');
+    const b = await append(t.database, 'usr_late', 'CANCELLED');
+    await t.database.db.updateTable('outbox').set({ event_id: 1 }).where('id', '=', b.id).execute();
+    await sql`insert into user_event_counters (user_id, last_event_id) values ('usr_late', 1)`.execute(t.database.db);
+    const own: RealtimeEvent[] = [];
+    const staffFeed: RealtimeEvent[] = [];
+    const relay = startOutboxRelay({
+      database: t.database,
+      logger,
+      clock: systemClock,
+      publishToSockets: (events, staff) => {
+        own.push(...events.filter((e) => e.userId === 'usr_late'));
+        staffFeed.push(...staff);
+      },
+      pollMs: 50,
+    });
+    try {
+      await relay.drain();
+      assert.deepEqual(
+        own.map((e) => [e.eventId, e.data.status]),
+        [
+          [1, 'CANCELLED'],
+          [2, 'CREATED'],
+        ],
+      );
+      const seqs = staffFeed.map((e) => e.eventId);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((x, y) => x - y),
+        'the staff feed goes out in its own order',
+      );
+      assert.ok(a.id < b.id);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('when the socket sink fails, nothing is marked, and the rows go out in order once it works again', async () => {
     const sent: RealtimeEvent[] = [];
     let isDown = true;

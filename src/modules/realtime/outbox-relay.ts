@@ -62,6 +62,8 @@ function socketBatch(options: RelayOptions, batchSize: number): Batch {
       const seq = staffSeqs.get(row.id);
       if (seq !== undefined) staff.push(staffCopy(event, seq));
     }
+    // The staff feed's numbers follow row id order; the batch may have moved a user's rows (eventId order).
+    staff.sort((a, b) => a.eventId - b.eventId);
     publish(events, staff);
     await markPublished(
       db,
