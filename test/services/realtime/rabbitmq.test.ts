@@ -218,6 +218,18 @@ describe('outbox relay to RabbitMQ', () => {
       await add('AFTER');
 
       await waitUntil(async () => (await amqpPending(userId)) === 0, 'every amqp_published_at set', 15_000);
+      // The broker confirms to the publisher and delivers to this consumer independently: a confirm (and so the
+      // mark) can come before the delivery here. Wait for the deliveries, bounded, then say which never came.
+      const missing = () => {
+        const seen = new Set(receivedFor(userId).map((m) => m.properties.messageId as string));
+        return ids.map(String).filter((id) => !seen.has(id));
+      };
+      const copiesOf = (id: string) => receivedFor(userId).filter((m) => m.properties.messageId === id).length;
+      await waitUntil(
+        () => missing().length === 0 && held.every((id) => copiesOf(id) >= 2),
+        'every message delivered to the bound queue',
+        10_000,
+      ).catch(() => {});
       const arrived = new Set(receivedFor(userId).map((m) => m.properties.messageId as string));
       assert.deepEqual(
         ids.map(String).filter((id) => !arrived.has(id)),
@@ -225,7 +237,7 @@ describe('outbox relay to RabbitMQ', () => {
         'every messageId reached the bound queue at least once',
       );
       for (const id of held) {
-        const copies = receivedFor(userId).filter((m) => m.properties.messageId === id).length;
+        const copies = copiesOf(id);
         assert.ok(copies >= 2, `unconfirmed ${id} was published again after the reconnect (${copies} copies)`);
       }
       assert.ok(proxy.connections() >= 2, `the publisher reconnected by itself (${proxy.connections()} connections)`);
