@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type {
-  KyselyPlugin,
-  PluginTransformQueryArgs,
-  PluginTransformResultArgs,
-  QueryResult,
-  RootOperationNode,
-  UnknownRow,
-} from 'kysely';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
+import { CountStatements, createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { placeOrder } from './orders.place.ts';
 import { cancelOrder, getOrder, type OrderHooks, type OrdersDeps } from './orders.service.ts';
 import { transitionOrder } from './orders.transition.ts';
-
-/** Counts the statements Kysely sends (raw `sql` included): the round trips of a use case. */
-class CountStatements implements KyselyPlugin {
-  count = 0;
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.count += 1;
-    return args.node;
-  }
-  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return Promise.resolve(args.result);
-  }
-}
 
 describe('orders service', () => {
   let t: TestDatabase;
