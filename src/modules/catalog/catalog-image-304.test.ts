@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type {
-  KyselyPlugin,
-  PluginTransformQueryArgs,
-  PluginTransformResultArgs,
-  QueryResult,
-  RootOperationNode,
-  UnknownRow,
-} from 'kysely';
+import type { PluginTransformQueryArgs, RootOperationNode } from 'kysely';
 import {
   call,
+  CountStatements,
   createTestDatabase,
   createUser,
   startTestApp,
@@ -19,17 +13,14 @@ import {
 import { solidPng } from '../../../test/png.ts';
 
 /** Records, for every statement on product_images, whether it names the `bytes` column. */
-class ImageReads implements KyselyPlugin {
+class ImageReads extends CountStatements {
   reads: { bytes: boolean }[] = [];
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+  override transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     const text = JSON.stringify(args.node);
     if (args.node.kind === 'SelectQueryNode' && text.includes('"product_images"')) {
       this.reads.push({ bytes: text.includes('"bytes"') });
     }
-    return args.node;
-  }
-  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return Promise.resolve(args.result);
+    return super.transformQuery(args);
   }
 }
 

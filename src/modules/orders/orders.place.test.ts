@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type {
-  KyselyPlugin,
-  PluginTransformQueryArgs,
-  PluginTransformResultArgs,
-  QueryResult,
-  RootOperationNode,
-  UnknownRow,
-} from 'kysely';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
+import type { KyselyPlugin, PluginTransformResultArgs, QueryResult, UnknownRow } from 'kysely';
+import { CountStatements, createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
 import { recordIdempotentResultInline } from '../../http/idempotency.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { systemClock } from '../../shared/clock.ts';
@@ -22,19 +15,15 @@ import type { OrdersDeps } from './orders.service.ts';
  * moment before the test changed it, i.e. as if the change came between placeOrder's read and its write. (Running
  * the change itself in between is not possible on PGlite: the one connection is held until the answer is handed on.)
  */
-class StaleFirstRead implements KyselyPlugin {
-  statements = 0;
+class StaleFirstRead extends CountStatements {
   private readonly stale: (row: Record<string, unknown>) => void;
   constructor(stale: (row: Record<string, unknown>) => void) {
+    super();
     this.stale = stale;
   }
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.statements += 1;
-    return args.node;
-  }
-  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    if (this.statements === 1) for (const row of args.result.rows) this.stale(row);
-    return Promise.resolve(args.result);
+  override transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (this.count === 1) for (const row of args.result.rows) this.stale(row);
+    return super.transformResult(args);
   }
 }
 
@@ -82,7 +71,7 @@ describe('placing an order: the catalog changing between the read and the write'
     assert.equal(order.total.amount, 2400);
     assert.equal(order.items[0]!.unitPrice.amount, 1200);
     // read, refused write, read again, write.
-    assert.equal(race.statements, 4);
+    assert.equal(race.count, 4);
     assert.equal(await stockOf(id), 8);
     const stored = await ordersOfCustomer();
     assert.equal(stored.length, before + 1);
@@ -98,7 +87,7 @@ describe('placing an order: the catalog changing between the read and the write'
       (error: unknown) => error instanceof AppError && error.code === 'insufficient_stock',
     );
     assert.equal(await stockOf(id), 1);
-    assert.equal(race.statements, 3, 'read, refused write, read again');
+    assert.equal(race.count, 3, 'read, refused write, read again');
     assert.equal((await ordersOfCustomer()).length, orders);
     assert.equal((await outboxOfCustomer()).length, outbox);
   });
@@ -118,7 +107,7 @@ describe('placing an order: the catalog changing between the read and the write'
       (error: unknown) => error instanceof AppError && error.code === 'validation_failed',
     );
     assert.deepEqual([await stockOf(a), await stockOf(b)], [5, 5]);
-    assert.equal(race.statements, 3, 'read, refused write, read again');
+    assert.equal(race.count, 3, 'read, refused write, read again');
     assert.equal((await ordersOfCustomer()).length, orders);
   });
 
