@@ -63,7 +63,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 }
 
 /**
- * Stock taken or put back (reserveStock, restock): the products' cached answers are dropped at once, not awaited,
+ * Stock taken or put back (reserveStockInline, restock): the products' cached answers are dropped at once, not awaited,
  * while the order's transaction is still open. A read between this and the commit may keep the old stock again;
  * the TTL bounds that, as it bounds changes made by a process without a cache (a separate worker).
  */

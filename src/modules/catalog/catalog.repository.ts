@@ -70,22 +70,6 @@ export async function lockProducts(trx: Executor, ids: readonly string[]): Promi
 const valuesList = (lines: readonly StockLine[]) =>
   sql.join(lines.map((l) => sql`(${l.productId}::text, ${l.quantity}::integer)`));
 
-/**
- * Takes stock for every line in one conditional statement: a line is taken only when enough is left and
- * the product is active. Returns the ids taken; the caller rolls back unless every line was.
- */
-export async function reserveStock(trx: Executor, lines: readonly StockLine[]): Promise<string[]> {
-  if (lines.length === 0) return [];
-  const { rows } = await sql<{ id: string }>`
-    update products p set stock = p.stock - v.q, updated_at = now()
-    from (values ${valuesList(lines)}) as v(id, q)
-    where p.id = v.id and p.stock >= v.q and p.active
-    returning p.id`.execute(trx);
-  const taken = rows.map((r) => r.id);
-  stockChanged(taken);
-  return taken;
-}
-
 /** A line to reserve, with the product as the caller read it: the reservation holds only if it is unchanged. */
 export interface PricedStockLine extends StockLine {
   priceAmount: number;
@@ -95,7 +79,7 @@ export interface PricedStockLine extends StockLine {
 }
 
 /**
- * reserveStock as the body of a data-modifying CTE, for a statement that writes the order with it: a line is taken
+ * Stock for an order, as the body of a data-modifying CTE of the statement that writes the order: a line is taken
  * only when enough is left, the product is active and its price, currency, SKU and name are still what the caller
  * read (so an order never records a price the catalog no longer has). Returns the ids taken; the statement must
  * refuse itself unless every line was. Lines go in product id order, the order restock locks them in.

@@ -3,7 +3,6 @@ import { catalogRoutes, type CatalogContext } from './catalog.routes.ts';
 export { createCatalogCache, type CatalogCache, type CatalogCacheOptions } from './catalog.cache.ts';
 export {
   lockProducts,
-  reserveStock,
   reserveStockInline,
   restock,
   type PricedStockLine,
