@@ -121,6 +121,45 @@ export function markDoneInline(where: KeyRef, status: number, body: unknown, now
     returning 1 as done`;
 }
 
+/** A deferred claim's key, written once and done (docs: createIdempotency's deferClaim), as a CTE for another statement. */
+export function insertDoneInline(
+  request: KeyRequest,
+  status: number,
+  body: unknown,
+  now: Date,
+): RawBuilder<{ done: number }> {
+  return sql<{ done: number }>`
+    insert into idempotency_keys
+      (scope, key, method, route, fingerprint, state, response_status, response_body, locked_until, lease_id,
+       created_at, updated_at)
+    values (${request.scope}::text, ${request.key}::text, ${request.method}::text, ${request.route}::text,
+            ${request.fingerprint}::text, 'done', ${status}::integer, ${JSON.stringify(body)}::jsonb, null, null,
+            ${now}::timestamptz, ${now}::timestamptz)
+    on conflict (scope, key) do nothing
+    returning 1 as done`;
+}
+
+/** insertDoneInline on its own: 1 when written, 0 when another request recorded the key first. */
+export async function insertDone(db: Executor, request: KeyRequest, status: number, body: unknown, now: Date) {
+  const result = await insertDoneInline(request, status, body, now).execute(db);
+  return result.rows.length;
+}
+
+export async function insertDoneKey(
+  db: Db,
+  request: KeyRequest,
+  status: number,
+  body: unknown,
+  now: Date,
+  logger: Logger,
+): Promise<void> {
+  if ((await insertDone(db, request, status, body, now)) > 0) return;
+  logger.warn(
+    { scope: request.scope, key: request.key },
+    'idempotent response not recorded: another request recorded it first',
+  );
+}
+
 export async function releaseKey(db: Db, where: KeyRef): Promise<void> {
   await db
     .deleteFrom('idempotency_keys')

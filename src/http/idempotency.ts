@@ -10,6 +10,9 @@ import {
   claimKey,
   completeKey,
   findKey,
+  insertDone,
+  insertDoneInline,
+  insertDoneKey,
   markDone,
   markDoneInline,
   releaseKey,
@@ -47,6 +50,14 @@ export interface IdempotencyOptions {
   logger: Logger;
   /** How long a request may run before a retry may take its key over. Longer than any request can live. */
   leaseMs?: number;
+  /**
+   * No claim before the handler runs: the key is only read (a finished one is replayed, a running one refused as
+   * always), and a new key is written once, done, by the handler's own statement (recordIdempotentResultInline:
+   * `insert … on conflict do nothing`, which refuses the whole statement when another request recorded the key
+   * meanwhile). For a route whose every effect is that one statement: a request that dies leaves nothing behind,
+   * and a request costs one write instead of two. A route that acts outside that statement must not use it.
+   */
+  deferClaim?: boolean;
 }
 
 export const IDEMPOTENCY_LEASE_MS = 60_000;
@@ -67,18 +78,20 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
       route,
       fingerprint: fingerprintOf(req.method, route, req.body),
     };
-    const leaseId = await claimOrReplay(db, request, { clock, logger, leaseMs }, res);
-    if (leaseId === undefined) return;
-    const claim: IdempotencyClaim = { scope: request.scope, key, leaseId };
+    const claim = await claimOrReplay(db, request, { clock, logger, leaseMs, defer: options.deferClaim === true }, res);
+    if (claim === undefined) return;
     claims.set(req, claim);
     captureResponse(res, async (status, body) => {
       try {
         // 412: nothing was done and the client retries with a new If-Match, which is not part of the key's request.
         if (status >= 500 || status === 400 || status === 412 || body === undefined) {
-          await releaseKey(db, claim);
+          if (claim.leaseId !== undefined) await releaseKey(db, claim);
         } else if (recorded.get(claim) === canonicalJson({ status, body })) {
           // The service's transaction stored this very answer (the response is a serialisation of the
           // recorded body, so the comparison is exact): nothing to write.
+        } else if (claim.leaseId === undefined) {
+          // A deferred claim whose handler refused before writing (a 409 or 422 of its own): the answer is kept.
+          await insertDoneKey(db, claim.request, status, body, clock.now(), logger);
         } else {
           await completeKey(db, claim, status, body, clock.now(), logger);
         }
@@ -92,22 +105,26 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
 }
 
 /**
- * Claims the key (a new lease id), or takes over one whose request died, or replays a finished one (then
- * undefined); another request's key, or one still running, is refused.
+ * Claims the key (a new lease id; deferred: nothing yet), or takes over one whose request died, or replays a
+ * finished one (then undefined); another request's key, or one still running, is refused.
  */
 async function claimOrReplay(
   db: Db,
   request: KeyRequest,
-  ctx: { clock: Clock; logger: Logger; leaseMs: number },
+  ctx: { clock: Clock; logger: Logger; leaseMs: number; defer: boolean },
   res: Response,
-): Promise<string | undefined> {
+): Promise<IdempotencyClaim | undefined> {
   const { scope, key } = request;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const now = ctx.clock.now();
     const lease = { leaseId: randomUUID(), lockedUntil: new Date(now.getTime() + ctx.leaseMs) };
-    if (await claimKey(db, request, lease, now)) return lease.leaseId;
+    const deferred = ctx.defer && attempt === 0;
+    if (!deferred && (await claimKey(db, request, lease, now))) return { scope, key, leaseId: lease.leaseId };
     const existing = await findKey(db, scope, key);
-    if (existing === undefined) continue; // released (5xx) between our insert and read: claim again
+    if (existing === undefined) {
+      if (deferred) return { scope, key, request };
+      continue; // released (5xx) between our insert and read: claim again
+    }
     if (
       existing.method !== request.method ||
       existing.route !== request.route ||
@@ -134,18 +151,19 @@ async function claimOrReplay(
     // The first request died mid-way: take the key over, unless another retry got there first.
     if (await takeOverKey(db, { scope, key, previousLeaseId: existing.lease_id }, lease, now)) {
       ctx.logger.warn({ scope, key, route: request.route }, 'idempotency key taken over after its lease ran out');
-      return lease.leaseId;
+      return { scope, key, leaseId: lease.leaseId };
     }
   }
   throw conflict('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed.');
 }
 
-/** The key a request holds: a service records its result with it inside its own transaction. */
-export interface IdempotencyClaim {
-  scope: string;
-  key: string;
-  leaseId: string;
-}
+/**
+ * The key a request holds: a service records its result with it inside its own transaction. Leased: the key's
+ * row exists, in progress under our lease. Deferred (`deferClaim`): no row yet; the recording inserts it.
+ */
+export type IdempotencyClaim =
+  | { scope: string; key: string; leaseId: string; request?: undefined }
+  | { scope: string; key: string; leaseId?: undefined; request: KeyRequest };
 
 const claims = new WeakMap<Request, IdempotencyClaim>();
 /** What a service recorded under a claim inside its transaction: the same final answer is not written again. */
@@ -168,7 +186,10 @@ export async function recordIdempotentResult(
   body: unknown,
   now: Date,
 ): Promise<void> {
-  const result = await markDone(trx, claim, status, body, now, true);
+  const result =
+    claim.leaseId === undefined
+      ? await insertDone(trx, claim.request, status, body, now)
+      : await markDone(trx, claim, status, body, now, true);
   if (result === 0) throw keyTakenOver();
   recorded.set(claim, canonicalJson({ status, body }));
 }
@@ -178,7 +199,10 @@ export const KEY_TAKEN_OVER = 'idempotency_key_taken_over';
 
 /** An idempotent answer recorded by the service's own statement (see recordIdempotentResultInline). */
 export interface InlineRecord {
-  /** The key's update, to put in that statement as a data-modifying CTE: one row while the lease holds. */
+  /**
+   * The key's update (leased claim) or insert (deferred claim), to put in that statement as a data-modifying CTE:
+   * one row while the lease holds / when no other request recorded the key first.
+   */
   update: RawBuilder<unknown>;
   /** The statement must refuse itself (`fulcrum_require`) with this message when `update` returns no row… */
   refusal: string;
@@ -196,7 +220,10 @@ export function recordIdempotentResultInline(
   now: Date,
 ): InlineRecord {
   return {
-    update: markDoneInline(claim, status, body, now),
+    update:
+      claim.leaseId === undefined
+        ? insertDoneInline(claim.request, status, body, now)
+        : markDoneInline(claim, status, body, now),
     refusal: KEY_TAKEN_OVER,
     refused: keyTakenOver,
     committed: () => recorded.set(claim, canonicalJson({ status, body })),

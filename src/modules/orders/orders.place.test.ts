@@ -140,4 +140,61 @@ describe('placing an order: the catalog changing between the read and the write'
     assert.equal(await stockOf(id), 4);
     assert.equal((await ordersOfCustomer()).length, orders);
   });
+
+  it('a deferred key recorded by another request meanwhile: 409, nothing written, the other answer kept', async () => {
+    const id = await product(4);
+    const key = `recorded-${id}`;
+    const request = { scope: customer.id, key, method: 'POST', route: '/api/v1/orders/', fingerprint: 'f' };
+    // What the other request's statement left: the key, done, with its answer.
+    await t.database.db
+      .insertInto('idempotency_keys')
+      .values({
+        ...request,
+        state: 'done',
+        response_status: 409,
+        response_body: JSON.stringify({ code: 'insufficient_stock' }),
+        created_at: new Date(),
+        updated_at: new Date(),
+      })
+      .execute();
+    const orders = (await ordersOfCustomer()).length;
+    await assert.rejects(
+      placeOrder(deps(), customer, { items: [{ productId: id, quantity: 1 }] }, (placed) =>
+        recordIdempotentResultInline({ scope: customer.id, key, request }, 201, placed, new Date()),
+      ),
+      (error: unknown) => error instanceof AppError && error.code === 'idempotency_request_in_progress',
+    );
+    assert.equal(await stockOf(id), 4);
+    assert.equal((await ordersOfCustomer()).length, orders);
+    const kept = await t.database.db
+      .selectFrom('idempotency_keys')
+      .select(['state', 'response_status'])
+      .where('scope', '=', customer.id)
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(kept, { state: 'done', response_status: 409 });
+  });
+
+  it('a deferred key is written by the order statement itself, done, with the answer', async () => {
+    const id = await product(4);
+    const key = `mine-${id}`;
+    const request = { scope: customer.id, key, method: 'POST', route: '/api/v1/orders/', fingerprint: 'f' };
+    const counter = new CountStatements();
+    const placed = await placeOrder(deps(counter), customer, { items: [{ productId: id, quantity: 1 }] }, (o) =>
+      recordIdempotentResultInline({ scope: customer.id, key, request }, 201, o, new Date()),
+    );
+    assert.equal(counter.count, 2, 'read and write: the key costs no statement of its own');
+    const row = await t.database.db
+      .selectFrom('idempotency_keys')
+      .select(['state', 'response_status', 'response_body', 'lease_id', 'fingerprint'])
+      .where('scope', '=', customer.id)
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.state, 'done');
+    assert.equal(row.response_status, 201);
+    assert.equal(row.lease_id, null);
+    assert.equal(row.fingerprint, 'f');
+    assert.equal((row.response_body as { id: string }).id, placed.id);
+    assert.equal(await stockOf(id), 3);
+  });
 });

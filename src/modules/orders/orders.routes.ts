@@ -40,7 +40,8 @@ export interface OrdersModuleDeps {
 export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderHooks): void {
   const { database, clock, config, logger } = ctx.deps;
   const deps: OrdersDeps = { db: database.db, clock, orderTtlSeconds: config.ORDER_TTL_SECONDS, hooks };
-  const idempotency = createIdempotency({ db: database.db, clock, logger });
+  // Placing an order is one statement, which records the key's answer itself: no claim before it (deferClaim).
+  const idempotency = createIdempotency({ db: database.db, clock, logger, deferClaim: true });
   const orders = ctx.define('/api/v1/orders');
   placeAndReadRoutes(orders, deps, idempotency);
   changeOrderRoutes(orders, ctx.define('/api/v1/admin/orders'), deps);

@@ -212,4 +212,38 @@ describe('orders: placing', () => {
     assert.equal(other.body.code, 'idempotency_key_reused');
     assert.equal(await stockOf(app, p.id), 6);
   });
+
+  it('keeps a refused order under its key: a retry replays the 409 even once the stock is back', async () => {
+    const p = await createProduct(app, admin.token, { stock: 2 });
+    const body = { items: [{ productId: p.id, quantity: 3 }] };
+    const first = await placeOrder(app, alice.token, body, 'order-key-short');
+    assert.equal(first.status, 409);
+    assert.equal(first.body.code, 'insufficient_stock');
+    const restock = await call(app, 'PATCH', `/api/v1/admin/products/${p.id}`, {
+      token: admin.token,
+      body: { stock: 10 },
+    });
+    assert.equal(restock.status, 200);
+    const again = await placeOrder(app, alice.token, body, 'order-key-short');
+    assert.equal(again.status, 409);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, first.body);
+    assert.equal(await stockOf(app, p.id), 10);
+  });
+
+  it('writes nothing for a request refused before the order (400): the same key then places it', async () => {
+    const p = await createProduct(app, admin.token, { stock: 5 });
+    const bad = await placeOrder(app, alice.token, { items: [{ productId: 'prd_missing', quantity: 1 }] }, 'k-400');
+    assert.equal(bad.status, 400);
+    const keys = await app.database.db
+      .selectFrom('idempotency_keys')
+      .select('key')
+      .where('scope', '=', alice.id)
+      .where('key', '=', 'k-400')
+      .execute();
+    assert.equal(keys.length, 0);
+    const good = await placeOrder(app, alice.token, { items: [{ productId: p.id, quantity: 1 }] }, 'k-400');
+    assert.equal(good.status, 201);
+    assert.equal(good.headers.get('idempotent-replayed'), null);
+  });
 });
