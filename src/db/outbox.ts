@@ -37,12 +37,12 @@ export async function appendOutbox(trx: Executor, input: AppendOutboxInput): Pro
 }
 
 /**
- * appendOutbox as a data-modifying CTE (`outbox_row`) for a statement that writes several tables at once; it
- * writes only when the CTE named `gate` returns a row. The caller puts it in its WITH list.
+ * appendOutbox as a data-modifying CTE (`outbox_row`, or `name`) for a statement that writes several tables at once;
+ * it writes only when the CTE named `gate` returns a row. The caller puts it in its WITH list.
  */
-export function appendOutboxInline(input: AppendOutboxInput, gate: string): RawBuilder<unknown> {
+export function appendOutboxInline(input: AppendOutboxInput, gate: string, name = 'outbox_row'): RawBuilder<unknown> {
   return sql`
-    outbox_row as (
+    ${sql.id(name)} as (
       insert into outbox (user_id, type, payload)
       select ${input.userId}::text, ${input.type}::text, ${JSON.stringify(input.payload)}::jsonb
       from ${sql.table(gate)}

@@ -20,6 +20,8 @@ export {
 } from './orders.service.ts';
 // If-Match on changes other modules make to an order (refunds, manual payments).
 export { checkOrderVersion, StaleOrderError, withCurrentOrder } from './orders.version.ts';
+// Seam for payments: an order paid in the payment's own statement (the common confirmation, one round trip).
+export { lockCreatedOrderInline, payOrderInline, type PayOrderInline } from './orders.pay-inline.ts';
 export { releaseStock, transitionOrder, type OrderActor, type TransitionOptions } from './orders.transition.ts';
 export { orderStatuses, orderTransitions, transition, type OrderStatus } from './order-status.ts';
 

@@ -29,7 +29,7 @@ export interface TransitionOptions {
   ifMatch?: VersionCondition;
 }
 
-const eventTypes: Record<OrderStatus, string> = {
+export const eventTypes: Record<OrderStatus, string> = {
   CREATED: 'order.created',
   PAID: 'order.paid',
   SHIPPED: 'order.shipped',

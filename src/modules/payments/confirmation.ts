@@ -2,6 +2,7 @@ import type { Executor } from '../../db/database.ts';
 import { transitionOrder } from '../orders/index.ts';
 import type { PaymentFact } from './facts.ts';
 import { outcomeWithoutChange } from './no-change.ts';
+import { markPaidAtOnce } from './paid-at-once.ts';
 import { holdMismatchedMoney, refundHeldMoney, resolveFlagged } from './held-money.ts';
 import type { ConfirmContext, ConfirmResult, PaymentOutcome } from './outcome.ts';
 import { describeMoney, notifyPayment, setPaymentStatus } from './payment-events.ts';
@@ -30,6 +31,11 @@ export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: Co
   // A fact that changes nothing whatever runs meanwhile (a repeated confirmation, …) is decided on this read alone.
   const settled = outcomeWithoutChange(fact, found);
   if (settled !== undefined) return { outcome: settled, paymentId: found.id, refundsToIssue: [] };
+  // The common confirmation (the money asked for, of a CREATED order) in one more statement; anything else, locked.
+  if (fact.kind === 'paid') {
+    const atOnce = await markPaidAtOnce(trx, found, fact, ctx);
+    if (atOnce !== undefined) return atOnce;
+  }
   const order = await repo.lockOrderForPayment(trx, found.order_id);
   const payment = await repo.lockPayment(trx, found.id);
   if (order === undefined || payment === undefined) throw new Error(`payment ${found.id} lost its order`);
