@@ -3,6 +3,13 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import {
+  createCommitSignals,
+  crossProcessNotifier,
+  NOTIFY_CHANNELS,
+  signalingDialect,
+  type CommitSignals,
+} from './commit-signals.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { DB } from './schema.ts';
 
@@ -16,8 +23,11 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** Set for a PostgreSQL server: LISTEN needs a connection of its own. */
   url: string | undefined;
-  /** Set on PGlite: LISTEN in-process (its NOTIFYs, e.g. the outbox trigger's, reach only this process). Returns the unlisten. */
-  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * After each commit that inserted into the outbox or the webhook inbox, in this process (commit-signals.ts). On a
+   * PostgreSQL server the same commits also reach other processes as NOTIFY on NOTIFY_CHANNELS.
+   */
+  signals: CommitSignals;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -57,15 +67,13 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
     release();
     throw error;
   }
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  const signals = createCommitSignals();
+  const db = new Kysely<DB>({ dialect: signalingDialect(new PGliteDialect(pglite), signals) });
   return {
     db,
     kind: 'pglite',
     url: undefined,
-    listen: async (channel, onNotify) => {
-      const unlisten = await pglite.listen(channel, () => onNotify());
-      return () => unlisten();
-    },
+    signals,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -193,14 +201,31 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   // Neither may one losing it mid-query (a server restart): pg emits 'error' on a checked-out client, which has
   // no listener then, so it would be an uncaught exception. The query itself fails; the pool drops the client.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const signals = createCommitSignals();
+  const db = new Kysely<DB>({ dialect: signalingDialect(new PostgresDialect({ pool }), signals) });
+  // Other processes (a relay, an inbox worker elsewhere) LISTEN: each burst of commits reaches them as a NOTIFY sent
+  // on its own, after the commit. A NOTIFY that fails (the server is away) is lost; their poll catches up.
+  let isClosed = false;
+  const stopNotifying = crossProcessNotifier(
+    signals,
+    NOTIFY_CHANNELS,
+    async (channel) => {
+      if (!isClosed) await pool.query('select pg_notify($1, $2)', [channel, '']);
+    },
+    () => {},
+  );
   return {
     db,
     kind: 'postgres',
     url,
+    signals,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: () => {
+      isClosed = true;
+      stopNotifying();
+      return db.destroy();
+    },
   };
 }

@@ -5,7 +5,7 @@ import { createWakeableLoop, type WakeableLoop } from '../../shared/wakeable-loo
 import type { AmqpPublisher } from '../events-out/index.ts';
 import { staffCopy, toRealtimeEvent, type RealtimeEvent } from './events.ts';
 import { assignStaffSeqs, listUnpublished, markPublished, numberEvents, type Sink } from './realtime.repository.ts';
-import { embeddedLeadership, OUTBOX_CHANNEL, serverLeadership, type RelayLeadership } from './relay-leader.ts';
+import { embeddedLeadership, serverLeadership, type RelayLeadership } from './relay-leader.ts';
 
 export interface RelayOptions {
   database: Database;
@@ -110,7 +110,7 @@ function numberingFirst(batchSize: number): (batch: Batch) => Batch {
 export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   const { database, logger } = options;
   const batchSize = options.batchSize ?? 200;
-  const pollMs = options.pollMs ?? (database.kind === 'pglite' && database.listen === undefined ? 100 : 1_000);
+  const pollMs = options.pollMs ?? 1_000;
   let isStopped = false;
   let isLeader = false;
 
@@ -121,9 +121,10 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
           if (isLeader) kick();
         })
       : embeddedLeadership(database);
-  // PGlite's NOTIFYs are delivered in-process: every commit that appended wakes the relay at once.
-  const unlisten = database.kind === 'pglite' ? database.listen?.(OUTBOX_CHANNEL, () => kick()) : undefined;
-  unlisten?.catch((error: unknown) => logger.warn({ err: error }, 'outbox relay cannot LISTEN: polling only'));
+  // Every commit of this process that appended wakes the relay at once (other processes' commits: the LISTEN above).
+  const unsubscribe = database.signals.on('outbox', () => {
+    if (isLeader) kick();
+  });
 
   const becomeLeader = async (): Promise<boolean> => {
     try {
@@ -180,7 +181,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     },
     async stop() {
       isStopped = true;
-      await unlisten?.then((stop) => stop()).catch(() => {});
+      unsubscribe();
       await Promise.all(loops.map((loop) => loop.stop()));
       await leadership.close();
     },

@@ -1,12 +1,13 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { NOTIFY_CHANNELS } from '../../db/commit-signals.ts';
 import { openListener } from '../../db/listen.ts';
 import type { Database, Db } from '../../db/database.ts';
 import type { DB } from '../../db/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 
-/** The channel migration 0004's trigger notifies on every outbox insert. */
-export const OUTBOX_CHANNEL = 'fulcrum_outbox';
+/** The channel every process NOTIFYs after commits that appended to the outbox (src/db/commit-signals.ts). */
+export const OUTBOX_CHANNEL = NOTIFY_CHANNELS.outbox;
 const LOCK_NAME = 'fulcrum.outbox_relay';
 
 /** Who may relay right now, and through which connection. */
@@ -19,7 +20,7 @@ export interface RelayLeadership {
   close(): Promise<void>;
 }
 
-/** PGlite lives in one process, which is therefore always the only relay (woken by its in-process `listen`). */
+/** PGlite lives in one process, which is therefore always the only relay (woken by its commits' signals). */
 export function embeddedLeadership(database: Database): RelayLeadership {
   return {
     acquire: () => Promise.resolve(true),

@@ -1,9 +1,10 @@
 import type pg from 'pg';
+import { NOTIFY_CHANNELS } from '../../db/commit-signals.ts';
 import { openListener } from '../../db/listen.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /** The channel migration 0008's trigger notifies on every webhook inbox insert. */
-export const INBOX_CHANNEL = 'fulcrum_webhook_inbox';
+export const INBOX_CHANNEL = NOTIFY_CHANNELS.webhook_inbox;
 
 export interface InboxListenerOptions {
   /** The PostgreSQL server (LISTEN needs a connection of its own, outside the pool). */
