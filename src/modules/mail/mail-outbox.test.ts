@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { call, createUser, startTestApp, type TestApp } from '../../../test/helpers.ts';
+import { call, CountStatements, createUser, startTestApp, type TestApp } from '../../../test/helpers.ts';
 import { createProduct, placeOrder } from '../../../test/shop.ts';
 import { appendOutbox } from '../../db/outbox.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -188,5 +188,196 @@ describe('mail from the outbox', () => {
       .where('event_key', 'like', `%${orderId}`)
       .execute();
     assert.deepEqual(made, []);
+  });
+
+  // Performance issue 11: a batch of outbox rows costs a constant number of statements, whatever its size.
+  const counting = (batchSize?: number) => {
+    const counter = new CountStatements();
+    const counted: MailWorkerDeps = {
+      ...deps,
+      db: app.database.db.withPlugin(counter),
+      ...(batchSize === undefined ? {} : { batchSize }),
+    };
+    return { counter, deps: counted };
+  };
+  const unmailed = () =>
+    app.database.db.selectFrom('outbox').select(['id', 'type']).where('mailed_at', 'is', null).orderBy('id').execute();
+  const orderFor = async (customer: { token: string }, productId: string) => {
+    const order = await placeOrder(app, customer.token, { items: [{ productId, quantity: 1 }] });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    return (order.body.order?.id ?? order.body.id) as string;
+  };
+
+  it('a batch of 10 placed orders costs the statements of a batch of 1: select, orders, items, one insert, mark', async () => {
+    const product = await createProduct(app, admin.token, { name: 'Straw Hat' });
+    const batchOf = async (n: number) => {
+      await drain();
+      const placed: { email: string; orderId: string }[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const customer = await createUser(app);
+        placed.push({ email: customer.email, orderId: await orderFor(customer, product.id) });
+      }
+      assert.equal((await unmailed()).length, n, 'one outbox row per order');
+      const { counter, deps: counted } = counting();
+      assert.equal(await mailFromOutbox(counted), n);
+      for (const { email, orderId } of placed) {
+        const mails = await mailsOf(email);
+        assert.deepEqual(
+          mails.map((m) => m.event_key),
+          [`order.placed:${orderId}`],
+        );
+        assert.match(mails[0]!.text_body, new RegExp(`1 × Straw Hat .* at \\$10\\.00: \\$10\\.00`));
+        assert.match(mails[0]!.text_body, /Total: \$10\.00/);
+      }
+      assert.deepEqual(await unmailed(), []);
+      return counter.kinds;
+    };
+    const one = await batchOf(1);
+    const ten = await batchOf(10);
+    assert.deepEqual(one, [
+      'SelectQueryNode',
+      'SelectQueryNode',
+      'SelectQueryNode',
+      'InsertQueryNode',
+      'UpdateQueryNode',
+    ]);
+    assert.deepEqual(ten, one, `batch of 10: ${ten.length} statements, batch of 1: ${one.length}`);
+  });
+
+  it('every kind of order mail in one batch: 8 statements for 1 order or 3, the same mails as one event at a time', async () => {
+    const product = await createProduct(app, admin.token, {
+      name: 'Wool Cap',
+      price: { amount: 2000, currency: 'usd' },
+    });
+    // Per group: an order placed, paid and partly refunded, and an order placed and cancelled.
+    const group = async () => {
+      const customer = await createUser(app);
+      const paidOrder = await orderFor(customer, product.id);
+      const paymentId = await payManually(customer.token, paidOrder);
+      const refund = await call(app, 'POST', `/api/v1/admin/payments/${paymentId}/refunds`, {
+        token: admin.token,
+        body: { amount: 700 },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      assert.equal(refund.status, 201, JSON.stringify(refund.body));
+      const cancelled = await orderFor(customer, product.id);
+      const cancel = await call(app, 'POST', `/api/v1/orders/${cancelled}/cancel`, { token: customer.token, body: {} });
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      return {
+        customer,
+        keys: [
+          `order.placed:${paidOrder}`,
+          `order.paid:${paidOrder}`,
+          `refund.succeeded:${refund.body.refund.id}`,
+          `order.placed:${cancelled}`,
+          `order.closed:${cancelled}`,
+        ].sort(),
+      };
+    };
+    const made = async (userIds: string[]) =>
+      (
+        await app.database.db
+          .selectFrom('mails')
+          .select(['event_key', 'user_id', 'to_address', 'subject', 'text_body', 'html_body'])
+          .where('user_id', 'in', userIds)
+          .orderBy('event_key')
+          .execute()
+      ).map((m) => ({ ...m }));
+    const batchOf = async (groups: number) => {
+      await drain();
+      const made_ = [];
+      for (let i = 0; i < groups; i += 1) made_.push(await group());
+      const userIds = made_.map((g) => g.customer.id);
+      const rows = await unmailed();
+      // One event at a time (batches of 1), as the worker did before: the reference.
+      while ((await mailFromOutbox({ ...deps, batchSize: 1 })) > 0) continue;
+      const oneByOne = await made(userIds);
+      assert.deepEqual(oneByOne.map((m) => m.event_key).sort(), made_.flatMap((g) => g.keys).sort());
+      // The same rows again, in one batch, with their mails gone.
+      await app.database.db.deleteFrom('mails').where('user_id', 'in', userIds).execute();
+      await app.database.db
+        .updateTable('outbox')
+        .set({ mailed_at: null })
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute();
+      const { counter, deps: counted } = counting();
+      assert.equal(await mailFromOutbox(counted), rows.length, 'the whole group in one batch');
+      assert.deepEqual(await made(userIds), oneByOne, 'the same mails, word for word');
+      assert.deepEqual(await unmailed(), []);
+      return counter.kinds;
+    };
+    const one = await batchOf(1);
+    const three = await batchOf(3);
+    assert.deepEqual(one, [
+      'SelectQueryNode', // the outbox rows
+      'SelectQueryNode', // the refunded payments
+      'SelectQueryNode', // the orders and their accounts
+      'SelectQueryNode', // the items
+      'SelectQueryNode', // the paid payments
+      'SelectQueryNode', // the refunds
+      'InsertQueryNode', // every mail
+      'UpdateQueryNode', // mailed_at
+    ]);
+    assert.deepEqual(three, one, `3 groups: ${three.length} statements, 1 group: ${one.length}`);
+  });
+
+  it("a deleted account's order in a batch gets no mail; the others in that batch do", async () => {
+    const product = await createProduct(app, admin.token);
+    await drain();
+    const customers = [await createUser(app), await createUser(app), await createUser(app)];
+    const orders = [];
+    for (const customer of customers) orders.push(await orderFor(customer, product.id));
+    const gone = await call(app, 'DELETE', `/api/v1/admin/users/${customers[1]!.id}`, { token: admin.token });
+    assert.equal(gone.status, 204);
+    const { deps: counted } = counting();
+    assert.ok((await mailFromOutbox(counted)) >= 3);
+    assert.deepEqual(await unmailed(), []);
+    const made = await app.database.db
+      .selectFrom('mails')
+      .select(['event_key', 'to_address'])
+      .where('user_id', 'in', [...customers.map((c) => c.id)])
+      .orderBy('to_address')
+      .execute();
+    const sortedMade = made.map((m) => `${m.to_address} ${m.event_key}`).sort();
+    assert.deepEqual(
+      sortedMade,
+      [`${customers[0]!.email} order.placed:${orders[0]}`, `${customers[2]!.email} order.placed:${orders[2]}`].sort(),
+    );
+    const forGone = await app.database.db
+      .selectFrom('mails')
+      .select('event_key')
+      .where('event_key', 'like', `%${orders[1]}`)
+      .execute();
+    assert.deepEqual(forGone, []);
+  });
+
+  it('one event twice in one batch (a fact told twice before any mail): one mail, and every row read', async () => {
+    const product = await createProduct(app, admin.token);
+    await drain();
+    const ann = await createUser(app);
+    const bob = await createUser(app);
+    const annOrder = await orderFor(ann, product.id);
+    const bobOrder = await orderFor(bob, product.id);
+    await app.database.db.transaction().execute(async (trx) => {
+      const payload = { orderId: annOrder, status: 'CREATED', paymentStatus: null, at: new Date().toISOString() };
+      await appendOutbox(trx, { userId: ann.id, type: 'order.updated', payload });
+    });
+    assert.equal((await unmailed()).length, 3);
+    const { counter, deps: counted } = counting();
+    assert.equal(await mailFromOutbox(counted), 3, 'all three rows in one batch');
+    assert.equal(counter.kinds.filter((k) => k === 'InsertQueryNode').length, 1, 'one insert');
+    assert.deepEqual(
+      (await mailsOf(ann.email)).map((m) => m.event_key),
+      [`order.placed:${annOrder}`],
+    );
+    assert.deepEqual(
+      (await mailsOf(bob.email)).map((m) => m.event_key),
+      [`order.placed:${bobOrder}`],
+    );
+    assert.deepEqual(await unmailed(), []);
   });
 });

@@ -37,6 +37,36 @@ export async function insertMail(db: Executor, mail: NewMail, now: Date): Promis
 }
 
 /**
+ * Inserts the mails in one statement, each unless one exists for its event (`on conflict do nothing`). Two mails
+ * with one key in the list: the first is kept, the others dropped before the insert. Returns how many were made;
+ * an empty list sends nothing.
+ */
+export async function insertMails(db: Executor, mails: readonly NewMail[], now: Date): Promise<number> {
+  const byKey = new Map<string, NewMail>();
+  for (const mail of mails) if (!byKey.has(mail.eventKey)) byKey.set(mail.eventKey, mail);
+  if (byKey.size === 0) return 0;
+  const rows = await db
+    .insertInto('mails')
+    .values(
+      [...byKey.values()].map((mail) => ({
+        id: newId('eml'),
+        event_key: mail.eventKey,
+        user_id: mail.userId,
+        to_address: mail.to,
+        subject: mail.subject,
+        text_body: mail.text,
+        html_body: mail.html,
+        next_attempt_at: now,
+        created_at: now,
+      })),
+    )
+    .onConflict((oc) => oc.column('event_key').doNothing())
+    .returning('id')
+    .execute();
+  return rows.length;
+}
+
+/**
  * Claims up to `limit` due pending mails for one sending attempt: attempts + 1 and a lease. Rows another worker
  * holds are skipped (`skip locked`), so two workers never send one mail.
  */

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/database.ts';
-import { eraseUserMails, insertMail } from './mail.repository.ts';
+import { eraseUserMails, insertMail, insertMails } from './mail.repository.ts';
 import { renderMail, type Shop, type TemplateName } from './templates.ts';
 
 export interface QueuedMail {
@@ -17,6 +17,11 @@ export interface QueuedMail {
  */
 export interface MailQueue {
   enqueue(db: Executor, mail: QueuedMail, now: Date): Promise<boolean>;
+  /**
+   * Several mails in one insert (the outbox pass's batch), each unless one exists for its key; for one key given
+   * twice, the first is kept. Returns how many this call made. An empty list sends no statement.
+   */
+  enqueueMany(db: Executor, mails: readonly QueuedMail[], now: Date): Promise<number>;
   /** An account was deleted: its mails lose their address and text; pending ones are failed. */
   eraseUser(db: Executor, userId: string): Promise<void>;
 }
@@ -26,6 +31,15 @@ export function createMailQueue(shop: Shop): MailQueue {
     enqueue(db, mail, now) {
       const rendered = renderMail(mail.template, mail.vars, shop);
       return insertMail(db, { ...rendered, eventKey: mail.eventKey, userId: mail.userId, to: mail.to }, now);
+    },
+    enqueueMany(db, mails, now) {
+      const rendered = mails.map((mail) => ({
+        ...renderMail(mail.template, mail.vars, shop),
+        eventKey: mail.eventKey,
+        userId: mail.userId,
+        to: mail.to,
+      }));
+      return insertMails(db, rendered, now);
     },
     eraseUser: eraseUserMails,
   };
