@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
+import { CountStatements, createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { manualClock } from '../../shared/clock.ts';
 import { startWorkerJobs } from '../jobs/worker.ts';
@@ -14,8 +14,24 @@ import {
   mailBackoffMs,
   sendDueMails,
   smtpTransport,
+  type MailTransport,
   type MailWorkerDeps,
 } from './index.ts';
+import { MAIL_LEASE_MS } from './mail-worker.ts';
+
+/** CountStatements that makes its `failAt`-th statement fail, as a database gone at that moment would. */
+class FailingAt extends CountStatements {
+  readonly failAt: number;
+  constructor(failAt: number) {
+    super();
+    this.failAt = failAt;
+  }
+  override transformQuery(args: Parameters<CountStatements['transformQuery']>[0]) {
+    const node = super.transformQuery(args);
+    if (this.count === this.failAt) throw new Error('connection lost');
+    return node;
+  }
+}
 
 interface Received {
   from: string;
@@ -216,5 +232,103 @@ describe('sending mail', () => {
     }
     assert.equal((await row('password_reset:g')).status, 'sent');
     assert.equal(smtp.received.length, 1);
+  });
+
+  // Performance issue 11: the sends of a batch are marked in one statement.
+  const counted = (overrides: Partial<MailWorkerDeps> = {}, counter = new CountStatements()) => ({
+    counter,
+    deps: { ...deps, ...overrides, db: t.database.db.withPlugin(counter) },
+  });
+
+  it('a batch of 6 mails costs the statements of a batch of 1: expire old claims, claim, one mark for all sent', async () => {
+    const batchOf = async (n: number) => {
+      await t.database.db.deleteFrom('mails').execute();
+      smtp.received.length = 0;
+      for (let i = 0; i < n; i += 1) await enqueue(`password_reset:n${n}-${i}`, `to${i}@example.test`);
+      const { counter, deps: counting } = counted();
+      assert.deepEqual(await sendDueMails(counting), { sent: n, failed: 0 });
+      assert.equal(smtp.received.length, n, 'one transport call per mail');
+      const rows = await t.database.db.selectFrom('mails').select(['status', 'sent_at', 'attempts']).execute();
+      assert.deepEqual(
+        rows,
+        Array.from({ length: n }, () => ({ status: 'sent', sent_at: clock.now(), attempts: 1 })),
+      );
+      return counter.kinds;
+    };
+    const one = await batchOf(1);
+    const six = await batchOf(6);
+    // Three statements; CountStatements also sees the claim's `due` subquery (built on the counted db) as a node.
+    assert.deepEqual(one, ['UpdateQueryNode', 'SelectQueryNode', 'UpdateQueryNode', 'UpdateQueryNode']);
+    assert.deepEqual(six, one, `6 mails: ${six.length} statements, 1 mail: ${one.length}`);
+  });
+
+  it('a refusal in a batch: only that mail waits for its retry; the others are sent, and it goes out later', async () => {
+    await enqueue('password_reset:ann', 'ann@example.test');
+    await enqueue('password_reset:bob', 'bob@example.test');
+    await enqueue('password_reset:cara', 'cara@example.test');
+    const inner = deps.transport;
+    const tried: string[] = [];
+    const refusingBob: MailTransport = {
+      kind: 'smtp',
+      async send(mail) {
+        tried.push(mail.to);
+        if (mail.to === 'bob@example.test') throw new Error('550 mailbox busy');
+        await inner.send(mail);
+      },
+      close: () => undefined,
+    };
+    const { counter, deps: counting } = counted({ transport: refusingBob });
+    assert.deepEqual(await sendDueMails(counting), { sent: 2, failed: 1 });
+    assert.deepEqual(tried.sort(), ['ann@example.test', 'bob@example.test', 'cara@example.test']);
+    // Expire old claims, claim (its subquery counted apart), mark bob's refusal, mark ann and cara sent.
+    assert.deepEqual(counter.kinds, [
+      'UpdateQueryNode',
+      'SelectQueryNode',
+      'UpdateQueryNode',
+      'UpdateQueryNode',
+      'UpdateQueryNode',
+    ]);
+    for (const key of ['password_reset:ann', 'password_reset:cara']) {
+      const mail = await row(key);
+      assert.equal(mail.status, 'sent', key);
+      assert.deepEqual(mail.sent_at, clock.now());
+      assert.equal(mail.locked_until, null);
+    }
+    const bob = await row('password_reset:bob');
+    assert.equal(bob.status, 'pending');
+    assert.equal(bob.sent_at, null);
+    assert.equal(bob.locked_until, null);
+    assert.equal(bob.attempts, 1);
+    assert.equal(bob.last_error, '550 mailbox busy');
+    assert.deepEqual(bob.next_attempt_at, new Date(clock.now().getTime() + mailBackoffMs(1)));
+    assert.deepEqual(smtp.received.map((m) => m.to).sort(), [['ann@example.test'], ['cara@example.test']]);
+
+    clock.advance(mailBackoffMs(1));
+    assert.deepEqual(await sendDueMails(deps), { sent: 1, failed: 0 });
+    assert.equal((await row('password_reset:bob')).status, 'sent');
+    assert.equal(smtp.received.length, 3, 'ann and cara were not sent again');
+  });
+
+  it('a worker that dies after sending, before its one mark: the batch is failed when the claim runs out, not sent again', async () => {
+    await enqueue('password_reset:x1', 'x1@example.test');
+    await enqueue('password_reset:x2', 'x2@example.test');
+    // Counted: expire old claims, the claim's subquery, the claim, the mark sent: the fourth fails.
+    const { deps: dying } = counted({}, new FailingAt(4));
+    await assert.rejects(sendDueMails(dying), /connection lost/);
+    assert.equal(smtp.received.length, 2, 'both reached the server');
+    for (const key of ['password_reset:x1', 'password_reset:x2']) {
+      const mail = await row(key);
+      assert.equal(mail.status, 'pending');
+      assert.notEqual(mail.locked_until, null, 'still claimed');
+    }
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 0 }, 'claimed: not due');
+    clock.advance(MAIL_LEASE_MS + 1);
+    assert.deepEqual(await sendDueMails(deps), { sent: 0, failed: 0 });
+    for (const key of ['password_reset:x1', 'password_reset:x2']) {
+      const mail = await row(key);
+      assert.equal(mail.status, 'failed', key);
+      assert.match(mail.last_error ?? '', /stopped while sending/);
+    }
+    assert.equal(smtp.received.length, 2, 'never sent a second time');
   });
 });

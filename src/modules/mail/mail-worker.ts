@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { claimDueMails, failAbandonedClaims, markAttemptFailed, markSent } from './mail.repository.ts';
+import { claimDueMails, failAbandonedClaims, markAttemptFailed, markSentMany } from './mail.repository.ts';
 import { mailsForEvents } from './order-mails.ts';
 import type { MailQueue } from './queue.ts';
 import type { MailTransport } from './transport.ts';
@@ -66,35 +66,44 @@ export async function mailFromOutbox(deps: MailWorkerDeps): Promise<number> {
   });
 }
 
-/** Sends the due mails once each; a refusal is retried with backoff, up to MAIL_MAX_ATTEMPTS tries. */
+/**
+ * Sends the due mails once each; a refusal is retried with backoff, up to MAIL_MAX_ATTEMPTS tries. The batch is
+ * claimed in one statement and the mails the server accepted are marked sent in one statement after the sends (a
+ * refusal is marked as it happens). A worker that dies in between leaves its claims to run out: those mails are
+ * failed, never sent again — the ones it had sent included (docs/api.md § Mail, at most once).
+ */
 export async function sendDueMails(deps: MailWorkerDeps): Promise<{ sent: number; failed: number }> {
   const { db, clock, logger, transport } = deps;
   const abandoned = await failAbandonedClaims(db, clock.now());
   if (abandoned > 0) logger.warn({ abandoned }, 'mails whose sending was interrupted: failed, not sent again');
   const claimed = await claimDueMails(db, clock.now(), MAIL_LEASE_MS, deps.batchSize ?? 20);
-  let sent = 0;
+  const sent: string[] = [];
   let failed = 0;
-  for (const mail of claimed) {
-    try {
-      await transport.send({
-        from: deps.from,
-        to: mail.to_address,
-        subject: mail.subject,
-        text: mail.text_body,
-        html: mail.html_body,
-      });
-      await markSent(db, mail.id, clock.now());
-      sent += 1;
-    } catch (error) {
-      const text = error instanceof Error ? error.message : String(error);
-      const last = mail.attempts >= MAIL_MAX_ATTEMPTS;
-      const retryAt = last ? null : new Date(clock.now().getTime() + mailBackoffMs(mail.attempts));
-      await markAttemptFailed(db, mail.id, text, retryAt);
-      logger.warn({ mailId: mail.id, attempts: mail.attempts, err: error, final: last }, 'mail not accepted');
-      failed += 1;
+  try {
+    for (const mail of claimed) {
+      try {
+        await transport.send({
+          from: deps.from,
+          to: mail.to_address,
+          subject: mail.subject,
+          text: mail.text_body,
+          html: mail.html_body,
+        });
+        sent.push(mail.id);
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        const last = mail.attempts >= MAIL_MAX_ATTEMPTS;
+        const retryAt = last ? null : new Date(clock.now().getTime() + mailBackoffMs(mail.attempts));
+        await markAttemptFailed(db, mail.id, text, retryAt);
+        logger.warn({ mailId: mail.id, attempts: mail.attempts, err: error, final: last }, 'mail not accepted');
+        failed += 1;
+      }
     }
+  } finally {
+    // Also when marking a refusal threw: what the server accepted is recorded as sent.
+    await markSentMany(db, sent, clock.now());
   }
-  return { sent, failed };
+  return { sent: sent.length, failed };
 }
 
 /** One tick of the worker's `mail` job: outbox rows to mails, then the due mails out. */

@@ -89,11 +89,13 @@ export async function claimDueMails(db: Executor, now: Date, leaseMs: number, li
     .execute();
 }
 
-export async function markSent(db: Executor, id: string, now: Date): Promise<void> {
+/** The mails the server accepted, in one statement (a batch's successes); nothing is sent for an empty list. */
+export async function markSentMany(db: Executor, ids: readonly string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
   await db
     .updateTable('mails')
     .set({ status: 'sent', sent_at: now, locked_until: null, last_error: null })
-    .where('id', '=', id)
+    .where('id', 'in', ids)
     .execute();
 }
 
