@@ -12,6 +12,7 @@ import {
   keptTransport,
   MAIL_MAX_ATTEMPTS,
   mailBackoffMs,
+  mailOnce,
   sendDueMails,
   smtpTransport,
   type MailTransport,
@@ -330,5 +331,14 @@ describe('sending mail', () => {
       assert.match(mail.last_error ?? '', /stopped while sending/);
     }
     assert.equal(smtp.received.length, 2, 'never sent a second time');
+  });
+
+  it('one pass of the mail job sends more than one batch: 45 due mails go out in one mailOnce', async () => {
+    for (let i = 0; i < 45; i++) await enqueue(`password_reset:many-${i}`, `m${i}@example.test`);
+    const done = await mailOnce({ ...deps, batchSize: 20 });
+    assert.equal(done.sent, 45);
+    assert.equal(smtp.received.length, 45);
+    const pending = await t.database.db.selectFrom('mails').select('id').where('status', '=', 'pending').execute();
+    assert.equal(pending.length, 0);
   });
 });
