@@ -30,10 +30,38 @@ export interface Busy {
   fulcrum: number | undefined;
   /** The whole machine's busy share, all cores (what else ran shows here). */
   machine: number | undefined;
+  /** Fulcrum's event-loop delay during the row, p99 and max, in ms (from its /metrics); undefined for others. */
+  loop?: { p99: number; max: number };
 }
 
-/** Runs `fn` and reports how busy Fulcrum and the machine were meanwhile. */
-export async function watched<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; busy: Busy }> {
+/**
+ * Fulcrum's event-loop delay since the previous call: prom-client's default metrics keep a histogram that each scrape
+ * of /metrics reads and resets. Undefined when /metrics does not answer (METRICS_TOKEN set, say).
+ */
+export async function eventLoopDelay(base: string): Promise<{ p99: number; max: number } | undefined> {
+  try {
+    const res = await fetch(`${base}/metrics`);
+    if (res.status !== 200) return undefined;
+    return parseEventLoopDelay(await res.text());
+  } catch {
+    return undefined;
+  }
+}
+
+/** nodejs_eventloop_lag_p99_seconds and _max_seconds of a Prometheus text page, in ms. */
+export function parseEventLoopDelay(text: string): { p99: number; max: number } | undefined {
+  const value = (name: string) => {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+    return match === null ? undefined : Number(match[1]) * 1000;
+  };
+  const p99 = value('nodejs_eventloop_lag_p99_seconds');
+  const max = value('nodejs_eventloop_lag_max_seconds');
+  return p99 === undefined || max === undefined ? undefined : { p99, max };
+}
+
+/** Runs `fn` and reports how busy Fulcrum and the machine were meanwhile (and, given its base URL, its event loop). */
+export async function watched<T>(pid: number, fn: () => Promise<T>, base?: string): Promise<{ value: T; busy: Busy }> {
+  if (base !== undefined) await eventLoopDelay(base); // resets the histogram: the row's own delays from here
   const cpu0 = processCpuSeconds(pid);
   const machine0 = machineCpu();
   const t0 = nowMs();
@@ -41,9 +69,11 @@ export async function watched<T>(pid: number, fn: () => Promise<T>): Promise<{ v
   const wall = (nowMs() - t0) / 1000;
   const cpu1 = processCpuSeconds(pid);
   const machine1 = machineCpu();
+  const loop = base === undefined ? undefined : await eventLoopDelay(base);
   return {
     value,
     busy: {
+      ...(loop === undefined ? {} : { loop }),
       fulcrum: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / wall,
       machine:
         machine0 === undefined || machine1 === undefined || machine1.total === machine0.total
@@ -54,7 +84,8 @@ export async function watched<T>(pid: number, fn: () => Promise<T>): Promise<{ v
 }
 
 export const busyText = (b: Busy, who = 'fulcrum'): string =>
-  `  [${who} ${percent(b.fulcrum)}, machine ${percent(b.machine)}]`;
+  `  [${who} ${percent(b.fulcrum)}, machine ${percent(b.machine)}` +
+  (b.loop === undefined ? ']' : `, event loop delay p99 ${b.loop.p99.toFixed(1)} ms, max ${b.loop.max.toFixed(0)} ms]`);
 
 export function printRow(label: string, m: Measured, busy?: Busy, ceiling?: Measured & { label: string }): void {
   console.log(formatRow(label, m, ceiling) + (busy === undefined ? '' : busyText(busy)));
@@ -83,6 +114,10 @@ export async function closedLoop(
   await quiet(pid);
   await ctx.load.run({ kind: 'cannon', ...job, duration: ctx.warmSeconds });
   await quiet(pid);
-  const { value, busy } = await watched(pid, () => ctx.load.run({ kind: 'cannon', ...job, duration: ctx.seconds }));
+  const { value, busy } = await watched(
+    pid,
+    () => ctx.load.run({ kind: 'cannon', ...job, duration: ctx.seconds }),
+    pid === ctx.fulcrumPid ? ctx.base : undefined,
+  );
   return { result: value, busy };
 }

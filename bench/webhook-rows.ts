@@ -129,11 +129,15 @@ export async function benchPaced(
   const file = join(ctx.dir, `paced-${opts.whole ? 'whole' : 'single'}.json`);
   writeFileSync(file, JSON.stringify(payments.map((p) => (opts.whole ? p.events : [p.completed]))));
   const ids = payments.map((p) => p.orderId);
-  const { value: result, busy } = await watched(ctx.fulcrumPid, async () => {
-    const r = await ctx.load.run({ kind: 'paced', url: ctx.base, rate: opts.rate, file, secret: opts.secret });
-    await listener.settle(ids, 15_000);
-    return r;
-  });
+  const { value: result, busy } = await watched(
+    ctx.fulcrumPid,
+    async () => {
+      const r = await ctx.load.run({ kind: 'paced', url: ctx.base, rate: opts.rate, file, secret: opts.secret });
+      await listener.settle(ids, 15_000);
+      return r;
+    },
+    ctx.base,
+  );
   const latencies = ids.flatMap((id, i) => {
     const at = listener.paidAt.get(id);
     return at === undefined ? [] : [at - result.sentAt![i]!];
@@ -172,17 +176,21 @@ export async function benchDrain(
   const file = join(ctx.dir, 'backlog.json');
   writeFileSync(file, JSON.stringify(events));
   const ids = payments.map((p) => p.orderId);
-  const { value: result, busy } = await watched(ctx.fulcrumPid, async () => {
-    const r = await ctx.load.run({
-      kind: 'cannon',
-      url: ctx.base,
-      connections: Math.min(16, events.length),
-      amount: events.length,
-      request: { type: 'events', file, secret: opts.secret },
-    });
-    await listener.settle(ids, 30_000);
-    return r;
-  });
+  const { value: result, busy } = await watched(
+    ctx.fulcrumPid,
+    async () => {
+      const r = await ctx.load.run({
+        kind: 'cannon',
+        url: ctx.base,
+        connections: Math.min(16, events.length),
+        amount: events.length,
+        request: { type: 'events', file, secret: opts.secret },
+      });
+      await listener.settle(ids, 30_000);
+      return r;
+    },
+    ctx.base,
+  );
   const paidBeforeEnd = ids.filter((id) => (listener.paidAt.get(id) ?? Infinity) <= result.endedAt).length;
   const confirmed = ids.filter((id) => listener.paidAt.has(id)).length;
   const lastPaid = Math.max(...ids.map((id) => listener.paidAt.get(id) ?? 0));

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { groupByPayment, paymentIntentOf, signatureHeader, type SandboxEvent } from '../../bench/events.ts';
 import { failures, formatRow, millis, percent, rate, times } from '../../bench/format.ts';
+import { busyText, parseEventLoopDelay } from '../../bench/context.ts';
 import { summarize } from '../../bench/lib.ts';
 import { parseOptions } from '../../bench/options.ts';
 import { areaOf, formatProfile, summarizeProfile, type CpuProfile } from '../../bench/profile.ts';
@@ -185,5 +186,28 @@ describe('the bench settings', () => {
     assert.throws(() => parseOptions({ BENCH_ONLY: 'orders,everything' }, []), /unknown row everything/);
     assert.throws(() => parseOptions({ BENCH_RATE: '0' }, []), /BENCH_RATE must be a whole number ≥ 1/);
     assert.throws(() => parseOptions({ BENCH_SECONDS: 'ten' }, []), /BENCH_SECONDS/);
+  });
+});
+
+describe('bench: the event-loop delay read from /metrics', () => {
+  it('reads p99 and max (seconds, labelled or not) as ms; undefined when either is missing', () => {
+    const page = [
+      '# HELP nodejs_eventloop_lag_p99_seconds The 99th percentile of the recorded event loop delays.',
+      '# TYPE nodejs_eventloop_lag_p99_seconds gauge',
+      'nodejs_eventloop_lag_p99_seconds 0.0125',
+      'nodejs_eventloop_lag_max_seconds{service="fulcrum"} 0.25',
+      'nodejs_eventloop_lag_p90_seconds 0.009',
+    ].join('\n');
+    assert.deepEqual(parseEventLoopDelay(page), { p99: 12.5, max: 250 });
+    assert.equal(parseEventLoopDelay('nodejs_eventloop_lag_p99_seconds 0.01'), undefined);
+    assert.equal(parseEventLoopDelay(''), undefined);
+  });
+
+  it('prints it beside the CPU shares, and leaves it out for a process without it', () => {
+    assert.equal(
+      busyText({ fulcrum: 0.5, machine: 0.9, loop: { p99: 12.5, max: 250 } }),
+      '  [fulcrum 50 %, machine 90 %, event loop delay p99 12.5 ms, max 250 ms]',
+    );
+    assert.equal(busyText({ fulcrum: 0.5, machine: 0.9 }), '  [fulcrum 50 %, machine 90 %]');
   });
 });
