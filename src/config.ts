@@ -111,6 +111,11 @@ const schema = z.object({
   /** auto: readable lines when stdout is a terminal, JSON lines otherwise; pretty or json force one. */
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json'], { error: 'must be auto, pretty or json' }).default('auto'),
   /** Outside production, an empty catalog gets the demo products once at start; false turns it off. */
+  /** PostgreSQL server: repeated statements go by name, parsed and planned once per connection (src/db/prepared.ts). */
+  DATABASE_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
   SEED_DEMO: z
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('true')

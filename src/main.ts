@@ -88,7 +88,11 @@ async function releaseDeadLeases(database: Database, logger: Logger): Promise<vo
 /** A DATA_DIR held by another process stops this one with one line and exit code 1. */
 async function openDatabaseOrExit(config: Config): Promise<Database> {
   try {
-    return await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+    return await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+    });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       console.error(error.message);

@@ -11,6 +11,7 @@ import {
   type CommitSignals,
 } from './commit-signals.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { prepareStatements, statementNames } from './prepared.ts';
 import type { DB } from './schema.ts';
 
 export type Db = Kysely<DB>;
@@ -38,6 +39,8 @@ export interface DatabaseOptions {
   dataDir: string;
   statementTimeoutMs?: number;
   poolSize?: number;
+  /** PostgreSQL server: send repeated statements by name (prepared.ts). Default true. */
+  preparedStatements?: boolean;
 }
 
 const INT8_OID = 20;
@@ -200,7 +203,12 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   pool.on('error', () => {});
   // Neither may one losing it mid-query (a server restart): pg emits 'error' on a checked-out client, which has
   // no listener then, so it would be an uncaught exception. The query itself fails; the pool drops the client.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  // Each connection parses a repeated statement once (prepared.ts); the names are the process's, shared by its pool.
+  const names = options.preparedStatements === false ? undefined : statementNames();
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    if (names !== undefined) prepareStatements(client, names);
+  });
   const signals = createCommitSignals();
   const db = new Kysely<DB>({ dialect: signalingDialect(new PostgresDialect({ pool }), signals) });
   // Other processes (a relay, an inbox worker elsewhere) LISTEN: each burst of commits reaches them as a NOTIFY sent

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { openDatabase, type Database } from './database.ts';
+import { statementNames } from './prepared.ts';
+
+describe('prepared statements: which texts get a name', () => {
+  it('names a text once and gives it the same name again; whole-row results and texts past the limit go unnamed', () => {
+    const names = statementNames(3);
+    const a = names.nameOf('select id from orders where id = $1');
+    assert.ok(a !== undefined);
+    assert.equal(names.nameOf('select id from orders where id = $1'), a);
+    assert.equal(names.nameOf('select * from orders where id = $1'), undefined);
+    assert.equal(names.nameOf('update orders set status = $1 returning *'), undefined);
+    assert.equal(names.nameOf('select "orders".*, "users"."email" from "orders"'), undefined);
+    // A VALUES list's columns are not a table's: the order statement's `v.*` may be named.
+    assert.ok(names.nameOf('insert into t select p.id, v.* from p, (values ($1::int)) as v(x)') !== undefined);
+    assert.ok(names.nameOf('select 2') !== undefined);
+    assert.equal(names.size, 3);
+    assert.equal(names.nameOf('select 3'), undefined, 'past the limit: unnamed');
+    assert.equal(names.size, 3);
+  });
+});
+
+// On a PostgreSQL server only (TEST_DATABASE_URL): PGlite has no pool and nothing to prepare.
+describe('prepared statements on a PostgreSQL server', () => {
+  const server = process.env.TEST_DATABASE_URL;
+  const name = `fulcrum_p_${randomBytes(6).toString('hex')}`;
+  let url = '';
+  const opened: Database[] = [];
+  before(async () => {
+    if (server === undefined || server === '') return;
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(server);
+    u.pathname = `/${name}`;
+    url = u.toString();
+  });
+  after(async () => {
+    for (const d of opened) await d.close();
+    if (url === '') return;
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+
+  const open = async (preparedStatements: boolean) => {
+    const d = await openDatabase({ url, dataDir: '', poolSize: 1, preparedStatements });
+    opened.push(d);
+    return d;
+  };
+  /** The statements the pool's one connection has prepared whose text contains `marker`. */
+  const preparedWith = async (d: Database, marker: string) => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from pg_prepared_statements where statement like ${`%${marker}%`}`.execute(d.db);
+    return rows[0]!.n;
+  };
+
+  it('a repeated statement is parsed once per connection; with the setting off, never', async (t) => {
+    if (url === '') {
+      t.diagnostic('TEST_DATABASE_URL unset: PGlite only, nothing to prepare');
+      return;
+    }
+    const on = await open(true);
+    for (let i = 0; i < 3; i++) await sql`select ${i}::int as marker_on`.execute(on.db);
+    assert.equal(await preparedWith(on, 'marker_on'), 1);
+    const off = await open(false);
+    for (let i = 0; i < 3; i++) await sql`select ${i}::int as marker_off`.execute(off.db);
+    assert.equal(await preparedWith(off, 'marker_off'), 0);
+  });
+
+  it('a named statement that fails (a unique violation) fails as before, and the next use of it works', async () => {
+    if (url === '') return;
+    const d = await open(true);
+    await sql`create table if not exists prepared_probe (id int primary key, note text)`.execute(d.db);
+    const insert = (id: number) => sql`insert into prepared_probe (id, note) values (${id}, 'x')`.execute(d.db);
+    await insert(1);
+    await assert.rejects(insert(1), (error: { code?: string }) => error.code === '23505');
+    await insert(2);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from prepared_probe`.execute(d.db);
+    assert.equal(rows[0]!.n, 2);
+  });
+
+  it('a column added under a running process (a migration during a rolling deploy) breaks none of its statements', async () => {
+    if (url === '') return;
+    const d = await open(true);
+    await sql`create table if not exists prepared_shape (id int primary key, a text)`.execute(d.db);
+    await sql`insert into prepared_shape (id, a) values (1, 'one') on conflict do nothing`.execute(d.db);
+    const named = () => sql<{ a: string }>`select a from prepared_shape where id = ${1}`.execute(d.db);
+    const whole = () =>
+      d.db
+        .selectFrom('prepared_shape' as never)
+        .selectAll()
+        .execute();
+    for (let i = 0; i < 6; i++) {
+      await named();
+      await whole();
+    }
+    await sql`alter table prepared_shape add column b text default 'new'`.execute(d.db);
+    assert.deepEqual((await named()).rows, [{ a: 'one' }]);
+    assert.deepEqual(await whole(), [{ id: 1, a: 'one', b: 'new' }]);
+  });
+});
