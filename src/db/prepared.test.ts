@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { startPgStandIn } from '../../test/pg-standin.ts';
 import { openDatabase, type Database } from './database.ts';
 import { statementNames } from './prepared.ts';
 
@@ -21,6 +22,8 @@ describe('prepared statements: which texts get a name', () => {
     assert.equal(names.size, 3);
     assert.equal(names.nameOf('select 3'), undefined, 'past the limit: unnamed');
     assert.equal(names.size, 3);
+    names.stop();
+    assert.equal(names.nameOf('select 2'), undefined, 'stopped: even a known text goes unnamed');
   });
 });
 
@@ -104,5 +107,34 @@ describe('prepared statements on a PostgreSQL server', () => {
     await sql`alter table prepared_shape add column b text default 'new'`.execute(d.db);
     assert.deepEqual((await named()).rows, [{ a: 'one' }]);
     assert.deepEqual(await whole(), [{ id: 1, a: 'one', b: 'new' }]);
+  });
+});
+
+// A pooler or proxy that hands connections a session they did not prepare in (here the stand-in: every connection
+// shares one PGlite session, so a name prepared by a previous connection is still taken).
+describe('prepared statements when the server session is not the connection’s own', () => {
+  it('the statement that meets it fails once (42P05/26000); from then on statements go unnamed and work', async () => {
+    const server = await startPgStandIn();
+    const d = await openDatabase({ url: server.url, dataDir: '', poolSize: 1, preparedStatements: true });
+    try {
+      const probe = () =>
+        sql<{ probe: number }>`select ${1}::int as probe`.execute(d.db).then(
+          (r) => `ok ${r.rows[0]!.probe}`,
+          (error: { code?: string }) => error.code ?? 'connection',
+        );
+      assert.equal(await probe(), 'ok 1');
+      await server.stop();
+      await server.start();
+      const after: string[] = [];
+      for (let i = 0; i < 4; i++) after.push(await probe());
+      assert.ok(
+        after.some((r) => r === '42P05' || r === '26000'),
+        after.join(', '),
+      );
+      assert.deepEqual(after.slice(-2), ['ok 1', 'ok 1'], after.join(', '));
+    } finally {
+      await d.close();
+      await server.close();
+    }
   });
 });

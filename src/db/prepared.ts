@@ -19,6 +19,8 @@ export interface StatementNames {
   /** The name of this text, or undefined: send it unnamed. */
   nameOf(text: string): string | undefined;
   readonly size: number;
+  /** From now on every statement goes unnamed (the server side does not keep our names: see prepareStatements). */
+  stop(): void;
 }
 
 const WHOLE_ROW = /\b(?:select|returning)\s+\*|"\w+"\.\*/i;
@@ -26,8 +28,10 @@ const MAX_TEXT = 20_000;
 
 export function statementNames(limit = 200): StatementNames {
   const names = new Map<string, string>();
+  let stopped = false;
   return {
     nameOf(text) {
+      if (stopped) return undefined;
       const known = names.get(text);
       if (known !== undefined) return known;
       if (names.size >= limit || text.length > MAX_TEXT || WHOLE_ROW.test(text)) return undefined;
@@ -38,18 +42,35 @@ export function statementNames(limit = 200): StatementNames {
     get size() {
       return names.size;
     },
+    stop() {
+      stopped = true;
+    },
   };
 }
 
 type QueryFn = (...args: unknown[]) => unknown;
 
+/**
+ * SQLSTATEs that say the server session does not hold what this connection prepared: 26000 (no such prepared
+ * statement), 42P05 (one of that name exists already). They come from something between us and PostgreSQL that hands
+ * one client several server sessions, or several clients one session (a pooler in transaction mode, a proxy): naming
+ * stops for the whole process, so that statement fails once and every later one goes unnamed.
+ */
+const SESSION_NOT_OURS = new Set(['26000', '42P05']);
+
 /** Makes `client.query(text, values)` — how Kysely's driver calls it — send the text as a named statement. */
 export function prepareStatements(client: pg.PoolClient, names: StatementNames): void {
   const original = client.query.bind(client) as QueryFn;
   const query: QueryFn = (config, values, callback) => {
-    if (typeof config === 'string' && (values === undefined || Array.isArray(values))) {
+    if (typeof config === 'string' && callback === undefined && (values === undefined || Array.isArray(values))) {
       const name = names.nameOf(config);
-      if (name !== undefined) return original({ name, text: config, values }, callback);
+      if (name !== undefined) {
+        return (original({ name, text: config, values }) as Promise<unknown>).catch((error: unknown) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          if (typeof code === 'string' && SESSION_NOT_OURS.has(code)) names.stop();
+          throw error;
+        });
+      }
     }
     return original(config, values, callback);
   };
