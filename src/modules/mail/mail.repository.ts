@@ -17,23 +17,7 @@ export interface NewMail extends RenderedMail {
 
 /** Inserts the mail unless one exists for its event; true when this call made it. */
 export async function insertMail(db: Executor, mail: NewMail, now: Date): Promise<boolean> {
-  const row = await db
-    .insertInto('mails')
-    .values({
-      id: newId('eml'),
-      event_key: mail.eventKey,
-      user_id: mail.userId,
-      to_address: mail.to,
-      subject: mail.subject,
-      text_body: mail.text,
-      html_body: mail.html,
-      next_attempt_at: now,
-      created_at: now,
-    })
-    .onConflict((oc) => oc.column('event_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await insertMails(db, [mail], now)) === 1;
 }
 
 /**
