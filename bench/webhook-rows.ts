@@ -145,7 +145,7 @@ export async function benchPaced(
   const confirmed = latencies.length;
   const lastPaid = Math.max(...ids.map((id) => listener.paidAt.get(id) ?? 0));
   const s = confirmed === 0 ? undefined : summarize(latencies);
-  if (opts.whole) ctx.windows.set(opts.label, [result.startedAt, lastPaid]);
+  ctx.windows.set(opts.label, [result.startedAt, lastPaid]);
   printRow(
     opts.label,
     {

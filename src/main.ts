@@ -228,7 +228,12 @@ function startWorker(
   stoppers.push(() => payments.stop());
   // On a server, an API process storing a webhook wakes this worker through migration 0008's NOTIFY.
   if (database.kind === 'postgres' && database.url !== undefined) {
-    const listener = listenForInboxEvents({ url: database.url, logger, onNotify: () => payments.inbox.wake() });
+    const listener = listenForInboxEvents({
+      url: database.url,
+      logger,
+      onNotify: () => payments.inbox.wake(),
+      ignorePayload: database.notifySource,
+    });
     stoppers.push(() => listener.close());
   }
 }

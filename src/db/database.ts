@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -29,6 +30,11 @@ export interface Database {
    * PostgreSQL server the same commits also reach other processes as NOTIFY on NOTIFY_CHANNELS.
    */
   signals: CommitSignals;
+  /**
+   * This instance's NOTIFY payload. Its own commits already woke its relay and worker in-process, so its listeners
+   * ignore the NOTIFY that comes back (listen.ts `ignorePayload`): a wake-up for nothing costs an empty pass.
+   */
+  notifySource: string;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -77,6 +83,7 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
     kind: 'pglite',
     url: undefined,
     signals,
+    notifySource: randomUUID(),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -214,11 +221,12 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   // Other processes (a relay, an inbox worker elsewhere) LISTEN: each burst of commits reaches them as a NOTIFY sent
   // on its own, after the commit. A NOTIFY that fails (the server is away) is lost; their poll catches up.
   let isClosed = false;
+  const notifySource = randomUUID();
   const stopNotifying = crossProcessNotifier(
     signals,
     NOTIFY_CHANNELS,
     async (channel) => {
-      if (!isClosed) await pool.query('select pg_notify($1, $2)', [channel, '']);
+      if (!isClosed) await pool.query('select pg_notify($1, $2)', [channel, notifySource]);
     },
     () => {},
   );
@@ -227,6 +235,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     kind: 'postgres',
     url,
     signals,
+    notifySource,
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -7,6 +7,8 @@ export interface ListenOptions {
   /** Shown in pg_stat_activity. */
   applicationName: string;
   onNotify: () => void;
+  /** Notifications with this payload are not passed on: the listening process sent them itself. */
+  ignorePayload?: string;
   /** Once, when the connection is lost after it began to listen (error or end); it has been ended. */
   onLost: (client: pg.Client, error?: Error) => void;
 }
@@ -35,7 +37,9 @@ export async function openListener(options: ListenOptions): Promise<pg.Client> {
   };
   client.on('error', (error) => lose(error));
   client.on('end', () => lose());
-  client.on('notification', () => options.onNotify());
+  client.on('notification', (message) => {
+    if (options.ignorePayload === undefined || message.payload !== options.ignorePayload) options.onNotify();
+  });
   try {
     await client.connect();
     await client.query(`listen ${options.channel}`);

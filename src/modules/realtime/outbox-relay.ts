@@ -4,8 +4,16 @@ import type { Clock } from '../../shared/clock.ts';
 import { createWakeableLoop, type WakeableLoop } from '../../shared/wakeable-loop.ts';
 import type { AmqpPublisher } from '../events-out/index.ts';
 import { staffCopy, toRealtimeEvent, type RealtimeEvent } from './events.ts';
-import { assignStaffSeqs, listUnpublished, markPublished, numberEvents, type Sink } from './realtime.repository.ts';
+import {
+  listUnpublished,
+  listUnpublishedForSockets,
+  markPublished,
+  numberEvents,
+  type Sink,
+} from './realtime.repository.ts';
 import { embeddedLeadership, serverLeadership, type RelayLeadership } from './relay-leader.ts';
+
+type SocketSink = (events: readonly RealtimeEvent[], staff: readonly RealtimeEvent[]) => void;
 
 export interface RelayOptions {
   database: Database;
@@ -15,7 +23,7 @@ export interface RelayOptions {
    * The Socket.IO sink (Realtime.publish); throws to keep the rows for a later attempt. `staff` are the same
    * events as the staff feed numbers them (docs/api.md § The staff feed).
    */
-  publishToSockets?: (events: readonly RealtimeEvent[], staff: readonly RealtimeEvent[]) => void;
+  publishToSockets?: SocketSink;
   /** The RabbitMQ sink, when AMQP_URL is set. */
   amqp?: AmqpPublisher;
   /**
@@ -39,17 +47,12 @@ export interface OutboxRelay {
 /** One batch of a sink through `db`; true when there may be more. */
 type Batch = (db: Db) => Promise<boolean>;
 
-function socketBatch(options: RelayOptions, batchSize: number): Batch {
+function socketBatch(publish: SocketSink, options: RelayOptions, batchSize: number): Batch {
   const { logger, clock } = options;
   return async (db) => {
-    const publish = options.publishToSockets;
-    if (publish === undefined) return false;
-    const rows = await listUnpublished(db, 'socket', batchSize);
-    // The staff feed's numbers are given before the emit, so a replay from the table finds what was sent live.
-    const staffSeqs = await assignStaffSeqs(
-      db,
-      rows.map((r) => r.id),
-    );
+    // The staff feed's numbers are given as the rows are read, before the emit, so a replay from the table finds
+    // what was sent live.
+    const rows = await listUnpublishedForSockets(db, batchSize);
     const events: RealtimeEvent[] = [];
     const staff: RealtimeEvent[] = [];
     for (const row of rows) {
@@ -59,8 +62,7 @@ function socketBatch(options: RelayOptions, batchSize: number): Batch {
         continue;
       }
       events.push(event);
-      const seq = staffSeqs.get(row.id);
-      if (seq !== undefined) staff.push(staffCopy(event, seq));
+      staff.push(staffCopy(event, row.staff_seq));
     }
     // The staff feed's numbers follow row id order; the batch may have moved a user's rows (eventId order).
     staff.sort((a, b) => a.eventId - b.eventId);
@@ -75,10 +77,8 @@ function socketBatch(options: RelayOptions, batchSize: number): Batch {
   };
 }
 
-function amqpBatch(options: RelayOptions, batchSize: number): Batch {
+function amqpBatch(amqp: AmqpPublisher, options: RelayOptions, batchSize: number): Batch {
   return async (db) => {
-    const amqp = options.amqp;
-    if (amqp === undefined) return false;
     const rows = await listUnpublished(db, 'amqp', batchSize);
     const confirmed = await amqp.publish(
       rows.map((r) => ({ id: r.id, type: r.type, userId: r.user_id, eventId: r.event_id, payload: r.payload })),
@@ -103,6 +103,21 @@ function numberingFirst(batchSize: number): (batch: Batch) => Batch {
 }
 
 /**
+ * The configured sinks' batches, each numbering first. A sink that is not configured has no loop: each pass numbers
+ * first, so its loop would cost a statement on every wake-up for nothing.
+ */
+function sinkBatches(options: RelayOptions, batchSize: number): [Sink, Batch][] {
+  const numbered = numberingFirst(batchSize);
+  const { publishToSockets, amqp } = options;
+  return [
+    ...(publishToSockets === undefined
+      ? []
+      : [['socket', numbered(socketBatch(publishToSockets, options, batchSize))] as [Sink, Batch]]),
+    ...(amqp === undefined ? [] : [['amqp', numbered(amqpBatch(amqp, options, batchSize))] as [Sink, Batch]]),
+  ];
+}
+
+/**
  * Sends committed outbox rows to Socket.IO and RabbitMQ, in id order, and marks each sink's rows after it
  * accepted them (RabbitMQ: after the publisher confirm). A failure marks nothing, so the rows go again:
  * at least once. Each sink drains on its own loop, so a broker that is down never holds back the sockets.
@@ -113,18 +128,17 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 1_000;
   let isStopped = false;
   let isLeader = false;
+  const wakeIfLeader = (): void => {
+    if (isLeader) kick();
+  };
 
   const leadership: RelayLeadership =
     database.kind === 'postgres' && database.url !== undefined
       ? // A standby does not try the lock on each NOTIFY (every commit): it tries at each poll.
-        serverLeadership(database.url, logger, () => {
-          if (isLeader) kick();
-        })
+        serverLeadership(database.url, logger, wakeIfLeader, database.notifySource)
       : embeddedLeadership(database);
   // Every commit of this process that appended wakes the relay at once (other processes' commits: the LISTEN above).
-  const unsubscribe = database.signals.on('outbox', () => {
-    if (isLeader) kick();
-  });
+  const unsubscribe = database.signals.on('outbox', wakeIfLeader);
 
   const becomeLeader = async (): Promise<boolean> => {
     try {
@@ -159,16 +173,12 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       },
     });
   };
-  const numbered = numberingFirst(batchSize);
-  const loops = [
-    sinkLoop('socket', numbered(socketBatch(options, batchSize))),
-    sinkLoop('amqp', numbered(amqpBatch(options, batchSize))),
-  ];
+  const loops = sinkBatches(options, batchSize).map(([sink, batch]) => sinkLoop(sink, batch));
 
   function kick(): void {
     if (!isStopped) for (const loop of loops) loop.wake();
   }
-  const runAll = () => Promise.all(loops.map((loop) => loop.runPass())).then(() => {});
+  const runAll = () => Promise.all(loops.map((loop) => loop.runPass()));
   for (const loop of loops) loop.start();
 
   return {

@@ -120,43 +120,53 @@ export async function markPublished(db: Executor, sink: Sink, ids: readonly numb
  * The rows in id order, except that each user's rows, in the places they hold, come in eventId order: a row that
  * committed late may have a lower id than one of the user's rows numbered before it.
  */
-export function inEventIdOrder(rows: readonly OutboxRow[]): OutboxRow[] {
-  const byUser = new Map<string, OutboxRow[]>();
+export function inEventIdOrder<R extends OutboxRow>(rows: readonly R[]): R[] {
+  const byUser = new Map<string, R[]>();
   for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
   for (const own of byUser.values()) own.sort((a, b) => a.event_id - b.event_id);
   return rows.map((row) => byUser.get(row.user_id)!.shift()!);
 }
 
 /** bigint columns come back as strings from a client without the pool's parsers: numbers from here on. */
-function toRows(rows: readonly (Omit<OutboxRow, 'event_id'> & { event_id: number | null })[]): OutboxRow[] {
+function toRows<R extends Omit<OutboxRow, 'event_id'> & { event_id: number | null }>(
+  rows: readonly R[],
+): (R & OutboxRow)[] {
   return rows.map((r) => ({ ...r, id: Number(r.id), event_id: Number(r.event_id) }));
 }
 
 /**
- * Numbers rows of the staff feed (migration 0011) in id order, continuing from the feed's counter, in one
- * statement; rows numbered before (a relay that died before marking them) keep their number. Only the active
- * relay calls this, as it publishes, so the numbers follow publication order without holes.
+ * The oldest numbered rows the sockets have not had yet (outbox_unpublished_idx), each user's in eventId order, each
+ * with its staff feed number (migration 0011): rows without one are numbered in the same statement, in id order,
+ * continuing from the feed's counter; rows numbered before (a relay that died before marking them) keep theirs.
+ * Only the active relay calls this, as it publishes, so the feed's numbers follow publication order without holes.
+ * One statement: it was three (read, number, read the numbers back).
  */
-export async function assignStaffSeqs(db: Executor, ids: readonly number[]): Promise<Map<number, number>> {
-  if (ids.length === 0) return new Map();
-  await sql`
-    with todo as (
-      select id, row_number() over (order by id) as n from outbox
-      where id = any(${[...ids]}::bigint[]) and staff_seq is null
+export async function listUnpublishedForSockets(
+  db: Executor,
+  limit: number,
+): Promise<(OutboxRow & { staff_seq: number })[]> {
+  const { rows } = await sql<Omit<OutboxRow, 'event_id'> & { event_id: number | null; staff_seq: number }>`
+    with batch as materialized (
+      select id, user_id, event_id, type, payload, staff_seq from outbox
+      where event_id is not null and published_at is null
+      order by id limit ${limit}
     ),
+    todo as (select id, row_number() over (order by id) as n from batch where staff_seq is null),
     counter as (
-      insert into user_event_counters (user_id, last_event_id) values (${STAFF_FEED}, (select count(*) from todo))
-      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + (select count(*) from todo)
+      insert into user_event_counters (user_id, last_event_id)
+      select ${STAFF_FEED}::text, count(*) from todo having count(*) > 0
+      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
       returning last_event_id
+    ),
+    numbered as (
+      update outbox set staff_seq = counter.last_event_id - (select count(*) from todo) + todo.n
+      from todo, counter where outbox.id = todo.id
+      returning outbox.id, outbox.staff_seq
     )
-    update outbox set staff_seq = counter.last_event_id - (select count(*) from todo) + todo.n
-    from todo, counter where outbox.id = todo.id`.execute(db);
-  const rows = await db
-    .selectFrom('outbox')
-    .select(['id', 'staff_seq'])
-    .where('id', 'in', [...ids])
-    .execute();
-  return new Map(rows.map((r) => [Number(r.id), Number(r.staff_seq)]));
+    select b.id, b.user_id, b.event_id, b.type, b.payload, coalesce(numbered.staff_seq, b.staff_seq) as staff_seq
+    from batch b left join numbered on numbered.id = b.id
+    order by b.id`.execute(db);
+  return inEventIdOrder(toRows(rows).map((row) => ({ ...row, staff_seq: Number(row.staff_seq) })));
 }
 
 /** The staff feed after `afterSeq`, oldest first, each row carrying its feed number as `event_id` (outbox_staff_seq_key). */

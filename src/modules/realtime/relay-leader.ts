@@ -35,7 +35,13 @@ export function embeddedLeadership(database: Database): RelayLeadership {
  * across processes, and a crashed one frees it with its connection), LISTENs for new outbox rows, and runs
  * the active relay's queries — so a relay whose lock connection died cannot read or mark anything.
  */
-export function serverLeadership(url: string, logger: Logger, onNotify: () => void): RelayLeadership {
+export function serverLeadership(
+  url: string,
+  logger: Logger,
+  onNotify: () => void,
+  /** NOTIFYs this process sent itself (Database.notifySource): its commits woke the relay in-process. */
+  ignorePayload?: string,
+): RelayLeadership {
   let client: pg.Client | undefined;
   let db: Db | undefined;
   let isLeader = false;
@@ -56,6 +62,7 @@ export function serverLeadership(url: string, logger: Logger, onNotify: () => vo
       channel: OUTBOX_CHANNEL,
       applicationName: 'fulcrum-outbox-relay',
       onNotify,
+      ...(ignorePayload === undefined ? {} : { ignorePayload }),
       onLost: lost,
     });
     if (isClosed) {

@@ -12,6 +12,8 @@ export interface InboxListenerOptions {
   logger: Logger;
   /** Called on each notification, and once after each (re)connection for what was stored meanwhile. */
   onNotify: () => void;
+  /** NOTIFYs with this payload are ignored: this process's own (Database.notifySource), which woke it already. */
+  ignorePayload?: string;
   /** Reconnect backoff bounds. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -65,6 +67,7 @@ export function listenForInboxEvents(options: InboxListenerOptions): InboxListen
         channel: INBOX_CHANNEL,
         applicationName: 'fulcrum-inbox-listener',
         onNotify,
+        ...(options.ignorePayload === undefined ? {} : { ignorePayload: options.ignorePayload }),
         onLost: lost,
       });
     } catch (error) {

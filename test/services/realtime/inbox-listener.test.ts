@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
+import { NOTIFY_CHANNELS } from '../../../src/db/commit-signals.ts';
 import { openDatabase, type Database } from '../../../src/db/database.ts';
 import { createInboxWorker, insertInboxEvent, type InboxWorker } from '../../../src/modules/webhooks/index.ts';
 import { listenForInboxEvents, type InboxListener } from '../../../src/modules/webhooks/inbox-listener.ts';
@@ -81,5 +83,49 @@ describe('webhook inbox: a worker process is woken by NOTIFY when another connec
     await waitUntil(() => !listener.isListening(), 'the listener to notice', 5_000);
     await waitUntil(() => listener.isListening(), 'the listener to LISTEN again', 5_000);
     await store('evt_notify_after_kill');
+  });
+
+  it('a database sends its own notifySource as the payload; a listener ignores that payload and hears others', async () => {
+    // What apiNode's commit sends, read by a plain LISTEN.
+    const raw = new pg.Client({ connectionString: s.url });
+    await raw.connect();
+    const payloads: string[] = [];
+    raw.on('notification', (m) => payloads.push(m.payload ?? ''));
+    await raw.query(`listen ${NOTIFY_CHANNELS.webhook_inbox}`);
+    let own: InboxListener | undefined;
+    try {
+      await insertInboxEvent(
+        apiNode.db,
+        { provider: 'stripe', eventId: 'evt_payload', type: 'test.event', payload: '{}' },
+        new Date(),
+      );
+      await waitUntil(() => payloads.length > 0, 'the NOTIFY after the commit');
+      assert.deepEqual(payloads, [apiNode.notifySource]);
+      assert.notEqual(apiNode.notifySource, s.database.notifySource);
+
+      // A listener of the process whose database is s.database: its own NOTIFY is not passed on, another's is.
+      let heard = 0;
+      own = listenForInboxEvents({
+        url: s.url,
+        logger,
+        onNotify: () => (heard += 1),
+        ignorePayload: s.database.notifySource,
+      });
+      await waitUntil(
+        () => own!.isListening() && heard === 1,
+        'the listener to LISTEN (one call for rows stored meanwhile)',
+      );
+      // Both from one session, in this order: the second arrives after the first would have.
+      await sql`select pg_notify(${NOTIFY_CHANNELS.webhook_inbox}, ${s.database.notifySource})`.execute(s.database.db);
+      await sql`select pg_notify(${NOTIFY_CHANNELS.webhook_inbox}, ${apiNode.notifySource})`.execute(s.database.db);
+      await waitUntil(() => heard === 2, 'the other process’s NOTIFY');
+      await sql`select pg_notify(${NOTIFY_CHANNELS.webhook_inbox}, ${s.database.notifySource})`.execute(s.database.db);
+      await sql`select pg_notify(${NOTIFY_CHANNELS.webhook_inbox}, 'another')`.execute(s.database.db);
+      await waitUntil(() => heard === 3, 'the next other NOTIFY');
+      assert.equal(heard, 3);
+    } finally {
+      await own?.close();
+      await raw.end();
+    }
   });
 });
