@@ -18,7 +18,7 @@ import {
   type PaymentsRuntime,
 } from './modules/payments/index.ts';
 import { createBroadcaster, startOutboxRelay, type Realtime } from './modules/realtime/index.ts';
-import { listenForInboxEvents, releaseInboxLeases } from './modules/webhooks/index.ts';
+import { releaseInboxLeases, wakeInboxWorker } from './modules/webhooks/index.ts';
 import { releaseIdempotencyLeases } from './http/idempotency.ts';
 import { createLogger, writeThrough, type Logger } from './observability/logger.ts';
 import { systemClock } from './shared/clock.ts';
@@ -226,16 +226,8 @@ function startWorker(
   // The webhook inbox worker and reconciliation run where the jobs run.
   payments.start();
   stoppers.push(() => payments.stop());
-  // On a server, an API process storing a webhook wakes this worker through migration 0008's NOTIFY.
-  if (database.kind === 'postgres' && database.url !== undefined) {
-    const listener = listenForInboxEvents({
-      url: database.url,
-      logger,
-      onNotify: () => payments.inbox.wake(),
-      ignorePayload: database.notifySource,
-    });
-    stoppers.push(() => listener.close());
-  }
+  // On a server, webhooks stored by another process wake this worker by NOTIFY.
+  stoppers.push(wakeInboxWorker(database, logger, () => payments.inbox.wake()));
 }
 
 interface Payments {

@@ -130,4 +130,31 @@ describe('commit signals: wake-ups after commit, without NOTIFY in the writing t
     signals.emit(['outbox']);
     assert.equal(sent.length, 3, 'nothing after stop');
   });
+
+  it('sends no NOTIFY for a channel while a consumer here takes its rows, and sends again once it withdraws', () => {
+    const signals = createCommitSignals();
+    const sent: string[] = [];
+    crossProcessNotifier(
+      signals,
+      NOTIFY_CHANNELS,
+      async (name) => {
+        sent.push(name);
+      },
+      () => {},
+    );
+    let leading = true;
+    const withdraw = signals.handleHere('outbox', () => leading);
+    assert.equal(signals.handledHere('outbox'), true);
+    assert.equal(signals.handledHere('webhook_inbox'), false);
+    signals.emit(['outbox']);
+    assert.deepEqual(sent, [], 'taken here: no NOTIFY');
+    signals.emit(['webhook_inbox']);
+    assert.deepEqual(sent, ['fulcrum_webhook_inbox'], 'the other channel still notifies');
+    leading = false; // e.g. the relay lost its leadership
+    signals.emit(['outbox']);
+    assert.deepEqual(sent, ['fulcrum_webhook_inbox', 'fulcrum_outbox']);
+    leading = true;
+    withdraw();
+    assert.equal(signals.handledHere('outbox'), false, 'withdrawn');
+  });
 });

@@ -33,11 +33,30 @@ export interface CommitSignals {
   on(channel: CommitChannel, listener: () => void): () => void;
   /** For the driver (and tests): these tables' inserts were committed. */
   emit(channels: Iterable<CommitChannel>): void;
+  /**
+   * While `handled()` is true, a consumer in this process takes `channel`'s rows (the active outbox relay, an inbox
+   * worker): its commits need no NOTIFY to other processes (crossProcessNotifier). Returns the withdrawal.
+   */
+  handleHere(channel: CommitChannel, handled: () => boolean): () => void;
+  /** Whether a consumer here takes `channel`'s rows now. */
+  handledHere(channel: CommitChannel): boolean;
 }
 
 export function createCommitSignals(): CommitSignals {
   const listeners = new Map<CommitChannel, Set<() => void>>();
+  const consumers = new Map<CommitChannel, Set<() => boolean>>();
   return {
+    handleHere(channel, handled) {
+      let set = consumers.get(channel);
+      if (set === undefined) consumers.set(channel, (set = new Set()));
+      const own = () => handled(); // a function of its own, so that two registrations of one predicate are two
+      set.add(own);
+      return () => set.delete(own);
+    },
+    handledHere(channel) {
+      for (const handled of consumers.get(channel) ?? []) if (handled()) return true;
+      return false;
+    },
     on(channel, listener) {
       let set = listeners.get(channel);
       if (set === undefined) listeners.set(channel, (set = new Set()));
@@ -161,7 +180,8 @@ function innerOf(connection: DatabaseConnection): DatabaseConnection {
 
 /**
  * Sends `pg_notify(channel)` for each emitted channel through `notify`, at most one in flight per channel: signals
- * that come while one is in flight make one more after it. A burst of commits costs a couple of NOTIFYs, each its
+ * that come while one is in flight make one more after it. None while a consumer in this process takes the channel's
+ * rows (handleHere): the NOTIFY would wake only processes that have nothing to do with them. A burst of commits costs a couple of NOTIFYs, each its
  * own transaction that writes nothing, so it serializes no commit.
  */
 export function crossProcessNotifier(
@@ -174,6 +194,7 @@ export function crossProcessNotifier(
     let inFlight = false;
     let again = false;
     const send = (): void => {
+      if (signals.handledHere(channel)) return; // taken here: other processes need not wake
       if (inFlight) {
         again = true;
         return;

@@ -139,6 +139,8 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       : embeddedLeadership(database);
   // Every commit of this process that appended wakes the relay at once (other processes' commits: the LISTEN above).
   const unsubscribe = database.signals.on('outbox', wakeIfLeader);
+  // While active here, no other process's relay acts on a NOTIFY (a standby tries the lock at its poll): none is sent.
+  const withdraw = database.signals.handleHere('outbox', () => isLeader && !isStopped);
 
   const becomeLeader = async (): Promise<boolean> => {
     try {
@@ -192,6 +194,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     async stop() {
       isStopped = true;
       unsubscribe();
+      withdraw();
       await Promise.all(loops.map((loop) => loop.stop()));
       await leadership.close();
     },

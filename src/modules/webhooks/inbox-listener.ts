@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { NOTIFY_CHANNELS } from '../../db/commit-signals.ts';
+import type { Database } from '../../db/database.ts';
 import { openListener } from '../../db/listen.ts';
 import type { Logger } from '../../observability/logger.ts';
 
@@ -104,5 +105,25 @@ export function listenForInboxEvents(options: InboxListenerOptions): InboxListen
         await c.end().catch(() => {});
       }
     },
+  };
+}
+
+/**
+ * How an inbox worker of this process is woken by rows stored elsewhere: on a PostgreSQL server, another process's
+ * NOTIFY (not its own: its webhooks woke the worker as they were stored, onStored). While it runs, this process's
+ * inbox commits send no NOTIFY (handleHere): its worker takes them. Returns the stop.
+ */
+export function wakeInboxWorker(database: Database, logger: Logger, wake: () => void): () => Promise<void> {
+  if (database.kind !== 'postgres' || database.url === undefined) return () => Promise.resolve();
+  const withdraw = database.signals.handleHere('webhook_inbox', () => true);
+  const listener = listenForInboxEvents({
+    url: database.url,
+    logger,
+    onNotify: wake,
+    ignorePayload: database.notifySource,
+  });
+  return async () => {
+    withdraw();
+    await listener.close();
   };
 }

@@ -16,6 +16,7 @@ export type { InboxWakeUp } from './webhooks.routes.ts';
 export {
   INBOX_CHANNEL,
   listenForInboxEvents,
+  wakeInboxWorker,
   type InboxListener,
   type InboxListenerOptions,
 } from './inbox-listener.ts';

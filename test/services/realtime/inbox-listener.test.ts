@@ -5,7 +5,13 @@ import pg from 'pg';
 import { NOTIFY_CHANNELS } from '../../../src/db/commit-signals.ts';
 import { openDatabase, type Database } from '../../../src/db/database.ts';
 import { createInboxWorker, insertInboxEvent, type InboxWorker } from '../../../src/modules/webhooks/index.ts';
-import { listenForInboxEvents, type InboxListener } from '../../../src/modules/webhooks/inbox-listener.ts';
+import {
+  listenForInboxEvents,
+  wakeInboxWorker,
+  type InboxListener,
+} from '../../../src/modules/webhooks/inbox-listener.ts';
+import { startOutboxRelay } from '../../../src/modules/realtime/outbox-relay.ts';
+import { appendOutbox, type AppendOutboxInput } from '../../../src/db/outbox.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { systemClock } from '../../../src/shared/clock.ts';
 import { waitUntil } from '../../realtime/support.ts';
@@ -125,6 +131,51 @@ describe('webhook inbox: a worker process is woken by NOTIFY when another connec
       assert.equal(heard, 3);
     } finally {
       await own?.close();
+      await raw.end();
+    }
+  });
+
+  it('no NOTIFY for what a consumer of the same process takes: its inbox worker, its active relay; again once they stop', async () => {
+    const raw = new pg.Client({ connectionString: s.url });
+    await raw.connect();
+    const heard: string[] = [];
+    raw.on('notification', (m) => heard.push(`${m.channel} ${m.payload === apiNode.notifySource ? 'api' : 'own'}`));
+    await raw.query(`listen ${NOTIFY_CHANNELS.webhook_inbox}`);
+    await raw.query(`listen ${NOTIFY_CHANNELS.outbox}`);
+    const relay = startOutboxRelay({ database: s.database, logger, clock: systemClock, publishToSockets: () => {} });
+    const stopWaking = wakeInboxWorker(s.database, logger, () => {});
+    const outboxRow: AppendOutboxInput = {
+      userId: 'usr_notify',
+      type: 'order.updated',
+      payload: { orderId: 'ord_notify', status: 'CREATED', paymentStatus: null, at: new Date().toISOString() },
+    };
+    const storeBoth = async (database: Database, eventId: string) => {
+      await insertInboxEvent(
+        database.db,
+        { provider: 'stripe', eventId, type: 'test.event', payload: '{}' },
+        new Date(),
+      );
+      await appendOutbox(database.db, outboxRow);
+    };
+    try {
+      await waitUntil(() => relay.isActive(), 'the relay to lead');
+      await storeBoth(s.database, 'evt_taken_here');
+      // apiNode's come after s.database's would have (each is sent once its commit resolves).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await storeBoth(apiNode, 'evt_from_api');
+      await waitUntil(() => heard.length >= 2, 'the API node’s NOTIFYs');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(heard.sort(), [`${NOTIFY_CHANNELS.outbox} api`, `${NOTIFY_CHANNELS.webhook_inbox} api`]);
+
+      await relay.stop();
+      await stopWaking();
+      heard.length = 0;
+      await storeBoth(s.database, 'evt_nobody_here');
+      await waitUntil(() => heard.length >= 2, 'the NOTIFYs once nothing here takes the rows');
+      assert.deepEqual(heard.sort(), [`${NOTIFY_CHANNELS.outbox} own`, `${NOTIFY_CHANNELS.webhook_inbox} own`]);
+    } finally {
+      await relay.stop();
+      await stopWaking();
       await raw.end();
     }
   });
