@@ -111,4 +111,69 @@ describe('webhook inbox: batches', () => {
     const messages = await outboxFor(shop, taken!.order.id);
     assert.equal(messages.filter((m) => m.type === 'order.updated' && m.status === 'PAID').length, 1);
   });
+
+  // A row claimed alone goes the handler's quick path (gateway-event.ts quickGatewayEvent): no transaction, the row
+  // marked processed in the same statement as the payment and the order.
+  it('claimed alone, a confirmation is applied without a transaction and its row marked by the same statement', async () => {
+    const { order, payment } = (await paidOrders(shop, 1))[0]!;
+    const claimed = await shop.app.payments.inbox.claim(1);
+    assert.equal(claimed.rows.length, 1);
+    assert.equal(await shop.app.payments.inbox.processClaimed(claimed.leaseId, claimed.rows), 1);
+    assert.equal((await paymentRow(shop, payment.id)).status, 'SUCCEEDED');
+    const row = (await inboxRows(shop)).find((r) => r.id === claimed.rows[0]!.id)!;
+    assert.equal(row.status, 'processed');
+    assert.equal(row.outcome, 'PENDING -> SUCCEEDED; order CREATED -> PAID');
+    assert.equal(row.lease_id, null);
+    const messages = await outboxFor(shop, order.id);
+    assert.equal(messages.filter((m) => m.type === 'order.updated' && m.status === 'PAID').length, 1);
+    await drainInbox(shop); // the other confirming event: a duplicate, marked alone
+    assert.equal((await inboxRows(shop)).filter((r) => r.status !== 'processed' && r.status !== 'dead').length, 0);
+  });
+
+  it('claimed alone, a confirmation whose lease was taken over before its statement writes nothing at all', async () => {
+    const { order, payment } = (await paidOrders(shop, 1))[0]!;
+    const claimed = await shop.app.payments.inbox.claim(1);
+    const db = shop.app.database.db;
+    await db
+      .updateTable('webhook_inbox')
+      .set({ lease_id: 'another-worker' })
+      .where('id', '=', claimed.rows[0]!.id)
+      .execute();
+    assert.equal(await shop.app.payments.inbox.processClaimed(claimed.leaseId, claimed.rows), 0);
+    assert.equal((await paymentRow(shop, payment.id)).status, 'PENDING', 'the payment is not paid by a lost lease');
+    assert.equal((await outboxFor(shop, order.id)).filter((m) => m.status === 'PAID').length, 0);
+    const row = (await inboxRows(shop)).find((r) => r.id === claimed.rows[0]!.id)!;
+    assert.equal(row.status, 'pending');
+    assert.equal(row.lease_id, 'another-worker');
+    // Its holder "dies": the row is applied once after its lease.
+    await db
+      .updateTable('webhook_inbox')
+      .set({ locked_until: shop.clock.now() })
+      .where('lease_id', '=', 'another-worker')
+      .execute();
+    await drainInbox(shop);
+    assert.equal((await paymentRow(shop, payment.id)).status, 'SUCCEEDED');
+    assert.equal(
+      (await outboxFor(shop, order.id)).filter((m) => m.type === 'order.updated' && m.status === 'PAID').length,
+      1,
+    );
+  });
+
+  it('claimed alone, an event the quick path cannot read fails the usual way: recorded, retried later', async () => {
+    const poison = stripeEvent('payment_intent.succeeded', {});
+    (poison.data as { object: unknown }).object = null;
+    assert.equal((await postEvent(shop, poison)).status, 200);
+    const claimed = await shop.app.payments.inbox.claim(1);
+    assert.equal(claimed.rows[0]!.event_id, poison.id);
+    assert.equal(await shop.app.payments.inbox.processClaimed(claimed.leaseId, claimed.rows), 1);
+    const failed = (await inboxRows(shop)).find((r) => r.event_id === poison.id)!;
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.attempts, 1);
+    assert.ok(failed.last_error !== null);
+    await shop.app.database.db
+      .updateTable('webhook_inbox')
+      .set({ status: 'dead' })
+      .where('id', '=', failed.id)
+      .execute();
+  });
 });

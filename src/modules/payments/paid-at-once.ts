@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { appendOutboxInline } from '../../db/outbox.ts';
 import { lockCreatedOrderInline, payOrderInline } from '../orders/index.ts';
@@ -24,6 +24,11 @@ export async function markPaidAtOnce(
   found: PaymentRow,
   fact: Extract<PaymentFact, { kind: 'paid' }>,
   ctx: ConfirmContext,
+  /**
+   * The inbox row's mark as a CTE named `inbox_done` gated on `paid_order` (webhooks' quick path): written in this
+   * statement, which then refuses itself unless it marked the row exactly when it paid the order (a lost lease).
+   */
+  inboxDone?: RawBuilder<unknown>,
 ): Promise<ConfirmResult | undefined> {
   const matches =
     found.status === 'PENDING' &&
@@ -71,10 +76,16 @@ export async function markPaidAtOnce(
       at,
       paymentStatus: 'SUCCEEDED',
     })},
-    ${paymentUpdated}
+    ${paymentUpdated}${inboxDone === undefined ? sql`` : sql`, ${inboxDone}`}
     select (select count(*) from paid_order) as paid
     where fulcrum_require((select count(*) from paid_payment) = (select count(*) from paid_order),
-                          'payment_and_order_not_paid_together')`.execute(trx);
+                          'payment_and_order_not_paid_together')
+      ${
+        inboxDone === undefined
+          ? sql``
+          : sql`and fulcrum_require((select count(*) from inbox_done) = (select count(*) from paid_order),
+                                    'inbox_lease_lost')`
+      }`.execute(trx);
   if (Number(rows[0]?.paid ?? 0) !== 1) return undefined;
   return { outcome: { kind: 'paid', from: 'PENDING' }, paymentId: found.id, refundsToIssue: [] };
 }

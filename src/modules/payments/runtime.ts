@@ -8,7 +8,7 @@ import type { OrderHooks } from '../orders/index.ts';
 import { createInboxWorker, type InboxWorker } from '../webhooks/index.ts';
 import type { PaymentsDeps, PaymentsSettings } from './deps.ts';
 import { settleBeforeExpiry } from './expiry.ts';
-import { handleGatewayEvent, outcomeAtIntake, paymentOfEvent } from './gateway-event.ts';
+import { handleGatewayEvent, outcomeAtIntake, paymentOfEvent, quickGatewayEvent } from './gateway-event.ts';
 import { createOrderHooks } from './order-hooks.ts';
 import {
   createProviders,
@@ -91,6 +91,7 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
     clock,
     logger,
     handle: (trx, row, after) => handleGatewayEvent(deps, trx, row, after),
+    quick: (db, row, finish) => quickGatewayEvent(deps, db, row, finish),
     laneOf: (row) => paymentOfEvent(deps, row),
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
     ...(config.WEBHOOK_WORKER_BATCH_SIZE === undefined ? {} : { batchSize: config.WEBHOOK_WORKER_BATCH_SIZE }),

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import { inTransaction, type AfterCommit } from '../../db/transaction.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -16,11 +17,29 @@ export interface HandledEvent {
  */
 export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit) => Promise<HandledEvent>;
 
+/**
+ * A handler's quick path for a row claimed alone (issue 11): no transaction, so no BEGIN and COMMIT round trips. It
+ * may read, and then write in ONE statement that includes `finish(outcome, gate)` — the row marked processed, fenced by
+ * the lease, as a CTE (`markProcessedInline`) — so the change and the mark commit together or not at all; or, when the
+ * event changes nothing, `finishAlone(outcome)`. It returns the handled event once that statement marked the row, or
+ * undefined when it wrote nothing: the row then goes the usual way, in a transaction with the full handler. It must
+ * never write anything else outside that one statement, and never leave work for after a commit.
+ */
+export type InboxQuickHandler = (
+  db: Db,
+  row: InboxRow,
+  finish: {
+    inline: (outcome: string, gate?: string) => RawBuilder<unknown>;
+    alone: (outcome: string) => Promise<boolean>;
+  },
+) => Promise<HandledEvent | undefined>;
+
 export interface BatchSettings {
   db: Db;
   clock: Clock;
   logger: Logger;
   handle: InboxHandler;
+  quick?: InboxQuickHandler | undefined;
   maxAttempts: number;
   backoffMs: (attempts: number) => number;
 }
@@ -72,6 +91,7 @@ export async function processOne(settings: BatchSettings, leaseId: string, claim
 export async function processChunk(settings: BatchSettings, leaseId: string, rows: readonly InboxRow[]) {
   const { db, clock, handle } = settings;
   if (rows.length === 0) return 0;
+  if (rows.length === 1 && (await quickly(settings, leaseId, rows[0]!))) return 1;
   try {
     await inTransaction(db, async (trx, after) => {
       const done: { id: string; outcome: string }[] = [];
@@ -87,6 +107,26 @@ export async function processChunk(settings: BatchSettings, leaseId: string, row
     let finished = 0;
     for (const row of rows) if (await processOne(settings, leaseId, row)) finished += 1;
     return finished;
+  }
+}
+
+/**
+ * A row claimed alone through the handler's quick path, if it has one: true when that path marked it processed. A
+ * quick path that wrote nothing or failed leaves the row to the transaction (which also finds a lost lease).
+ */
+async function quickly(settings: BatchSettings, leaseId: string, row: InboxRow): Promise<boolean> {
+  const { quick, db, clock, logger } = settings;
+  if (quick === undefined) return false;
+  const now = clock.now();
+  try {
+    const handled = await quick(db, row, {
+      inline: (outcome, gate) => inbox.markProcessedInline(row.id, leaseId, outcome, now, gate),
+      alone: async (outcome) => (await inbox.markProcessedAll(db, [{ id: row.id, outcome }], leaseId, now)) === 1,
+    });
+    return handled !== undefined;
+  } catch (error) {
+    logger.debug({ err: error, inboxId: row.id }, 'quick path failed: the row goes the usual way');
+    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { InboxStatusColumn, WebhookInboxTable } from '../../db/schema.ts';
@@ -117,6 +117,27 @@ export async function markProcessedAll(
     from (values ${values}) as v(id, outcome)
     where w.id = v.id and w.lease_id = ${leaseId} and w.status in ('pending', 'failed')`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * The same mark for one row as a data-modifying CTE named `inbox_done` of the caller's statement (a handler's quick
+ * path, inbox-batch.ts): only while our lease holds the row, and with `gate` only if that CTE of the statement
+ * returned a row — so the row is marked processed exactly when, and in the same statement as, the change is written.
+ */
+export function markProcessedInline(
+  id: string,
+  leaseId: string,
+  outcome: string,
+  now: Date,
+  gate?: string,
+): RawBuilder<unknown> {
+  return sql`inbox_done as (
+      update webhook_inbox set status = 'processed', outcome = ${outcome}::text, processed_at = ${now}::timestamptz,
+        locked_until = null, lease_id = null
+      where id = ${id}::text and lease_id = ${leaseId}::text and status in ('pending', 'failed')
+        ${gate === undefined ? sql`` : sql`and exists (select 1 from ${sql.table(gate)})`}
+      returning id
+    )`;
 }
 
 export async function markProcessed(trx: Executor, id: string, outcome: string, now: Date): Promise<void> {

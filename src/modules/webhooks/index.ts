@@ -9,6 +9,7 @@ export {
   defaultBackoffMs,
   type HandledEvent,
   type InboxHandler,
+  type InboxQuickHandler,
   type InboxWorker,
   type InboxWorkerOptions,
 } from './worker.ts';

@@ -3,17 +3,25 @@ import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createWakeableLoop } from '../../shared/wakeable-loop.ts';
-import { processChunk, splitIntoLanes, type BatchSettings, type InboxHandler } from './inbox-batch.ts';
+import {
+  processChunk,
+  splitIntoLanes,
+  type BatchSettings,
+  type InboxHandler,
+  type InboxQuickHandler,
+} from './inbox-batch.ts';
 import * as inbox from './inbox.repository.ts';
 import type { InboxRow } from './inbox.repository.ts';
 
-export type { HandledEvent, InboxHandler } from './inbox-batch.ts';
+export type { HandledEvent, InboxHandler, InboxQuickHandler } from './inbox-batch.ts';
 
 export interface InboxWorkerOptions {
   db: Db;
   clock: Clock;
   logger: Logger;
   handle: InboxHandler;
+  /** The handler's quick path for a row claimed alone (inbox-batch.ts): without a transaction. */
+  quick?: InboxQuickHandler;
   maxAttempts: number;
   /** How long a claimed row is ours; a worker that dies holding it frees it when this runs out. */
   leaseMs?: number;
@@ -56,7 +64,7 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const batchSize = options.batchSize ?? 20;
   const pollMs = options.pollMs ?? 1_000;
   const backoffMs = options.backoffMs ?? defaultBackoffMs;
-  const settings: BatchSettings = { db, clock, logger, handle, maxAttempts, backoffMs };
+  const settings: BatchSettings = { db, clock, logger, handle, quick: options.quick, maxAttempts, backoffMs };
 
   async function claim(limit = batchSize): Promise<{ leaseId: string; rows: InboxRow[] }> {
     const leaseId = randomUUID();
