@@ -180,9 +180,9 @@ function innerOf(connection: DatabaseConnection): DatabaseConnection {
 
 /**
  * Sends `pg_notify(channel)` for each emitted channel through `notify`, at most one in flight per channel: signals
- * that come while one is in flight make one more after it. None while a consumer in this process takes the channel's
- * rows (handleHere): the NOTIFY would wake only processes that have nothing to do with them. A burst of commits costs a couple of NOTIFYs, each its
- * own transaction that writes nothing, so it serializes no commit.
+ * that come while one is in flight make one more after it. A burst of commits costs a couple of NOTIFYs, each its own
+ * transaction that writes nothing, so it serializes no commit. None while a consumer in this process takes the
+ * channel's rows (handleHere): the NOTIFY would wake only processes that have nothing to do with them.
  */
 export function crossProcessNotifier(
   signals: CommitSignals,

@@ -28,6 +28,16 @@ async function paidOrders(shop: Shop, n: number) {
   return paid;
 }
 
+/** The rows "another-worker" holds are freed as when it died (its lease ran out) and the inbox is drained. */
+async function afterAnotherWorkerDied(shop: Shop) {
+  await shop.app.database.db
+    .updateTable('webhook_inbox')
+    .set({ locked_until: shop.clock.now() })
+    .where('lease_id', '=', 'another-worker')
+    .execute();
+  await drainInbox(shop);
+}
+
 // Issue 11: the worker claims a batch in one statement and applies it in one transaction per lane (PGlite: one lane);
 // events that change nothing are stored processed at intake. Every guarantee of one row per transaction still holds.
 describe('webhook inbox: batches', () => {
@@ -98,12 +108,7 @@ describe('webhook inbox: batches', () => {
       if (ofTaken.some((t) => t.id === row.id)) assert.equal(row.status, 'pending');
     }
     // Their holder "dies": after its lease they are processed once.
-    await db
-      .updateTable('webhook_inbox')
-      .set({ locked_until: shop.clock.now() })
-      .where('lease_id', '=', 'another-worker')
-      .execute();
-    await drainInbox(shop);
+    await afterAnotherWorkerDied(shop);
     for (const row of await inboxRows(shop)) {
       if (ofTaken.some((t) => t.id === row.id)) assert.equal(row.status, 'processed', `${row.type}: ${row.last_error}`);
     }
@@ -146,12 +151,7 @@ describe('webhook inbox: batches', () => {
     assert.equal(row.status, 'pending');
     assert.equal(row.lease_id, 'another-worker');
     // Its holder "dies": the row is applied once after its lease.
-    await db
-      .updateTable('webhook_inbox')
-      .set({ locked_until: shop.clock.now() })
-      .where('lease_id', '=', 'another-worker')
-      .execute();
-    await drainInbox(shop);
+    await afterAnotherWorkerDied(shop);
     assert.equal((await paymentRow(shop, payment.id)).status, 'SUCCEEDED');
     assert.equal(
       (await outboxFor(shop, order.id)).filter((m) => m.type === 'order.updated' && m.status === 'PAID').length,

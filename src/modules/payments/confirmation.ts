@@ -13,6 +13,25 @@ import { applyRefundFact, recomputeRefunds, recordRefund, refundOf } from './ref
 
 export type { ConfirmContext, ConfirmResult } from './outcome.ts';
 
+/**
+ * The confirmation's first read, without locks: what it decides alone — an unknown payment, or a fact that changes
+ * nothing whatever runs meanwhile (no-change.ts: a repeated confirmation, …), neither writing anything — or else the
+ * payment as read, for what comes next (markPaidAtOnce, the locked path). applyPaymentFact and the inbox worker's
+ * quick path (gateway-event.ts) both start here.
+ */
+export async function decideOnFirstRead(
+  db: Executor,
+  fact: PaymentFact,
+): Promise<{ decided: ConfirmResult } | { found: PaymentRow }> {
+  const found = await repo.findPaymentByRef(db, fact.ref);
+  if (found === undefined) {
+    return { decided: { outcome: { kind: 'unknown_payment' }, paymentId: null, refundsToIssue: [] } };
+  }
+  const settled = outcomeWithoutChange(fact, found);
+  if (settled !== undefined) return { decided: { outcome: settled, paymentId: found.id, refundsToIssue: [] } };
+  return { found };
+}
+
 type Fact<K extends PaymentFact['kind']> = Extract<PaymentFact, { kind: K }>;
 
 /**
@@ -26,11 +45,9 @@ type Fact<K extends PaymentFact['kind']> = Extract<PaymentFact, { kind: K }>;
  * What it decided is a PaymentOutcome (outcome.ts), rendered to text only where it is stored.
  */
 export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: ConfirmContext): Promise<ConfirmResult> {
-  const found = await repo.findPaymentByRef(trx, fact.ref);
-  if (found === undefined) return { outcome: { kind: 'unknown_payment' }, paymentId: null, refundsToIssue: [] };
-  // A fact that changes nothing whatever runs meanwhile (a repeated confirmation, …) is decided on this read alone.
-  const settled = outcomeWithoutChange(fact, found);
-  if (settled !== undefined) return { outcome: settled, paymentId: found.id, refundsToIssue: [] };
+  const first = await decideOnFirstRead(trx, fact);
+  if ('decided' in first) return first.decided;
+  const { found } = first;
   // The common confirmation (the money asked for, of a CREATED order) in one more statement; anything else, locked.
   if (fact.kind === 'paid') {
     const atOnce = await markPaidAtOnce(trx, found, fact, ctx);

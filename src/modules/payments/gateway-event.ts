@@ -1,12 +1,10 @@
 import type { Db, Tx } from '../../db/database.ts';
 import type { AfterCommit } from '../../db/transaction.ts';
 import type { HandledEvent, InboxQuickHandler, InboxRow } from '../webhooks/index.ts';
-import { applyPaymentFact } from './confirmation.ts';
+import { applyPaymentFact, decideOnFirstRead } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { outcomeWithoutChange } from './no-change.ts';
 import { describeOutcome, type PaymentOutcome } from './outcome.ts';
 import { markPaidAtOnce } from './paid-at-once.ts';
-import { findPaymentByRef } from './payments.repository.ts';
 import { issueRefunds } from './payments.service.ts';
 import type { EventTranslation } from './providers/index.ts';
 
@@ -42,7 +40,7 @@ export async function handleGatewayEvent(
   if (translate === undefined) return done({ kind: 'unknown_provider', provider: row.provider });
   const translated = translate(row.payload);
   if ('ignored' in translated) return done({ kind: 'event_ignored', why: translated.ignored });
-  const result = await applyPaymentFact(trx, translated.fact, { at: deps.clock.now(), actor: 'system:webhook' });
+  const result = await applyPaymentFact(trx, translated.fact, webhookContext(deps));
   const refunds = result.refundsToIssue;
   if (refunds.length > 0) {
     // Failed: the event is applied; what follows (a refund request) is retried by reconciliation.
@@ -57,8 +55,8 @@ export async function handleGatewayEvent(
 
 /**
  * The handler's quick path for a row the worker claimed alone (webhooks' InboxQuickHandler), without a transaction,
- * for the two commonest events: one that changes nothing (a repeated confirmation, …: decided on the first read, the
- * row marked on its own) and the common confirmation (markPaidAtOnce, the row marked in the same statement). Two
+ * for the two commonest events: one that changes nothing (a repeated confirmation, an unknown payment, …: decided on
+ * the first read, decideOnFirstRead, the row marked on its own) and the common confirmation (markPaidAtOnce, the row marked in the same statement). Two
  * statements instead of five (BEGIN, read, write, mark, COMMIT). Anything else — or a guard of the one statement
  * failing, which then wrote nothing — answers undefined: the worker applies the row with handleGatewayEvent in a
  * transaction, as before.
@@ -72,19 +70,19 @@ export async function quickGatewayEvent(
   const translated = deps.providers[row.provider]?.translateEvent?.(row.payload);
   if (translated === undefined || 'ignored' in translated) return undefined;
   const { fact } = translated;
-  const found = await findPaymentByRef(db, fact.ref);
-  if (found === undefined) return undefined;
-  const settled = outcomeWithoutChange(fact, found);
-  if (settled !== undefined) {
-    const outcome = describeOutcome(settled);
+  const first = await decideOnFirstRead(db, fact);
+  if ('decided' in first) {
+    const outcome = describeOutcome(first.decided.outcome);
     return (await finish.alone(outcome)) ? { outcome } : undefined;
   }
   if (fact.kind !== 'paid') return undefined;
   const outcome = describeOutcome({ kind: 'paid', from: 'PENDING' });
-  const ctx = { at: deps.clock.now(), actor: 'system:webhook' };
-  const paid = await markPaidAtOnce(db, found, fact, ctx, finish.inline(outcome, 'paid_order'));
-  return paid === undefined ? undefined : { outcome: describeOutcome(paid.outcome) };
+  const paid = await markPaidAtOnce(db, first.found, fact, webhookContext(deps), finish.inline(outcome, 'paid_order'));
+  return paid === undefined ? undefined : { outcome };
 }
+
+/** Who applies a gateway event, and when. */
+const webhookContext = (deps: PaymentsDeps) => ({ at: deps.clock.now(), actor: 'system:webhook' });
 
 /**
  * The inbox worker's lane for a row: the payment its event is about (its id, else its session or payment intent), so

@@ -109,12 +109,11 @@ function numberingFirst(batchSize: number): (batch: Batch) => Batch {
 function sinkBatches(options: RelayOptions, batchSize: number): [Sink, Batch][] {
   const numbered = numberingFirst(batchSize);
   const { publishToSockets, amqp } = options;
-  return [
-    ...(publishToSockets === undefined
-      ? []
-      : [['socket', numbered(socketBatch(publishToSockets, options, batchSize))] as [Sink, Batch]]),
-    ...(amqp === undefined ? [] : [['amqp', numbered(amqpBatch(amqp, options, batchSize))] as [Sink, Batch]]),
-  ];
+  const batches: [Sink, Batch][] = [];
+  if (publishToSockets !== undefined)
+    batches.push(['socket', numbered(socketBatch(publishToSockets, options, batchSize))]);
+  if (amqp !== undefined) batches.push(['amqp', numbered(amqpBatch(amqp, options, batchSize))]);
+  return batches;
 }
 
 /**

@@ -19,9 +19,9 @@ export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit) => Promi
 
 /**
  * A handler's quick path for a row claimed alone (issue 11): no transaction, so no BEGIN and COMMIT round trips. It
- * may read, and then write in ONE statement that includes `finish(outcome, gate)` — the row marked processed, fenced by
- * the lease, as a CTE (`markProcessedInline`) — so the change and the mark commit together or not at all; or, when the
- * event changes nothing, `finishAlone(outcome)`. It returns the handled event once that statement marked the row, or
+ * may read, and then write in ONE statement that includes `finish.inline(outcome, gate)` — the row marked processed,
+ * fenced by the lease, as a CTE (`markProcessedInline`) — so the change and the mark commit together or not at all;
+ * or, when the event changes nothing, call `finish.alone(outcome)` (the mark on its own). It returns the handled event once that statement marked the row, or
  * undefined when it wrote nothing: the row then goes the usual way, in a transaction with the full handler. It must
  * never write anything else outside that one statement, and never leave work for after a commit.
  */
