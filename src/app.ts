@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { createAuthenticate } from './http/authenticate.ts';
+import { actorOf, createAuthenticate } from './http/authenticate.ts';
 import { docsRouter, buildOpenApiDocument } from './http/openapi.ts';
 import { answerClientError, errorHandler, sendProblem } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
@@ -15,6 +15,7 @@ import { defineRoutes, RouteRegistry } from './http/routes.ts';
 import {
   authModule,
   createRateLimitStore,
+  assertAccountActive,
   withAccountCheck,
   type LoginLimiterOptions,
   type RateLimitStore,
@@ -117,7 +118,12 @@ export function buildApp(input: AppDeps): BuiltApp {
   });
   const deps = { ...input, tokens, metrics, payments, rateLimits, sessions, mail, catalogCache };
   const registry = new RouteRegistry();
-  const authenticate = createAuthenticate((token) => deps.tokens.verifyAccessToken(token));
+  const authenticate = {
+    full: createAuthenticate((token) => deps.tokens.verifyAccessToken(token)),
+    // Routes that check the account in their own first statement (accountCheckedByHandler).
+    tokenOnly: createAuthenticate((token) => input.tokens.verifyAccessToken(token)),
+    checkAccount: (req: Request) => assertAccountActive(input.database.db, actorOf(req).id),
+  };
   const rawMounts: [string, Router][] = [];
   const jsonMounts: [string, Router][] = [];
   const ctx: AppContext = {

@@ -10,7 +10,8 @@ import type {
   UnknownRow,
 } from 'kysely';
 import pg from 'pg';
-import { fingerprintOf } from '../src/http/idempotency.ts';
+import { fingerprintOf, recordIdempotentResultInline, type IdempotencyClaim } from '../src/http/idempotency.ts';
+import type { OrderIdempotency } from '../src/modules/orders/orders.place.ts';
 import { buildApp, type AppDeps, type BuiltApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
@@ -300,4 +301,16 @@ export function countingDatabase(database: Database): { database: Database; coun
     },
   };
   return { database: { ...database, db }, counted };
+}
+
+/**
+ * placeOrder's idempotency argument for a key held by `claim` (what the order route's settle gives after its read):
+ * the order statement records the 201 under it.
+ */
+export function orderRecordedUnder(claim: IdempotencyClaim, now = new Date()): OrderIdempotency {
+  return {
+    scope: claim.scope,
+    key: claim.key,
+    settle: () => Promise.resolve((order) => recordIdempotentResultInline(claim, 201, order, now)),
+  };
 }

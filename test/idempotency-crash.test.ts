@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { recordIdempotentResultInline } from '../src/http/idempotency.ts';
 import { placeOrder } from '../src/modules/orders/orders.place.ts';
-import { createUser, insertDeadClaim, startTestApp, type TestApp } from './helpers.ts';
+import { createUser, insertDeadClaim, orderRecordedUnder, startTestApp, type TestApp } from './helpers.ts';
 import { createProduct, placeOrder as postOrder, stockOf } from './shop.ts';
 
 describe('a process that dies after placing an order, before answering', () => {
@@ -29,18 +28,12 @@ describe('a process that dies after placing an order, before answering', () => {
     });
     // The dead request placed its order (the service commits), then the process died: no response, no
     // recording by the middleware afterwards.
-    const placed = await placeOrder(
+    const placed = (await placeOrder(
       { db: app.database.db, clock: app.deps.clock, orderTtlSeconds: 1800, hooks: {} },
       { id: customer.id, role: 'customer' },
       body,
-      (order) =>
-        recordIdempotentResultInline(
-          { scope: customer.id, key, leaseId: 'lease-of-the-dead-request' },
-          201,
-          order,
-          app.deps.clock.now(),
-        ),
-    );
+      orderRecordedUnder({ scope: customer.id, key, leaseId: 'lease-of-the-dead-request' }, app.deps.clock.now()),
+    ))!;
     assert.equal(await stockOf(app, product.id), 7);
 
     const retry = await postOrder(app, customer.token, body, key);

@@ -1,4 +1,5 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
+import type { IdempotencyKeysTable } from '../db/schema.ts';
 import type { Db, Executor } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -48,10 +49,16 @@ export async function claimKey(
   return claimed !== undefined;
 }
 
-export function findKey(db: Db, scope: string, key: string) {
+/** What deciding about a key that exists reads of it (findKey, or a route's own first read: lookupInHandler). */
+export type ExistingKey = Pick<
+  Selectable<IdempotencyKeysTable>,
+  'method' | 'route' | 'fingerprint' | 'state' | 'response_status' | 'response_body' | 'locked_until' | 'lease_id'
+>;
+
+export function findKey(db: Db, scope: string, key: string): Promise<ExistingKey | undefined> {
   return db
     .selectFrom('idempotency_keys')
-    .selectAll()
+    .select(['method', 'route', 'fingerprint', 'state', 'response_status', 'response_body', 'locked_until', 'lease_id'])
     .where('scope', '=', scope)
     .where('key', '=', key)
     .executeTakeFirst();

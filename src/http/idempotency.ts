@@ -1,11 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { RawBuilder } from 'kysely';
 import type { Db, Executor } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, conflict, invalid } from '../shared/errors.ts';
+import { AppError, conflict } from '../shared/errors.ts';
 import { actorOf } from './authenticate.ts';
+import { canonicalJson, fingerprintOf, readKey } from './idempotency-request.ts';
 import {
   claimKey,
   completeKey,
@@ -17,10 +18,13 @@ import {
   markDoneInline,
   releaseKey,
   takeOverKey,
+  type ExistingKey,
   type KeyRequest,
 } from './idempotency-keys.ts';
 import { captureResponse, replay } from './idempotency-response.ts';
 
+export type { ExistingKey } from './idempotency-keys.ts';
+export { canonicalJson, fingerprintOf } from './idempotency-request.ts';
 export {
   deleteExpiredIdempotencyKeys,
   IDEMPOTENCY_RETENTION_MS,
@@ -58,28 +62,30 @@ export interface IdempotencyOptions {
    * and a request costs one write instead of two. A route that acts outside that statement must not use it.
    */
   deferClaim?: boolean;
+  /**
+   * deferClaim, and not even a read before the handler: the handler reads the key in its own first statement
+   * (keyToLookUpOf gives scope and key) and settles it with what it read before it acts. For a route that would
+   * otherwise pay a round trip for the lookup alone (POST /orders).
+   */
+  lookupInHandler?: boolean;
 }
 
 export const IDEMPOTENCY_LEASE_MS = 60_000;
 
-const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
-
 export function createIdempotency(options: IdempotencyOptions): RequestHandler {
   const { db, clock, logger } = options;
   const leaseMs = options.leaseMs ?? IDEMPOTENCY_LEASE_MS;
+  const defer = options.deferClaim === true || options.lookupInHandler === true;
 
-  return async (req, res, next) => {
-    const key = readKey(req);
-    const route = `${req.baseUrl}${req.path}`;
-    const request: KeyRequest = {
-      scope: actorOf(req).id,
-      key,
-      method: req.method,
-      route,
-      fingerprint: fingerprintOf(req.method, route, req.body),
-    };
-    const claim = await claimOrReplay(db, request, { clock, logger, leaseMs, defer: options.deferClaim === true }, res);
-    if (claim === undefined) return;
+  /** Decides about the key (read now, or as the handler read it) and records the response once it is sent. */
+  const begin = async (
+    req: Request,
+    res: Response,
+    request: KeyRequest,
+    prefetched?: { existing: ExistingKey | undefined },
+  ): Promise<IdempotencyClaim | undefined> => {
+    const claim = await claimOrReplay(db, request, { clock, logger, leaseMs, defer }, res, prefetched);
+    if (claim === undefined) return undefined;
     claims.set(req, claim);
     captureResponse(res, async (status, body) => {
       try {
@@ -97,10 +103,58 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
         }
       } catch (error) {
         // The response still goes out; the key stays in progress until its lease ends.
-        logger.error({ err: error, scope: claim.scope, key }, 'could not record the idempotent response');
+        logger.error({ err: error, scope: claim.scope, key: claim.key }, 'could not record the idempotent response');
       }
     });
+    return claim;
+  };
+
+  return async (req, res, next) => {
+    const key = readKey(req);
+    const route = `${req.baseUrl}${req.path}`;
+    const request: KeyRequest = {
+      scope: actorOf(req).id,
+      key,
+      method: req.method,
+      route,
+      fingerprint: fingerprintOf(req.method, route, req.body),
+    };
+    if (options.lookupInHandler === true) {
+      inHandler.set(req, { request, settle: (existing) => begin(req, res, request, { existing }) });
+    } else if ((await begin(req, res, request)) === undefined) {
+      return;
+    }
     next();
+  };
+}
+
+/** A key whose lookup the route's handler makes in its own first statement (lookupInHandler). */
+export interface KeyToLookUp {
+  scope: string;
+  key: string;
+  /**
+   * Decides with the key as the handler read it (undefined: there is none), exactly as the middleware would have:
+   * a finished key is replayed — the response is sent, the answer undefined, and the handler must stop there —
+   * another request's key or one still running is refused (throws), a key whose request died is taken over.
+   * Otherwise the claim to record the handler's answer with.
+   */
+  settle(existing: ExistingKey | undefined): Promise<IdempotencyClaim | undefined>;
+}
+
+const inHandler = new WeakMap<Request, { request: KeyRequest; settle: KeyToLookUp['settle'] }>();
+
+/** The key a route with `lookupInHandler` reads itself, once the middleware passed the request (else undefined). */
+export function keyToLookUpOf(req: Request): KeyToLookUp | undefined {
+  const pending = inHandler.get(req);
+  if (pending === undefined) return undefined;
+  return {
+    scope: pending.request.scope,
+    key: pending.request.key,
+    settle: async (existing) => {
+      // Once only: the handler's later attempts (a retry after a conflict) keep the claim they got.
+      inHandler.delete(req);
+      return pending.settle(existing);
+    },
   };
 }
 
@@ -113,6 +167,8 @@ async function claimOrReplay(
   request: KeyRequest,
   ctx: { clock: Clock; logger: Logger; leaseMs: number; defer: boolean },
   res: Response,
+  /** The key as the route's handler read it: used instead of the first attempt's findKey. */
+  prefetched?: { existing: ExistingKey | undefined },
 ): Promise<IdempotencyClaim | undefined> {
   const { scope, key } = request;
   for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -120,7 +176,7 @@ async function claimOrReplay(
     const lease = { leaseId: randomUUID(), lockedUntil: new Date(now.getTime() + ctx.leaseMs) };
     const deferred = ctx.defer && attempt === 0;
     if (!deferred && (await claimKey(db, request, lease, now))) return { scope, key, leaseId: lease.leaseId };
-    const existing = await findKey(db, scope, key);
+    const existing = attempt === 0 && prefetched !== undefined ? prefetched.existing : await findKey(db, scope, key);
     if (existing === undefined) {
       if (deferred) return { scope, key, request };
       continue; // released (5xx) between our insert and read: claim again
@@ -233,36 +289,4 @@ export function recordIdempotentResultInline(
 /** The answer when the key was taken over while its request ran (its lease had ended). */
 export function keyTakenOver(): AppError {
   return new AppError('conflict', 'idempotency_request_in_progress', 'The Idempotency-Key was taken over.');
-}
-
-function readKey(req: Request): string {
-  const key = req.get('Idempotency-Key');
-  if (key === undefined || key === '') {
-    throw new AppError('invalid', 'idempotency_key_required', 'This request needs an Idempotency-Key header.');
-  }
-  if (!KEY_PATTERN.test(key)) {
-    throw invalid(
-      [{ path: 'headers.Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }],
-      'The Idempotency-Key header is not valid.',
-    );
-  }
-  return key;
-}
-
-/** sha256 over method, path and the body with keys sorted, so `{a,b}` and `{b,a}` are the same request. */
-export function fingerprintOf(method: string, route: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method}\n${route}\n${canonicalJson(body ?? null)}`)
-    .digest('hex');
-}
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -21,9 +21,17 @@ const accountGone = (): AppError => unauthorized('This account no longer exists.
 export async function assertAccountActive(db: Executor, userId: string): Promise<void> {
   const row = await db
     .selectFrom('users')
-    .select(['id', 'disabled_at', 'deleted_at'])
+    .select(['disabled_at', 'deleted_at'])
     .where('id', '=', userId)
     .executeTakeFirst();
+  assertAccountRow(row);
+}
+
+/**
+ * assertAccountActive with the account's row as a route's own first statement read it (undefined: no such
+ * user) — for routes with `accountCheckedByHandler`.
+ */
+export function assertAccountRow(row: { disabled_at: Date | null; deleted_at: Date | null } | undefined): void {
   if (row === undefined || row.deleted_at !== null) throw accountGone();
   if (row.disabled_at !== null) throw accountDisabled();
 }

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import type { ExistingKey } from '../../http/idempotency.ts';
 import { appendOutboxInline, type AppendOutboxInput } from '../../db/outbox.ts';
 import { reserveStockInline, type PricedStockLine } from '../catalog/index.ts';
 import type { OrderCustomer, OrderItemRow, OrderRow } from './orders.mapper.ts';
@@ -15,22 +16,76 @@ export interface OrderableProduct {
   active: boolean;
 }
 
+/** Everything placing an order reads first, in one statement. */
+export interface OrderRead {
+  products: OrderableProduct[];
+  customer: OrderCustomer | null;
+  /** The caller's account as the route's account check needs it; undefined: no such user. */
+  account: { disabled_at: Date | null; deleted_at: Date | null } | undefined;
+  /** The caller's Idempotency-Key as it stands, when one was asked for; undefined: there is none yet. */
+  key: ExistingKey | undefined;
+}
+
+type ReadRow = Partial<OrderableProduct> & {
+  user_id: string | null;
+  disabled_at: Date | null;
+  deleted_at: Date | null;
+  customer_email: string | null;
+  customer_name: string | null;
+} & { [K in keyof ExistingKey as `key_${K}`]: ExistingKey[K] | null };
+
+/**
+ * The lines' products, the customer (name and e-mail for the answer; whether the account may act), and the
+ * Idempotency-Key's row: one row per product found, at least one row whatever matched.
+ */
 export async function readForOrder(
   db: Executor,
   userId: string,
   productIds: readonly string[],
-): Promise<{ products: OrderableProduct[]; customer: OrderCustomer | null }> {
-  const { rows } = await sql<OrderableProduct & { customer_email: string | null; customer_name: string | null }>`
+  idempotencyKey?: { scope: string; key: string },
+): Promise<OrderRead> {
+  const keyJoin =
+    idempotencyKey === undefined
+      ? sql`false`
+      : sql`k.scope = ${idempotencyKey.scope}::text and k.key = ${idempotencyKey.key}::text`;
+  const { rows } = await sql<ReadRow>`
     select p.id, p.sku, p.name, p.price_amount, p.currency, p.stock, p.active,
-           u.email as customer_email, u.name as customer_name
-    from products p left join users u on u.id = ${userId}::text
-    where p.id = any(${[...productIds]}::text[])`.execute(db);
-  const first = rows[0];
+           u.id as user_id, u.disabled_at, u.deleted_at, u.email as customer_email, u.name as customer_name,
+           k.method as key_method, k.route as key_route, k.fingerprint as key_fingerprint, k.state as key_state,
+           k.response_status as key_response_status, k.response_body as key_response_body,
+           k.locked_until as key_locked_until, k.lease_id as key_lease_id
+    from (select 1) as one
+    left join users u on u.id = ${userId}::text
+    left join idempotency_keys k on ${keyJoin}
+    left join products p on p.id = any(${[...productIds]}::text[])`.execute(db);
+  const first = rows[0]!;
   const customer =
-    first === undefined || first.customer_email === null || first.customer_name === null
+    first.customer_email === null || first.customer_name === null
       ? null
       : { email: first.customer_email, name: first.customer_name };
-  return { products: rows.map(({ customer_email: _e, customer_name: _n, ...p }) => p), customer };
+  const products = rows.flatMap((r): OrderableProduct[] =>
+    r.id === undefined || r.id === null
+      ? []
+      : [{ id: r.id, sku: r.sku!, name: r.name!, price_amount: r.price_amount!, currency: r.currency!, stock: r.stock!, active: r.active! }],
+  );
+  return {
+    products,
+    customer,
+    account: first.user_id === null ? undefined : { disabled_at: first.disabled_at, deleted_at: first.deleted_at },
+    key:
+      first.key_state === null
+        ? undefined
+        : {
+            method: first.key_method!,
+            route: first.key_route!,
+            fingerprint: first.key_fingerprint!,
+            state: first.key_state,
+            response_status: first.key_response_status,
+            response_body: first.key_response_body,
+            locked_until: first.key_locked_until,
+            lease_id: first.key_lease_id,
+          },
+  };
 }
 
 /** The messages with which the placement statement refuses itself (SQLSTATE P0001, `fulcrum_require`). */

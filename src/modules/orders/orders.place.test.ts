@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KyselyPlugin, PluginTransformResultArgs, QueryResult, UnknownRow } from 'kysely';
-import { CountStatements, createTestDatabase, type TestDatabase } from '../../../test/helpers.ts';
-import { recordIdempotentResultInline } from '../../http/idempotency.ts';
+import { CountStatements, createTestDatabase, orderRecordedUnder, type TestDatabase } from '../../../test/helpers.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
@@ -132,8 +131,11 @@ describe('placing an order: the catalog changing between the read and the write'
       .execute();
     const orders = (await ordersOfCustomer()).length;
     await assert.rejects(
-      placeOrder(deps(), customer, { items: [{ productId: id, quantity: 1 }] }, (placed) =>
-        recordIdempotentResultInline({ scope: customer.id, key, leaseId: 'ours' }, 201, placed, new Date()),
+      placeOrder(
+        deps(),
+        customer,
+        { items: [{ productId: id, quantity: 1 }] },
+        orderRecordedUnder({ scope: customer.id, key, leaseId: 'ours' }),
       ),
       (error: unknown) => error instanceof AppError && error.code === 'idempotency_request_in_progress',
     );
@@ -159,8 +161,11 @@ describe('placing an order: the catalog changing between the read and the write'
       .execute();
     const orders = (await ordersOfCustomer()).length;
     await assert.rejects(
-      placeOrder(deps(), customer, { items: [{ productId: id, quantity: 1 }] }, (placed) =>
-        recordIdempotentResultInline({ scope: customer.id, key, request }, 201, placed, new Date()),
+      placeOrder(
+        deps(),
+        customer,
+        { items: [{ productId: id, quantity: 1 }] },
+        orderRecordedUnder({ scope: customer.id, key, request }),
       ),
       (error: unknown) => error instanceof AppError && error.code === 'idempotency_request_in_progress',
     );
@@ -180,9 +185,12 @@ describe('placing an order: the catalog changing between the read and the write'
     const key = `mine-${id}`;
     const request = { scope: customer.id, key, method: 'POST', route: '/api/v1/orders/', fingerprint: 'f' };
     const counter = new CountStatements();
-    const placed = await placeOrder(deps(counter), customer, { items: [{ productId: id, quantity: 1 }] }, (o) =>
-      recordIdempotentResultInline({ scope: customer.id, key, request }, 201, o, new Date()),
-    );
+    const placed = (await placeOrder(
+      deps(counter),
+      customer,
+      { items: [{ productId: id, quantity: 1 }] },
+      orderRecordedUnder({ scope: customer.id, key, request }),
+    ))!;
     assert.equal(counter.count, 2, 'read and write: the key costs no statement of its own');
     const row = await t.database.db
       .selectFrom('idempotency_keys')

@@ -1,4 +1,5 @@
-import type { InlineRecord } from '../../http/idempotency.ts';
+import type { ExistingKey, InlineRecord } from '../../http/idempotency.ts';
+import { assertAccountRow } from '../auth/index.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { AppError, conflict, invalid } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -9,6 +10,7 @@ import {
   LINES_CHANGED,
   readForOrder,
   refusalOf,
+  type OrderRead,
   writeOrder,
   type OrderableProduct,
 } from './orders.place-statement.ts';
@@ -37,26 +39,54 @@ export function mergeLines(items: readonly { productId: string; quantity: number
 const ATTEMPTS = 3;
 
 /**
- * Places an order: prices from the catalog only, stock for every line reserved with the order or none at all.
- * Two statements whatever the number of lines: one reads the products and the customer, one writes everything
- * (stock, order, lines, audit entry, outbox message, the idempotency key's answer) — see writeOrder. If a product
- * changed between the two, the write refuses itself and the order is priced again from a new read.
+ * The route's Idempotency-Key (`lookupInHandler`): read by the order's first statement and settled with what it
+ * read before anything is priced.
  */
+export interface OrderIdempotency {
+  scope: string;
+  key: string;
+  /** 'replayed': the key's recorded answer was sent, nothing more to do; else how to record this order's answer. */
+  settle(existing: ExistingKey | undefined): Promise<'replayed' | ((order: OrderResponse) => InlineRecord)>;
+}
+
+/**
+ * Places an order: prices from the catalog only, stock for every line reserved with the order or none at all.
+ * Two statements whatever the number of lines: one reads the products, the customer's account (401 unless it
+ * exists and is enabled — the order route leaves that check to this read) and the Idempotency-Key; one writes
+ * everything (stock, order, lines, audit entry, outbox message, the key's answer) — see writeOrder. If a product
+ * changed between the two, the write refuses itself and the order is priced again from a new read.
+ * With `idempotency`: undefined when the key's recorded answer was replayed instead.
+ */
+export function placeOrder(deps: OrdersDeps, actor: Actor, input: PlaceOrderInput): Promise<OrderResponse>;
+export function placeOrder(
+  deps: OrdersDeps,
+  actor: Actor,
+  input: PlaceOrderInput,
+  idempotency: OrderIdempotency | undefined,
+): Promise<OrderResponse | undefined>;
 export async function placeOrder(
   deps: OrdersDeps,
   actor: Actor,
   input: PlaceOrderInput,
-  /** The route's idempotent answer, recorded by the same statement as the order. */
-  record?: (order: OrderResponse) => InlineRecord,
-): Promise<OrderResponse> {
+  idempotency?: OrderIdempotency,
+): Promise<OrderResponse | undefined> {
   const lines = mergeLines(input.items);
+  let record: ((order: OrderResponse) => InlineRecord) | undefined;
   for (let attempt = 1; ; attempt += 1) {
     const now = deps.clock.now();
     const read = await readForOrder(
       deps.db,
       actor.id,
       lines.map((l) => l.productId),
+      attempt === 1 ? idempotency : undefined,
     );
+    // The account first: a disabled account gets neither an order nor a replay of an earlier answer.
+    assertAccountRow(read.account);
+    if (attempt === 1 && idempotency !== undefined) {
+      const settled = await idempotency.settle(read.key);
+      if (settled === 'replayed') return undefined;
+      record = settled;
+    }
     const { order, items, response } = priceOrder(deps, actor, input, lines, read, now);
     const recording = record?.(response);
     try {
@@ -96,7 +126,7 @@ function priceOrder(
   actor: Actor,
   input: PlaceOrderInput,
   lines: readonly Line[],
-  read: Awaited<ReturnType<typeof readForOrder>>,
+  read: OrderRead,
   now: Date,
 ): { order: OrderRow; items: OrderItemRow[]; response: OrderResponse } {
   const { byId, currency } = orderable(lines, read.products);

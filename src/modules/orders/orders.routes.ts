@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { actorOf } from '../../http/authenticate.ts';
 import { ifMatchOf, sendVersioned } from '../../http/if-match.ts';
-import { createIdempotency, idempotencyClaimOf, recordIdempotentResultInline } from '../../http/idempotency.ts';
+import { createIdempotency, keyToLookUpOf, recordIdempotentResultInline } from '../../http/idempotency.ts';
 import {
   cancelOrderBody,
   listOrdersQuery,
@@ -40,15 +40,16 @@ export interface OrdersModuleDeps {
 export function ordersRoutes(ctx: ModuleContext<OrdersModuleDeps>, hooks: OrderHooks): void {
   const { database, clock, config, logger } = ctx.deps;
   const deps: OrdersDeps = { db: database.db, clock, orderTtlSeconds: config.ORDER_TTL_SECONDS, hooks };
-  // Placing an order is one statement, which records the key's answer itself: no claim before it (deferClaim).
-  const idempotency = createIdempotency({ db: database.db, clock, logger, deferClaim: true });
+  // Placing an order is one statement, which records the key's answer itself: no claim before it, and the key is
+  // read by the order's first statement (lookupInHandler) like the account (accountCheckedByHandler).
+  const idempotency = createIdempotency({ db: database.db, clock, logger, lookupInHandler: true });
   const orders = ctx.define('/api/v1/orders');
   placeAndReadRoutes(orders, deps, idempotency);
   changeOrderRoutes(orders, ctx.define('/api/v1/admin/orders'), deps);
 }
 
-/** POST /orders (under the caller's Idempotency-Key), GET /orders, /orders/:id and /orders/:id/events. */
-function placeAndReadRoutes(orders: ModuleRoutes, deps: OrdersDeps, idempotency: RequestHandler): void {
+/** POST /orders: the account, the key and the products read by the order's first statement. */
+function placeRoute(orders: ModuleRoutes, deps: OrdersDeps, idempotency: RequestHandler): void {
   orders.route(
     {
       method: 'post',
@@ -56,23 +57,38 @@ function placeAndReadRoutes(orders: ModuleRoutes, deps: OrdersDeps, idempotency:
       summary: 'Place an order: prices from the catalog, stock reserved for every line or none',
       tags,
       auth: true,
+      accountCheckedByHandler: true,
       idempotent: true,
       before: [idempotency],
       body: placeOrderBody,
       responses: { 201: { description: 'The order, CREATED', schema: orderSchema } },
     },
     async ({ body }, req, res) => {
-      const claim = idempotencyClaimOf(req);
+      const key = keyToLookUpOf(req);
       const order = await placeOrder(
         deps,
         actorOf(req),
         body,
-        claim && ((placed) => recordIdempotentResultInline(claim, 201, placed, deps.clock.now())),
+        key && {
+          scope: key.scope,
+          key: key.key,
+          settle: async (existing) => {
+            const claim = await key.settle(existing);
+            if (claim === undefined) return 'replayed';
+            return (placed) => recordIdempotentResultInline(claim, 201, placed, deps.clock.now());
+          },
+        },
       );
+      if (order === undefined) return; // the key's recorded answer was sent
       res.status(201);
       sendOrder(res, order);
     },
   );
+}
+
+/** POST /orders (under the caller's Idempotency-Key), GET /orders, /orders/:id and /orders/:id/events. */
+function placeAndReadRoutes(orders: ModuleRoutes, deps: OrdersDeps, idempotency: RequestHandler): void {
+  placeRoute(orders, deps, idempotency);
 
   orders.route(
     {
