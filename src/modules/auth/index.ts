@@ -19,7 +19,13 @@ import { createSetupService } from './setup.service.ts';
 import type { TokenService } from './tokens.ts';
 
 export { createTokenService, type TokenService } from './tokens.ts';
-export { withAccountCheck, assertAccountActive, assertAccountRow, assertEmailVerified, type SessionControl } from './accounts.ts';
+export {
+  withAccountCheck,
+  assertAccountActive,
+  assertAccountRow,
+  assertEmailVerified,
+  type SessionControl,
+} from './accounts.ts';
 export type { LoginLimiterOptions } from './login-limiter.ts';
 export { createRateLimitStore, type RateLimitStore } from './rate-limits.ts';
 export { can, requirePermission, permissions, type Permission } from '../../shared/permissions.ts';

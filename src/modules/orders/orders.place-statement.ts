@@ -66,7 +66,17 @@ export async function readForOrder(
   const products = rows.flatMap((r): OrderableProduct[] =>
     r.id === undefined || r.id === null
       ? []
-      : [{ id: r.id, sku: r.sku!, name: r.name!, price_amount: r.price_amount!, currency: r.currency!, stock: r.stock!, active: r.active! }],
+      : [
+          {
+            id: r.id,
+            sku: r.sku!,
+            name: r.name!,
+            price_amount: r.price_amount!,
+            currency: r.currency!,
+            stock: r.stock!,
+            active: r.active!,
+          },
+        ],
   );
   return {
     products,

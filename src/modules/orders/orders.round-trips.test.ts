@@ -79,7 +79,10 @@ describe('orders: a request in two statements, the account still checked first',
       ['a new key', await placeOrder(app, customer.token, body, 'after-disabling')],
       ['no key', await call(app, 'POST', '/api/v1/orders', { token: customer.token, body })],
       ['a malformed body', await placeOrder(app, customer.token, { items: 'many' }, 'malformed')],
-      ['an unknown product', await placeOrder(app, customer.token, { items: [{ productId: 'prd_x', quantity: 1 }] }, 'u')],
+      [
+        'an unknown product',
+        await placeOrder(app, customer.token, { items: [{ productId: 'prd_x', quantity: 1 }] }, 'u'),
+      ],
     ] as const;
     for (const [what, res] of refusals) {
       assert.equal(res.status, 401, `${what}: ${JSON.stringify(res.body)}`);
