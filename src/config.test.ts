@@ -55,6 +55,16 @@ describe('configuration', () => {
       assert.doesNotThrow(() => new URL(loadConfig({ HOST }).PUBLIC_URL));
   });
 
+  it('the PostgreSQL pool: 2-200 connections, 20 by default', () => {
+    assert.equal(loadConfig({}).DATABASE_POOL_SIZE, 20);
+    assert.equal(loadConfig({ DATABASE_POOL_SIZE: '48' }).DATABASE_POOL_SIZE, 48);
+    for (const value of ['1', '201', 'lots']) {
+      const problems = problemsOf({ DATABASE_POOL_SIZE: value });
+      assert.equal(problems.length, 1, `DATABASE_POOL_SIZE=${value}`);
+      assert.ok(problems[0]!.startsWith('config: DATABASE_POOL_SIZE '), problems[0]);
+    }
+  });
+
   it('the inbox worker: batch size 1-1000 (default 100), lanes 1-16 (unset: chosen by the database)', () => {
     assert.equal(loadConfig({}).WEBHOOK_WORKER_BATCH_SIZE, 100);
     assert.equal(loadConfig({}).WEBHOOK_WORKER_CONCURRENCY, undefined);

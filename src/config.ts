@@ -116,6 +116,8 @@ const schema = z.object({
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('true')
     .transform((v) => v === 'true'),
+  /** PostgreSQL server: connections this process keeps at most (requests, the webhook worker's lanes, the relay). */
+  DATABASE_POOL_SIZE: intIn(2, 200).default(20),
   SEED_DEMO: z
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('true')

@@ -92,6 +92,7 @@ async function openDatabaseOrExit(config: Config): Promise<Database> {
       url: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+      poolSize: config.DATABASE_POOL_SIZE,
     });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
@@ -277,8 +278,9 @@ async function startPayments(
     config,
     stripe: stripeFromConfig(config, sandbox?.url),
     ...(sandbox === undefined ? {} : { webhookSecret: sandbox.webhookSecret }),
-    // A server's pool runs several lanes at once; PGlite's one connection would only queue them.
-    worker: { concurrency: config.WEBHOOK_WORKER_CONCURRENCY ?? (database.kind === 'postgres' ? 4 : 1) },
+    // A server's pool runs several lanes at once (8 of its 20 connections by default, the rest left to requests);
+    // PGlite's one connection would only queue them.
+    worker: { concurrency: config.WEBHOOK_WORKER_CONCURRENCY ?? (database.kind === 'postgres' ? 8 : 1) },
   });
   return {
     runtime,
