@@ -72,11 +72,21 @@ export function createCommitSignals(): CommitSignals {
 const INSERT_INTO = /\binsert\s+into\s+"?(outbox|webhook_inbox)"?[\s(]/gi;
 
 /** The channels whose tables a statement inserts into (data-modifying CTEs included). */
-export function insertedChannels(sqlText: string): CommitChannel[] {
-  const found = new Set<CommitChannel>();
-  for (const match of sqlText.matchAll(INSERT_INTO)) found.add(match[1]!.toLowerCase() as CommitChannel);
-  return [...found];
+export function insertedChannels(sqlText: string): readonly CommitChannel[] {
+  let channels = seen.get(sqlText);
+  if (channels === undefined) {
+    const found = new Set<CommitChannel>();
+    for (const match of sqlText.matchAll(INSERT_INTO)) found.add(match[1]!.toLowerCase() as CommitChannel);
+    channels = [...found];
+    // The texts an app sends are few and repeat (every statement passes here): remembered, within a bound.
+    if (seen.size >= SEEN_LIMIT) seen.clear();
+    seen.set(sqlText, channels);
+  }
+  return channels;
 }
+
+const SEEN_LIMIT = 1000;
+const seen = new Map<string, readonly CommitChannel[]>();
 
 /** `inner` whose driver emits on `signals` after each commit that inserted into a watched table. */
 export function signalingDialect(inner: Dialect, signals: CommitSignals): Dialect {

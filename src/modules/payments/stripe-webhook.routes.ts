@@ -5,7 +5,7 @@ import { findInputProblem } from '../../http/input-guard.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
-import { insertInboxEvent } from '../webhooks/index.ts';
+import { createInboxIntake } from '../webhooks/index.ts';
 
 /** How the webhook route reaches the providers and the inbox worker (the payments runtime's `webhooks`). */
 export interface WebhookIntake {
@@ -71,7 +71,7 @@ function assertWellFormedEvent(body: Buffer, logger: Logger): unknown {
 
 /**
  * POST /api/v1/webhooks/stripe, mounted before any JSON parsing so it sees the exact bytes: the signature is
- * checked, the event stored in the webhook inbox (insertInboxEvent, a duplicate changes nothing), the inbox worker
+ * checked, the event stored in the webhook inbox (createInboxIntake, a duplicate changes nothing), the inbox worker
  * woken, and the answer is 200. An event of a type the provider does not act on is stored already processed. Nothing else happens in the request: the worker applies the event
  * (gateway-event.ts, handleGatewayEvent).
  */
@@ -80,6 +80,8 @@ export function stripeWebhookRoutes(
   intake: WebhookIntake,
 ): void {
   const { database, clock, logger } = ctx.deps;
+  // Deliveries arriving together are stored by one statement (inbox-intake.ts); each answer still waits for its row.
+  const inbox = createInboxIntake(database.db);
   ctx.define('/api/v1/webhooks', { rawBody: true }).route(
     {
       method: 'post',
@@ -113,8 +115,7 @@ export function stripeWebhookRoutes(
       const parsed = assertWellFormedEvent(body, logger);
       // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries. An event
       // that changes nothing (payment_intent.created, charge.succeeded, …) is stored processed: the worker skips it.
-      const isNew = await insertInboxEvent(
-        database.db,
+      const isNew = await inbox.store(
         {
           provider: 'stripe',
           eventId: event.eventId,

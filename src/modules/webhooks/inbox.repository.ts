@@ -24,12 +24,17 @@ export interface NewInboxEvent {
  * Stores an event once per (provider, event id); true when it was new and is waiting for the worker. A duplicate
  * changes nothing; an event stored already processed (`processedOutcome`) answers false: nothing to wake.
  */
-export async function insertInboxEvent(db: Executor, event: NewInboxEvent, now: Date): Promise<boolean> {
+export async function insertInboxEvent(
+  db: Executor,
+  event: NewInboxEvent,
+  now: Date,
+  id = newId('whk'),
+): Promise<boolean> {
   const done = event.processedOutcome;
   const row = await db
     .insertInto('webhook_inbox')
     .values({
-      id: newId('whk'),
+      id,
       provider: event.provider,
       event_id: event.eventId,
       type: event.type,

@@ -4,6 +4,7 @@ import { webhooksRoutes, type InboxWakeUp, type WebhooksContext } from './webhoo
 // what an event means) are the payments module's: it owns the intake route (POST /api/v1/webhooks/stripe),
 // stores events with insertInboxEvent and gives the worker its handler.
 export { deleteProcessedBefore, insertInboxEvent, type InboxRow, type NewInboxEvent } from './inbox.repository.ts';
+export { createInboxIntake, type InboxIntake } from './inbox-intake.ts';
 export {
   createInboxWorker,
   defaultBackoffMs,
