@@ -6,7 +6,19 @@ import type { Response } from 'express';
  * finds the key done, not in progress. `body` is the parsed JSON, null for an empty body, undefined when
  * it is not JSON (then nothing is stored).
  */
-export function captureResponse(res: Response, record: (status: number, body: unknown) => Promise<void>): void {
+/** A response as it is sent: its text when it is one, and its JSON body, parsed when asked. */
+export interface SentBody {
+  text: string | undefined;
+  /** null when empty, undefined when it is not JSON we could replay. */
+  body(): unknown;
+}
+
+const sent = (payload: unknown): SentBody => ({
+  text: typeof payload === 'string' ? payload : undefined,
+  body: () => parseBody(payload),
+});
+
+export function captureResponse(res: Response, record: (status: number, body: SentBody) => Promise<void>): void {
   const originalSend = res.send;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- put back on res and always called with res as this
   const originalEnd = res.end;
@@ -17,7 +29,7 @@ export function captureResponse(res: Response, record: (status: number, body: un
   };
   res.send = function send(this: Response, payload?: unknown) {
     restore();
-    void record(res.statusCode, parseBody(payload)).finally(() => {
+    void record(res.statusCode, sent(payload)).finally(() => {
       originalSend.call(res, payload);
     });
     return res;
@@ -25,7 +37,7 @@ export function captureResponse(res: Response, record: (status: number, body: un
   res.end = function end(this: Response, ...args: unknown[]) {
     restore();
     const chunk = typeof args[0] === 'function' ? undefined : args[0];
-    void record(res.statusCode, parseBody(chunk)).finally(() => {
+    void record(res.statusCode, sent(chunk)).finally(() => {
       (originalEnd as (...a: unknown[]) => Response).apply(res, args);
     });
     return res;

@@ -87,14 +87,18 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
     const claim = await claimOrReplay(db, request, { clock, logger, leaseMs, defer }, res, prefetched);
     if (claim === undefined) return undefined;
     claims.set(req, claim);
-    captureResponse(res, async (status, body) => {
+    captureResponse(res, async (status, sent) => {
       try {
+        const kept = recorded.get(claim);
+        // The service's statement stored this very answer: nothing to write. The response is the recorded body's
+        // serialisation, so the texts are equal; a response sent another way is compared as canonical JSON.
+        if (kept !== undefined && kept.status === status && kept.text === sent.text) return;
+        const body = sent.body();
         // 412: nothing was done and the client retries with a new If-Match, which is not part of the key's request.
         if (status >= 500 || status === 400 || status === 412 || body === undefined) {
           if (claim.leaseId !== undefined) await releaseKey(db, claim);
-        } else if (recorded.get(claim) === canonicalJson({ status, body })) {
-          // The service's transaction stored this very answer (the response is a serialisation of the
-          // recorded body, so the comparison is exact): nothing to write.
+        } else if (kept !== undefined && kept.status === status && canonicalJson(kept.body) === canonicalJson(body)) {
+          // as above
         } else if (claim.leaseId === undefined) {
           // A deferred claim whose handler refused before writing (a 409 or 422 of its own): the answer is kept.
           await insertDoneKey(db, claim.request, status, body, clock.now(), logger);
@@ -223,7 +227,7 @@ export type IdempotencyClaim =
 
 const claims = new WeakMap<Request, IdempotencyClaim>();
 /** What a service recorded under a claim inside its transaction: the same final answer is not written again. */
-const recorded = new WeakMap<IdempotencyClaim, string>();
+const recorded = new WeakMap<IdempotencyClaim, { status: number; body: unknown; text: string }>();
 
 /** The claim of a request that passed the idempotency middleware, if any. */
 export function idempotencyClaimOf(req: Request): IdempotencyClaim | undefined {
@@ -247,7 +251,7 @@ export async function recordIdempotentResult(
       ? await insertDone(trx, claim.request, status, body, now)
       : await markDone(trx, claim, status, body, now, true);
   if (result === 0) throw keyTakenOver();
-  recorded.set(claim, canonicalJson({ status, body }));
+  recorded.set(claim, { status, body, text: JSON.stringify(body) });
 }
 
 /** The message `fulcrum_require` raises when a statement's idempotency key was taken over (see below). */
@@ -282,7 +286,7 @@ export function recordIdempotentResultInline(
         : markDoneInline(claim, status, body, now),
     refusal: KEY_TAKEN_OVER,
     refused: keyTakenOver,
-    committed: () => recorded.set(claim, canonicalJson({ status, body })),
+    committed: () => recorded.set(claim, { status, body, text: JSON.stringify(body) }),
   };
 }
 
