@@ -92,7 +92,7 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
         const kept = recorded.get(claim);
         // The service's statement stored this very answer: nothing to write. The response is the recorded body's
         // serialisation, so the texts are equal; a response sent another way is compared as canonical JSON.
-        if (kept !== undefined && kept.status === status && kept.text === sent.text) return;
+        if (kept !== undefined && kept.status === status && kept.text !== undefined && kept.text === sent.text) return;
         const body = sent.body();
         // 412: nothing was done and the client retries with a new If-Match, which is not part of the key's request.
         if (status >= 500 || status === 400 || status === 412 || body === undefined) {
@@ -227,7 +227,7 @@ export type IdempotencyClaim =
 
 const claims = new WeakMap<Request, IdempotencyClaim>();
 /** What a service recorded under a claim inside its transaction: the same final answer is not written again. */
-const recorded = new WeakMap<IdempotencyClaim, { status: number; body: unknown; text: string }>();
+const recorded = new WeakMap<IdempotencyClaim, { status: number; body: unknown; text: string | undefined }>();
 
 /** The claim of a request that passed the idempotency middleware, if any. */
 export function idempotencyClaimOf(req: Request): IdempotencyClaim | undefined {

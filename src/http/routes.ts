@@ -136,7 +136,7 @@ function accountFirstOnError(m: RequestHandler, checkAccount: (req: Request) => 
     };
     try {
       const result: unknown = m(req, res, (error?: unknown) => {
-        if (error === undefined || error === 'route' || error === 'router') next(error as undefined);
+        if (error === undefined || error === null || error === 'route' || error === 'router') next(error as undefined);
         else refuse(error);
       });
       if (result instanceof Promise) result.catch(refuse);

@@ -77,6 +77,24 @@ describe('placing an order: the catalog changing between the read and the write'
     assert.equal(Number(stored.find((o) => o.id === order.id)!.total_amount), 2400);
   });
 
+  it('the account is checked once per request: disabled during a retry after a race, the order still goes', async () => {
+    // Authentication checked it once per request before (a 401 after the key was settled would be recorded under
+    // the key and replayed for a day): the retry's read is not checked again.
+    const id = await product(10, 1200);
+    class DisabledAtSecondRead extends StaleFirstRead {
+      override transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+        if (this.count === 3)
+          for (const row of args.result.rows) (row as { disabled_at: Date }).disabled_at = new Date();
+        return super.transformResult(args);
+      }
+    }
+    const race = new DisabledAtSecondRead((row) => (row.price_amount = 1000));
+    const order = await placeOrder(deps(race), customer, { items: [{ productId: id, quantity: 1 }] });
+    assert.equal(race.count, 4, 'read, refused write, read again, write');
+    assert.equal(order.total.amount, 1200);
+    assert.equal(await stockOf(id), 9);
+  });
+
   it('stock taken by someone else after the read: 409 insufficient_stock, nothing written', async () => {
     const id = await product(1);
     const race = new StaleFirstRead((row) => (row.stock = 3));

@@ -80,8 +80,12 @@ export async function placeOrder(
       lines.map((l) => l.productId),
       attempt === 1 ? idempotency : undefined,
     );
-    // The account first: a disabled account gets neither an order nor a replay of an earlier answer.
-    assertAccountRow(read.account);
+    if (attempt === 1) {
+      // The account first: a disabled account gets neither an order nor a replay of an earlier answer. Once per
+      // request, as authentication checks it: a retry after a race is the same request (and a 401 raised after
+      // the key was settled would be recorded under it).
+      assertAccountRow(read.account);
+    }
     if (attempt === 1 && idempotency !== undefined) {
       const settled = await idempotency.settle(read.key);
       if (settled === 'replayed') return undefined;
