@@ -130,7 +130,12 @@ describe('payments: statements per confirmation', () => {
   it("the sandbox's whole event sequence for one payment: per event, in the sandbox's order", async () => {
     const { orderId, ingest, rows } = await paidAndStored();
     assert.deepEqual(rows.map((r) => r.type).sort(), [...SEQUENCE].sort());
-    assert.equal(ingest.statements, WHOLE.ingest, 'one statement per event stored');
+    // One statement per event at most: deliveries that overlap share one (inbox-intake.ts), so on a server, where
+    // the sandbox's four deliveries may arrive together, it can be fewer.
+    assert.ok(
+      ingest.statements >= 1 && ingest.statements <= WHOLE.ingest,
+      `at most one statement per event stored: ${ingest.statements}`,
+    );
     assert.equal(ingest.transactions, 0);
     // Held back, then made due one at a time in the sandbox's order.
     const raw = test.database.db;
