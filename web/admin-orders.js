@@ -12,6 +12,11 @@ const rows = new Map(); // orderId -> { order, row }
 let cursor = null;
 // Only the newest list request renders: an older answer arriving late would replace rows with stale ones.
 let request = 0;
+/**
+ * Orders read by live events while the newest whole-list request is out (null when none is): that answer may have
+ * been read before their change, so they are shown again over it — else a change seen live would vanish.
+ */
+let liveDuringLoad = null;
 /** The search the list shows: status, e-mail, range of creation times (ISO), or one order by its id. */
 let filter = { status: '', email: '', createdFrom: '', createdTo: '', id: '' };
 
@@ -76,6 +81,7 @@ function empty(text) {
 /** One order by its id: the list is replaced by it (a 404 says so). */
 async function loadOne(id) {
   const mine = ++request;
+  liveDuringLoad = new Map();
   const order = await session.call('GET', `/orders/${encodeURIComponent(id)}`).catch((error) => {
     if (error?.status === 404) return null;
     throw error;
@@ -84,6 +90,7 @@ async function loadOne(id) {
   rows.clear();
   clear($('orders')).append(order ? rowFor(order) : empty(`No order ${id}.`));
   $('orders-more').hidden = true;
+  showLiveDuringLoad();
 }
 
 async function loadOrders(more = false) {
@@ -93,6 +100,7 @@ async function loadOrders(more = false) {
   if (more && cursor) query.set('cursor', cursor);
   const body = $('orders');
   const mine = ++request;
+  if (!more) liveDuringLoad = new Map();
   body.setAttribute('aria-busy', 'true');
   let page;
   try {
@@ -109,6 +117,14 @@ async function loadOrders(more = false) {
   if (!more && page.data.length === 0) body.append(empty('No orders.'));
   cursor = page.nextCursor;
   $('orders-more').hidden = !page.nextCursor;
+  if (!more) showLiveDuringLoad();
+}
+
+/** After a whole-list answer: what live events read meanwhile goes over it (a newer version only, see show). */
+function showLiveDuringLoad() {
+  const live = liveDuringLoad ?? new Map();
+  liveDuringLoad = null;
+  for (const order of live.values()) place(order);
 }
 
 /** Whether a new order belongs in the list as filtered. */
@@ -123,12 +139,19 @@ function matches(order) {
 /** A live event: the order is read again and shown in place; a new one matching the filter goes on top. */
 async function refresh(orderId) {
   const order = await session.call('GET', `/orders/${encodeURIComponent(orderId)}`);
-  if (rows.has(orderId)) show(order);
+  const earlier = liveDuringLoad?.get(order.id);
+  if (liveDuringLoad && !(earlier && earlier.version > order.version)) liveDuringLoad.set(order.id, order);
+  if (place(order)) $('orders-live').textContent = `Order ${order.id} is now ${describeStatus(order)}.`;
+}
+
+/** Shows the order in its row, or on top when it is new to the list and matches the filter; false when neither. */
+function place(order) {
+  if (rows.has(order.id)) show(order);
   else if (matches(order)) {
     $('orders').querySelector('tr.empty')?.remove();
     $('orders').prepend(rowFor(order));
-  } else return;
-  $('orders-live').textContent = `Order ${order.id} is now ${describeStatus(order)}.`;
+  } else return false;
+  return true;
 }
 
 onLive('change', (event) => safely(refresh(event.orderId)));

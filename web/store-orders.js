@@ -20,11 +20,39 @@ export function setAfterStockChange(fn) {
   afterStockChange = fn;
 }
 
+// Only the newest list request is shown: an older answer arriving late would put older states back.
+let listRequest = 0;
+/**
+ * Orders read again (live events) while the newest list request is out, null when none is: that answer may have
+ * been read before their change, so they go over it — else a change the page showed live would vanish.
+ * @type {Map<string, Order> | null}
+ */
+let readDuringLoad = null;
+
+/** @param {Order} order  Keeps the order unless a newer version of it is already held. */
+function keep(order) {
+  const known = orders.get(order.id);
+  if (!known || known.version <= order.version) orders.set(order.id, order);
+}
+
 export async function loadOrders() {
   if (!session.user()) return;
-  const page = await session.call('GET', '/orders?limit=50');
+  const mine = ++listRequest;
+  const during = (readDuringLoad = new Map());
+  $('orders').setAttribute('aria-busy', 'true');
+  let page;
+  try {
+    page = await session.call('GET', '/orders?limit=50');
+  } finally {
+    if (mine === listRequest) {
+      readDuringLoad = null;
+      $('orders').removeAttribute('aria-busy');
+    }
+  }
+  if (mine !== listRequest) return;
   orders.clear();
   for (const order of page.data) orders.set(order.id, order);
+  for (const order of during.values()) keep(order);
   renderOrders();
   renderReturn();
   // The list carries no payment; the order the customer came back for is read whole, so that its row and the
@@ -169,7 +197,9 @@ export function renderReturn() {
 export async function refreshOrder(orderId) {
   try {
     const order = await session.call('GET', `/orders/${encodeURIComponent(orderId)}`);
-    orders.set(order.id, order);
+    const earlier = readDuringLoad?.get(order.id);
+    if (!earlier || earlier.version <= order.version) readDuringLoad?.set(order.id, order);
+    keep(order);
     renderOrders();
     renderReturn();
     await refreshDetail(orderId);

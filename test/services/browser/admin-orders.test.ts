@@ -120,6 +120,37 @@ describe('browser: the admin orders list, live and safe against stale views', ()
     await page.close();
   });
 
+  it('an order placed and paid while the list is still loading stays on it, PAID, when the older list arrives', async () => {
+    // The list's answer is read before the order exists and handed to the page only after the live events were shown:
+    // the whole-list answer must not wipe what the feed showed meanwhile (a clean-clone CI run lost such a row).
+    const page = await shop.staffPage(admin);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let read!: () => void;
+    const listRead = new Promise<void>((resolve) => (read = resolve));
+    let held = false;
+    await page.route('**/api/v1/orders?*', async (route) => {
+      if (held) return route.continue();
+      held = true;
+      const response = await route.fetch();
+      read();
+      await released;
+      await route.fulfill({ response });
+    });
+    await page.goto(`${shop.app.baseUrl}/admin`);
+    await page.locator('#live').filter({ hasText: 'Live' }).waitFor();
+    await listRead;
+    const id = await newOrder();
+    await markPaid(shop.app, id);
+    await statusOf(page, id, 'PAID').waitFor();
+    release();
+    await page.locator('#orders:not([aria-busy])').waitFor();
+    await page.locator('#orders tr').nth(1).waitFor();
+    assert.equal(await row(page, id).count(), 1, 'the order is listed once');
+    assert.equal(await row(page, id).locator('.status').textContent(), 'PAID');
+    await page.close();
+  });
+
   it('cancelling a PAID order says before confirming that it refunds the amount, then refunds it', async () => {
     const page = await openDashboard();
     const id = await newOrder();

@@ -136,6 +136,50 @@ describe('browser: the storefront’s cart, checkout and order states', () => {
     await page.close();
   });
 
+  it('an order paid while the list is still loading stays PAID when the older list arrives', async () => {
+    await shop.app.database.db.updateTable('products').set({ stock: 100 }).where('id', '=', product.id).execute();
+    const user = await createUser(shop.app);
+    const id = await order(user);
+    // Every list answer the page asks for before the payment is read then, and handed over only after the page has
+    // shown the payment live: such an answer must not put CREATED back.
+    let holding = true;
+    const read: Promise<unknown>[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const page = await shop.newPage();
+    await page.route('**/api/v1/orders?*', async (route) => {
+      if (!holding) return route.continue();
+      const answer = route.fetch();
+      read.push(answer);
+      const response = await answer;
+      await released;
+      await route.fulfill({ response });
+    });
+    const value = JSON.stringify({
+      accessToken: user.token,
+      refreshToken: null,
+      user: { id: user.id, email: user.email, name: 'Ada', role: 'customer' },
+    });
+    await page.addInitScript(([key, session]) => sessionStorage.setItem(key!, session!), ['fulcrum.shop', value]);
+    await page.goto(`${shop.app.baseUrl}/`);
+    await page.locator('#live').filter({ hasText: 'connected' }).waitFor();
+    await Promise.all(read);
+    assert.ok(read.length > 0, 'the page asked for its list');
+    holding = false;
+    await markPaid(shop.app, id);
+    await page
+      .locator(`#orders tr[data-order-id="${id}"] .status`)
+      .filter({ hasText: /order PAID/ })
+      .waitFor();
+    const paidText = await statusText(page, id);
+    assert.equal(await page.locator('#orders[aria-busy="true"]').count(), 1, 'the list answer is still held');
+    release();
+    await page.locator('#orders:not([aria-busy])').waitFor();
+    assert.equal(await page.locator(`#orders tr[data-order-id="${id}"]`).count(), 1);
+    assert.equal(await statusText(page, id), paidText);
+    await page.close();
+  });
+
   it('at 1280 and 390 px: no sideways scroll, no serious axe violations, logged out and in', async () => {
     const user = await createUser(shop.app);
     await order(user);
