@@ -24,8 +24,9 @@ export type AppendOutboxInput = OutboxMessage & { userId: string };
 
 /**
  * Appends a message for one user inside the caller's transaction. It has no eventId yet: the outbox relay numbers
- * each user's rows 1, 2, 3… as it publishes them (realtime's `numberEvents`), so that transactions of one user
- * never queue on a shared counter row (issue 11) and a rolled-back transaction spends no number.
+ * each user's rows 1, 2, 3… as it publishes them (realtime's `listUnpublishedForSockets`, or `numberEvents` for
+ * RabbitMQ), so that transactions of one user never queue on a shared counter row (issue 11) and a rolled-back
+ * transaction spends no number.
  */
 export async function appendOutbox(trx: Executor, input: AppendOutboxInput): Promise<{ id: number }> {
   const row = await trx

@@ -162,7 +162,7 @@ export interface UserEventCountersTable {
 export interface OutboxTable {
   id: Generated<number>;
   user_id: string;
-  /** 0015: the user's eventId, given by the relay as it publishes (realtime's numberEvents); null before. */
+  /** 0015: the user's eventId, given by the relay as it publishes (realtime.repository.ts); null before. */
   event_id: ColumnType<number | null, number | null | undefined, number | null>;
   type: 'order.updated' | 'payment.updated';
   payload: ColumnType<unknown, string, string>;

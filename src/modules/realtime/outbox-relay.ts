@@ -47,12 +47,14 @@ export interface OutboxRelay {
 /** One batch of a sink through `db`; true when there may be more. */
 type Batch = (db: Db) => Promise<boolean>;
 
-function socketBatch(publish: SocketSink, options: RelayOptions, batchSize: number): Batch {
+type Serial = ReturnType<typeof oneNumberingAtATime>;
+
+function socketBatch(publish: SocketSink, options: RelayOptions, batchSize: number, serial: Serial): Batch {
   const { logger, clock } = options;
   return async (db) => {
-    // The staff feed's numbers are given as the rows are read, before the emit, so a replay from the table finds
-    // what was sent live.
-    const rows = await listUnpublishedForSockets(db, batchSize);
+    // The eventIds and the staff feed's numbers are given as the rows are read, before the emit, so a replay from
+    // the table finds what was sent live.
+    const rows = await serial(() => listUnpublishedForSockets(db, batchSize));
     const events: RealtimeEvent[] = [];
     const staff: RealtimeEvent[] = [];
     for (const row of rows) {
@@ -77,8 +79,9 @@ function socketBatch(publish: SocketSink, options: RelayOptions, batchSize: numb
   };
 }
 
-function amqpBatch(amqp: AmqpPublisher, options: RelayOptions, batchSize: number): Batch {
+function amqpBatch(amqp: AmqpPublisher, options: RelayOptions, batchSize: number, serial: Serial): Batch {
   return async (db) => {
+    await serial(() => numberEvents(db, batchSize));
     const rows = await listUnpublished(db, 'amqp', batchSize);
     const confirmed = await amqp.publish(
       rows.map((r) => ({ id: r.id, type: r.type, userId: r.user_id, eventId: r.event_id, payload: r.payload })),
@@ -89,30 +92,27 @@ function amqpBatch(amqp: AmqpPublisher, options: RelayOptions, batchSize: number
 }
 
 /**
- * Wraps each sink's batch so that rows get their users' eventIds first, before either sink reads them; one
- * numbering at a time (both sinks' loops call it, and only the active relay's connection runs it), so no row is
- * numbered twice.
+ * One numbering at a time: both sinks' loops number rows (the sockets' read numbers what it reads, RabbitMQ's batch
+ * calls numberEvents first), and two numberings at once could both number a row. Only the active relay's connection
+ * runs them.
  */
-function numberingFirst(batchSize: number): (batch: Batch) => Batch {
-  let numbering: Promise<unknown> = Promise.resolve();
-  return (batch) => (db) => {
-    const run = numbering.then(() => numberEvents(db, batchSize));
-    numbering = run.catch(() => {});
-    return run.then(() => batch(db));
+function oneNumberingAtATime(): <T>(numbering: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (numbering) => {
+    const run = last.then(numbering);
+    last = run.catch(() => {});
+    return run;
   };
 }
 
-/**
- * The configured sinks' batches, each numbering first. A sink that is not configured has no loop: each pass numbers
- * first, so its loop would cost a statement on every wake-up for nothing.
- */
+/** The configured sinks' batches. A sink that is not configured has no loop (it would cost a statement a wake-up). */
 function sinkBatches(options: RelayOptions, batchSize: number): [Sink, Batch][] {
-  const numbered = numberingFirst(batchSize);
+  const serial = oneNumberingAtATime();
   const { publishToSockets, amqp } = options;
   const batches: [Sink, Batch][] = [];
   if (publishToSockets !== undefined)
-    batches.push(['socket', numbered(socketBatch(publishToSockets, options, batchSize))]);
-  if (amqp !== undefined) batches.push(['amqp', numbered(amqpBatch(amqp, options, batchSize))]);
+    batches.push(['socket', socketBatch(publishToSockets, options, batchSize, serial)]);
+  if (amqp !== undefined) batches.push(['amqp', amqpBatch(amqp, options, batchSize, serial)]);
   return batches;
 }
 

@@ -135,36 +135,60 @@ function toRows<R extends Omit<OutboxRow, 'event_id'> & { event_id: number | nul
 }
 
 /**
- * The oldest numbered rows the sockets have not had yet (outbox_unpublished_idx), each user's in eventId order, each
- * with its staff feed number (migration 0011): rows without one are numbered in the same statement, in id order,
- * continuing from the feed's counter; rows numbered before (a relay that died before marking them) keep theirs.
- * Only the active relay calls this, as it publishes, so the feed's numbers follow publication order without holes.
- * One statement: it was three (read, number, read the numbers back).
+ * The oldest rows the sockets have not had yet (outbox_unpublished_idx), each user's in eventId order, each with its
+ * eventId and its staff feed number (migration 0011), in one statement: rows without an eventId get their users' next
+ * ones (as numberEvents gives them: per user in id order, carrying on from user_event_counters), rows without a feed
+ * number get the feed's next ones in id order; rows numbered before (by the RabbitMQ loop's numberEvents, or a relay
+ * that died before marking them) keep theirs. Every row is written once, with both numbers. Only the active relay
+ * calls this, one numbering at a time (numberEvents included), as it publishes, so the numbers have no holes and the
+ * feed's follow publication order. One statement: it was two (numberEvents, then this read), each rewriting the rows.
  */
 export async function listUnpublishedForSockets(
   db: Executor,
   limit: number,
 ): Promise<(OutboxRow & { staff_seq: number })[]> {
-  const { rows } = await sql<Omit<OutboxRow, 'event_id'> & { event_id: number | null; staff_seq: number }>`
+  const { rows } = await sql<Omit<OutboxRow, 'event_id'> & { event_id: number; staff_seq: number }>`
     with batch as materialized (
       select id, user_id, event_id, type, payload, staff_seq from outbox
-      where event_id is not null and published_at is null
+      where published_at is null
       order by id limit ${limit}
     ),
-    todo as (select id, row_number() over (order by id) as n from batch where staff_seq is null),
-    counter as (
+    todo as (
+      select id, user_id, row_number() over (partition by user_id order by id) as n from batch where event_id is null
+    ),
+    per_user as (select user_id, count(*) as c from todo group by user_id),
+    counters as (
+      insert into user_event_counters (user_id, last_event_id) select user_id, c from per_user
+      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
+      returning user_id, last_event_id
+    ),
+    staff_todo as (select id, row_number() over (order by id) as n from batch where staff_seq is null),
+    staff_counter as (
       insert into user_event_counters (user_id, last_event_id)
-      select ${STAFF_FEED}::text, count(*) from todo having count(*) > 0
+      select ${STAFF_FEED}::text, count(*) from staff_todo having count(*) > 0
       on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
       returning last_event_id
     ),
     numbered as (
-      update outbox set staff_seq = counter.last_event_id - (select count(*) from todo) + todo.n
-      from todo, counter where outbox.id = todo.id
-      returning outbox.id, outbox.staff_seq
+      select b.id,
+        coalesce(b.event_id, counters.last_event_id - per_user.c + todo.n) as event_id,
+        coalesce(b.staff_seq, staff_counter.last_event_id - (select count(*) from staff_todo) + staff_todo.n)
+          as staff_seq
+      from batch b
+      left join todo on todo.id = b.id
+      left join per_user on per_user.user_id = todo.user_id
+      left join counters on counters.user_id = todo.user_id
+      left join staff_todo on staff_todo.id = b.id
+      left join staff_counter on staff_todo.id is not null
+    ),
+    written as (
+      update outbox set event_id = numbered.event_id, staff_seq = numbered.staff_seq
+      from numbered
+      where outbox.id = numbered.id and (outbox.event_id is null or outbox.staff_seq is null)
+      returning outbox.id
     )
-    select b.id, b.user_id, b.event_id, b.type, b.payload, coalesce(numbered.staff_seq, b.staff_seq) as staff_seq
-    from batch b left join numbered on numbered.id = b.id
+    select b.id, b.user_id, numbered.event_id, b.type, b.payload, numbered.staff_seq
+    from batch b join numbered using (id)
     order by b.id`.execute(db);
   return inEventIdOrder(toRows(rows).map((row) => ({ ...row, staff_seq: Number(row.staff_seq) })));
 }
