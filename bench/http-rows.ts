@@ -64,5 +64,6 @@ export async function benchHttp(ctx: BenchContext): Promise<void> {
       request: { type: 'get', paths },
     });
     printRow(label, result, busy, ceiling);
+    ctx.windows.set(label, [result.startedAt, result.endedAt]);
   }
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
@@ -185,8 +185,14 @@ function httpApp(parts: {
   app.use(requestId);
   app.use(accessLog(logger));
   app.use(only(routed, measureHttp(metrics)));
-  // Product images may live on an https CDN (imageUrl); everything else keeps helmet's defaults.
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'https:'] } } }));
+  // Pages get helmet's headers (product images may live on an https CDN: imageUrl); API and operations answers,
+  // which are never documents, get the few that matter for them (apiSecurityHeaders).
+  const pageHeaders = helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'https:'] } } });
+  app.use((req, res, next) => {
+    if (!routed(req.path)) return pageHeaders(req, res, next);
+    apiSecurityHeaders(res);
+    next();
+  });
   app.use(
     cors({
       origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
@@ -249,6 +255,26 @@ function routedPaths(registry: RouteRegistry): (path: string) => boolean {
 }
 
 /** `handler` for the paths `applies` names; every other request passes by untouched. */
+/**
+ * The security headers of an API or operations answer (JSON, an image's bytes, metrics: never a page): nothing may
+ * load or frame it (a CSP of `default-src 'none'` with `frame-ancestors 'none'`, and X-Frame-Options for older
+ * browsers), no sniffing of its type, HTTPS only, no referrer, not readable by other sites' no-cors requests. Helmet's
+ * other defaults (Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options, X-Permitted-Cross-Domain-Policies,
+ * X-XSS-Protection, COOP, a page's CSP) govern documents; on every API answer they cost time and bytes (issue 11).
+ */
+const API_SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+];
+
+function apiSecurityHeaders(res: Response): void {
+  for (const [name, value] of API_SECURITY_HEADERS) res.setHeader(name, value);
+}
+
 function only(applies: (path: string) => boolean, handler: RequestHandler): RequestHandler {
   return (req, res, next) => {
     if (applies(req.path)) handler(req, res, next);

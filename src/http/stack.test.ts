@@ -31,6 +31,26 @@ const PAGE_HEADERS = [
   'x-xss-protection',
 ];
 
+/** What an API or operations answer carries instead of helmet's page headers (app.ts, apiSecurityHeaders). */
+const API_SECURITY: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+const SECURITY_HEADERS = Object.keys(API_SECURITY);
+/** Helmet's headers for documents, which an API answer goes without. */
+const PAGE_ONLY = [
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
 // Issue 11: API and operations routes never look for a file; pages keep their headers and stay out of the metrics.
 describe('the HTTP stack', () => {
   let app: TestApp;
@@ -73,6 +93,30 @@ describe('the HTTP stack', () => {
       assert.deepEqual([...res.headers.keys()].sort(), PAGE_HEADERS, path);
       assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     }
+  });
+
+  it('answers API and operations routes with the security headers of an answer that is never a page', async () => {
+    const admin = await createUser(app, 'admin');
+    const listed = await call(app, 'GET', '/api/v1/products');
+    assert.equal(listed.status, 200);
+    for (const [method, path] of [
+      ['GET', '/api/v1/products'],
+      ['GET', '/api/v1/nothing'],
+      ['GET', '/healthz'],
+      ['POST', '/api/v1/auth/login'],
+      ['GET', '/api/v1/admin/orders'],
+    ] as const) {
+      const res = await call(app, method, path, { ...(path.includes('admin') ? { token: admin.token } : {}) });
+      assert.ok(res.status < 500, `${path}: ${res.status}`);
+      const security = Object.fromEntries(SECURITY_HEADERS.map((name) => [name, res.headers.get(name)]));
+      assert.deepEqual(security, API_SECURITY, `${method} ${path}`);
+      for (const name of PAGE_ONLY) assert.equal(res.headers.get(name), null, `${path}: no ${name}`);
+    }
+    // A page keeps helmet's policy, not the API's.
+    const page = await fetch(`${app.baseUrl}/admin`);
+    await page.arrayBuffer();
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(page.headers.get('x-frame-options'), 'SAMEORIGIN');
   });
 
   it('meters API and operations requests, not pages', async () => {
