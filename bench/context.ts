@@ -1,5 +1,5 @@
 import { formatRow, percent, type Measured } from './format.ts';
-import { machineCpu, nowMs, processCpuSeconds } from './lib.ts';
+import { machineCpu, nowMs, processCpuSeconds, type FulcrumProcess } from './lib.ts';
 import type { Job, LoadResult, Worker } from './load.ts';
 
 /** What every row of the bench gets: the Fulcrum under test, its data, the load generator and the settings. */
@@ -21,6 +21,11 @@ export interface BenchContext {
   dir: string;
   /** Logs every customer in again (access tokens last 15 minutes), replacing `tokens`' contents. */
   relogin(): Promise<void>;
+  /**
+   * On PostgreSQL: a second Fulcrum process, `api` only (no inbox worker, no relay), on the same database — the
+   * drain row stores a backlog through it while the measured process is stopped. Undefined on PGlite.
+   */
+  startApiProcess?: () => Promise<FulcrumProcess>;
   /** Time windows (nowMs) of the rows a CPU profile is summarised for, by title. */
   windows: Map<string, [number, number]>;
 }

@@ -22,10 +22,14 @@ export interface FulcrumProcess {
   stop(): Promise<void>;
 }
 
-/** `node src/main.ts all` as a child process (its own core), answering /readyz. */
-export async function startFulcrum(env: Record<string, string>, nodeArgs: string[] = []): Promise<FulcrumProcess> {
+/** `node src/main.ts all` (or `api`) as a child process (its own core), answering /readyz. */
+export async function startFulcrum(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  mode: 'all' | 'api' = 'all',
+): Promise<FulcrumProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts', 'all'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts', mode], {
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -15,7 +15,14 @@ import { parseOptions, type Options } from './options.ts';
 import { benchOrders } from './order-rows.ts';
 import { formatProfile, readProfile, summarizeProfile } from './profile.ts';
 import { benchSoak } from './soak.ts';
-import { benchDrain, benchPaced, listenForPaid, preparePayments, type Payment } from './webhook-rows.ts';
+import {
+  benchDrain,
+  benchHeldDrain,
+  benchPaced,
+  listenForPaid,
+  preparePayments,
+  type Payment,
+} from './webhook-rows.ts';
 
 const PRODUCTS = 50;
 const CUSTOMERS = 64;
@@ -88,8 +95,10 @@ async function webhookRows(ctx: BenchContext, o: Options, sandboxUrl: string, st
   const single = o.rows.has('webhooks') ? o.payments : 0;
   const whole = o.rows.has('sequences') ? o.payments : 0;
   const backlog = o.rows.has('drain') ? o.backlog : 0;
+  // On PostgreSQL the drain row has a second part, the same number of payments stored first, then drained.
+  const held = ctx.startApiProcess === undefined ? 0 : backlog;
   const t0 = performance.now();
-  const payments: Payment[] = await preparePayments(ctx, sandboxUrl, stripe, single + whole + backlog);
+  const payments: Payment[] = await preparePayments(ctx, sandboxUrl, stripe, single + whole + backlog + held);
   console.log(
     `\nWebhook → order.updated PAID on the customer's socket (${CUSTOMERS} sockets); set-up of ${payments.length} ` +
       `paid checkouts took ${((performance.now() - t0) / 1000).toFixed(0)} s; rate ${o.rate} payments/s`,
@@ -113,7 +122,8 @@ async function webhookRows(ctx: BenchContext, o: Options, sandboxUrl: string, st
         target: 'all confirmed, p99 ≤ 250 ms',
       });
     }
-    if (backlog > 0) await benchDrain(ctx, listener, payments.slice(single + whole), common);
+    if (backlog > 0) await benchDrain(ctx, listener, payments.slice(single + whole, single + whole + backlog), common);
+    if (held > 0) await benchHeldDrain(ctx, listener, payments.slice(single + whole + backlog), common);
   } finally {
     listener.close();
   }
@@ -150,28 +160,26 @@ async function main(): Promise<void> {
     protocol: 'http',
     maxNetworkRetries: 0,
   });
-  const fulcrum = await startFulcrum(
-    {
-      DATABASE_URL: serverDb?.url ?? 'memory://',
-      DATA_DIR: join(dir, 'data'),
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      SANDBOX_PORT: 'off',
-      STRIPE_SECRET_KEY: 'sk_test_bench',
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_BASE: sandbox.url,
-      FULCRUM_ADMIN_EMAIL: ADMIN_EMAIL,
-      FULCRUM_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      ORDER_TTL_SECONDS: '7200',
-      RECONCILE_INTERVAL_SECONDS: '86400',
-      RECONCILE_AFTER_SECONDS: '86400',
-      // Every request comes from one address: the per-address limit would measure itself.
-      API_RATE_LIMIT_PER_MINUTE: '0',
-      // The password reset row names a client address per request (its per-address limit is 20 an hour).
-      TRUST_PROXY: '1',
-      SEED_DEMO: 'false',
-    },
-    o.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-  );
+  const fulcrumEnv: Record<string, string> = {
+    DATABASE_URL: serverDb?.url ?? 'memory://',
+    DATA_DIR: join(dir, 'data'),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    SANDBOX_PORT: 'off',
+    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE: sandbox.url,
+    FULCRUM_ADMIN_EMAIL: ADMIN_EMAIL,
+    FULCRUM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    ORDER_TTL_SECONDS: '7200',
+    RECONCILE_INTERVAL_SECONDS: '86400',
+    RECONCILE_AFTER_SECONDS: '86400',
+    // Every request comes from one address: the per-address limit would measure itself.
+    API_RATE_LIMIT_PER_MINUTE: '0',
+    // The password reset row names a client address per request (its per-address limit is 20 an hour).
+    TRUST_PROXY: '1',
+    SEED_DEMO: 'false',
+  };
+  const fulcrum = await startFulcrum(fulcrumEnv, o.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
   const load = startLoadGenerator();
   const emails = Array.from({ length: CUSTOMERS }, (_, i) => `bench-${i}-${randomUUID().slice(0, 8)}@example.com`);
   let ceilingDb: Awaited<ReturnType<typeof freshServerDatabase>> | undefined;
@@ -195,6 +203,9 @@ async function main(): Promise<void> {
         tokens.splice(0, tokens.length, ...(await logins(fulcrum.baseUrl, emails)));
       },
       windows: new Map(),
+      ...(serverDb === undefined
+        ? {}
+        : { startApiProcess: () => startFulcrum({ ...fulcrumEnv, LOG_LEVEL: 'error' }, [], 'api') }),
     };
     if (o.rows.has('catalog')) await benchHttp(ctx);
     let peak: LoadResult | undefined;

@@ -211,3 +211,55 @@ export async function benchDrain(
       `all PAID ${((lastPaid - result.startedAt) / 1000).toFixed(1)} s after the first event; target ≥ 1,000 payments/s`,
   );
 }
+
+/**
+ * The worker alone: a backlog of whole event sequences stored first — through a second process (`api`: no worker, no
+ * relay) while the measured one is stopped (SIGSTOP) — then drained once it goes on (SIGCONT). The row above times
+ * intake and drain together in one process, so its rate is the slower of the two; this one is the drain's own.
+ */
+export async function benchHeldDrain(
+  ctx: BenchContext,
+  listener: Listener,
+  payments: Payment[],
+  opts: { secret: string; dir: string },
+): Promise<void> {
+  const intake = await ctx.startApiProcess!();
+  try {
+    const file = join(ctx.dir, 'backlog-held.json');
+    writeFileSync(file, JSON.stringify(payments.flatMap((p) => p.events)));
+    const ids = payments.map((p) => p.orderId);
+    await quiet(ctx.fulcrumPid);
+    process.kill(ctx.fulcrumPid, 'SIGSTOP');
+    let stored;
+    try {
+      stored = await ctx.load.run({
+        kind: 'cannon',
+        url: intake.baseUrl,
+        connections: 16,
+        amount: payments.length * (payments[0]?.events.length ?? 0),
+        request: { type: 'events', file, secret: opts.secret },
+      });
+    } finally {
+      process.kill(ctx.fulcrumPid, 'SIGCONT');
+    }
+    const resumedAt = nowMs();
+    const { busy } = await watched(ctx.fulcrumPid, () => listener.settle(ids, 30_000), ctx.base);
+    const early = ids.filter((id) => (listener.paidAt.get(id) ?? Infinity) < resumedAt).length;
+    const confirmed = ids.filter((id) => listener.paidAt.has(id)).length;
+    const lastPaid = Math.max(...ids.map((id) => listener.paidAt.get(id) ?? 0));
+    ctx.windows.set('confirmation, stored backlog drained', [resumedAt, lastPaid]);
+    const drained = confirmed === 0 ? 0 : confirmed / ((lastPaid - resumedAt) / 1000);
+    printRow(
+      `stored backlog of ${payments.length} drained`,
+      { rps: drained, p50: NaN, p99: NaN, cpuShare: stored.cpuShare, non2xx: stored.non2xx, errors: stored.errors },
+      busy,
+    );
+    console.log(
+      `  ${confirmed} of ${payments.length} confirmed, ${early} before the worker went on; stored through an \`api\` ` +
+        `process at ${rate(stored.rps)} events (p50 ${millis(stored.p50)}, p99 ${millis(stored.p99)}) while this one ` +
+        `was stopped; all PAID ${((lastPaid - resumedAt) / 1000).toFixed(1)} s after it went on; target ≥ 1,000 payments/s`,
+    );
+  } finally {
+    await intake.stop();
+  }
+}
