@@ -515,6 +515,12 @@ describe(`fuzzing every route with hostile input (FUZZ_SEED=${FUZZ_SEED}, FUZZ_R
       assert.equal(res.status, 400, `${what}: ${res.text}`);
       assert.equal(res.body.code, 'invalid_event', what);
     }
+    // A byte-order mark: the SDK checks the signature over the text decoded without it, so it never verifies.
+    const bom = await send(
+      signedPost(`\ufeff{"id":"evt_bom","object":"event","type":"a.b","created":1,"data":{"object":{}}}`),
+    );
+    assert.equal(bom.status, 400, bom.text);
+    assert.equal(bom.body.code, 'invalid_signature');
     // Bytes that are not UTF-8: the SDK checks the signature over their decoded text, so it never verifies.
     const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
     const res = await send(signedPost(bytes));

@@ -6,11 +6,12 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError } from '../../shared/errors.ts';
 import { createInboxIntake } from '../webhooks/index.ts';
+import type { VerifiedWebhook } from './providers/types.ts';
 
 /** How the webhook route reaches the providers and the inbox worker (the payments runtime's `webhooks`). */
 export interface WebhookIntake {
   /** Verifies a delivery over its raw bytes; throws when the signature is missing, wrong or stale. */
-  verify(provider: 'stripe', raw: Buffer, signature: string | undefined): { eventId: string; type: string };
+  verify(provider: 'stripe', raw: Buffer, signature: string | undefined): VerifiedWebhook;
   /**
    * The outcome of a verified event that changes nothing whatever the database holds (the provider does not act on
    * its type): it is stored already processed. Undefined when the worker must apply it.
@@ -54,19 +55,13 @@ function invalidEvent(logger: Logger, why: string): AppError {
  * A signed body is still checked before it is stored (docs/api.md § Stripe webhooks): an event envelope (id,
  * type, created, data.object) whose strings `jsonb` can hold. Stripe never sends anything else, so this is a
  * sender with the secret and a bug: it gets a 4xx naming the problem, not a 500 that would be retried for days.
+ * `parsed` is the body as the signature's verification parsed it (JSON.parse of its UTF-8 text).
  */
-function assertWellFormedEvent(body: Buffer, logger: Logger): unknown {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw invalidEvent(logger, 'signed body that is not JSON');
-  }
+function assertWellFormedEvent(parsed: unknown, logger: Logger): void {
   const problem = findInputProblem(parsed, 'body', WEBHOOK_MAX_DEPTH);
   if (problem !== undefined) throw invalidEvent(logger, `${problem.path} ${problem.message}`);
   const envelope = webhookEventEnvelope.safeParse(parsed);
   if (!envelope.success) throw invalidEvent(logger, envelope.error.issues[0]?.message ?? 'not an event');
-  return parsed;
 }
 
 /**
@@ -100,7 +95,7 @@ export function stripeWebhookRoutes(
       },
     },
     async ({ body }, req, res) => {
-      let event: { eventId: string; type: string };
+      let event: VerifiedWebhook;
       try {
         event = intake.verify('stripe', body, req.get('Stripe-Signature'));
       } catch (error) {
@@ -112,7 +107,7 @@ export function stripeWebhookRoutes(
         logger.warn({ err: error }, 'webhook with a bad signature refused');
         throw new AppError('invalid', 'invalid_signature', 'The Stripe-Signature header does not verify this body.');
       }
-      const parsed = assertWellFormedEvent(body, logger);
+      assertWellFormedEvent(event.event, logger);
       // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries. An event
       // that changes nothing (payment_intent.created, charge.succeeded, …) is stored processed: the worker skips it.
       const isNew = await inbox.store(
@@ -121,7 +116,7 @@ export function stripeWebhookRoutes(
           eventId: event.eventId,
           type: event.type,
           payload: body.toString('utf8'),
-          processedOutcome: intake.outcomeAtIntake('stripe', parsed),
+          processedOutcome: intake.outcomeAtIntake('stripe', event.event),
         },
         clock.now(),
       );

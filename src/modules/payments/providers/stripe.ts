@@ -93,7 +93,8 @@ export function createStripeProvider(
     verifyWebhook(raw, signature) {
       if (webhookSecret === undefined) throw new Error('no webhook secret configured');
       const event = verifyStripeEvent(stripe, raw, signature, webhookSecret, nowMs());
-      return { eventId: event.id, type: event.type };
+      // The SDK parsed the body to verify it: the route checks that parse rather than parsing the bytes again.
+      return { eventId: event.id, type: event.type, event };
     },
 
     translateEvent: (payload) => factOfEvent(payload as Stripe.Event),

@@ -79,7 +79,7 @@ export interface PaymentProvider {
    */
   listEvents?: (cursor: string | null, since: Date) => Promise<{ events: GatewayEvent[]; cursor: string | null }>;
   /** For providers that post webhooks: checks one over the exact bytes received; throws when it is not genuine. */
-  verifyWebhook?: (raw: Buffer, signature: string | undefined) => { eventId: string; type: string };
+  verifyWebhook?: (raw: Buffer, signature: string | undefined) => VerifiedWebhook;
   /** What an event stored in the inbox under this provider's name means (webhooks and `listEvents`). */
   translateEvent?: (payload: unknown) => EventTranslation;
 }
@@ -128,4 +128,12 @@ export class GatewayError extends Error {
 /** The gateway refused the request itself (not a reused key), so nothing exists under its idempotency key. */
 export function refusedOutright(error: unknown): error is GatewayError {
   return error instanceof GatewayError && error.kind === 'rejected' && !error.keyConflict;
+}
+
+/** A webhook whose signature verified: its id and type, and the body as the verification parsed it (JSON). */
+export interface VerifiedWebhook {
+  eventId: string;
+  type: string;
+  /** Not yet checked to be a well-formed event: the webhook route does that before storing it. */
+  event: unknown;
 }
