@@ -341,4 +341,27 @@ describe('sending mail', () => {
     const pending = await t.database.db.selectFrom('mails').select('id').where('status', '=', 'pending').execute();
     assert.equal(pending.length, 0);
   });
+
+  it('a pass of three batches looks for run-out claims once, in its first batch', async () => {
+    for (let i = 0; i < 45; i++) await enqueue(`password_reset:pass-${i}`, `p${i}@example.test`);
+    // A claim left by a worker that died, its lease run out: the pass's look finds it.
+    await enqueue('password_reset:pass-dead', 'dead@example.test');
+    await t.database.db
+      .updateTable('mails')
+      .set({ locked_until: new Date(clock.now().getTime() - 1), attempts: 1 })
+      .where('event_key', '=', 'password_reset:pass-dead')
+      .execute();
+    const { counter, deps: counting } = counted({ batchSize: 20 });
+    const done = await mailOnce(counting);
+    assert.equal(done.sent, 45);
+    const dead = await t.database.db
+      .selectFrom('mails')
+      .select(['status', 'last_error'])
+      .where('event_key', '=', 'password_reset:pass-dead')
+      .executeTakeFirstOrThrow();
+    assert.equal(dead.status, 'failed');
+    // The outbox read, then per batch: (the look for run-out claims,) the claim and its `due` subquery, the mark.
+    const batch = ['SelectQueryNode', 'UpdateQueryNode', 'UpdateQueryNode'];
+    assert.deepEqual(counter.kinds, ['SelectQueryNode', 'UpdateQueryNode', ...batch, ...batch, ...batch]);
+  });
 });
