@@ -41,7 +41,7 @@ export async function listProducts(
   options: { limit: number; after: Cursor | undefined; active: boolean | undefined; q?: string | undefined },
 ): Promise<Page<ProductRow>> {
   let query = db.selectFrom('products').selectAll();
-  if (options.active !== undefined) query = query.where('active', '=', options.active);
+  if (options.active !== undefined) query = query.where('active', '=', sql.lit(options.active));
   // strpos, not LIKE: the text is matched as it is, with no wildcard to escape.
   if (options.q !== undefined) query = query.where(sql<boolean>`strpos(lower(name), lower(${options.q})) > 0`);
   return keysetPage(query, { at: 'created_at', after: options.after, limit: options.limit });

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { PARTIAL_INDEX } from '../../db/partial-index.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { MailsTable, MailStatusColumn } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
@@ -58,7 +59,7 @@ export async function claimDueMails(db: Executor, now: Date, leaseMs: number, li
   const due = db
     .selectFrom('mails')
     .select('id')
-    .where('status', '=', 'pending')
+    .where('status', '=', PARTIAL_INDEX.pending)
     .where('locked_until', 'is', null)
     .where('next_attempt_at', '<=', now)
     .orderBy('next_attempt_at')
@@ -109,7 +110,7 @@ export async function failAbandonedClaims(db: Executor, now: Date): Promise<numb
       locked_until: null,
       last_error: 'the worker stopped while sending: not sent again, as it may have arrived',
     })
-    .where('status', '=', 'pending')
+    .where('status', '=', PARTIAL_INDEX.pending)
     .where('locked_until', '<', now)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);

@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { PARTIAL_INDEX } from '../../db/partial-index.ts';
 import { newestFirst, type Page } from '../../db/keyset.ts';
 import type { OrderItemsTable, OrdersTable } from '../../db/schema.ts';
 import { pageOf, type Cursor } from '../../shared/cursor.ts';
@@ -203,7 +204,11 @@ export async function claimExpiredOrders(
   except: readonly string[] = [],
 ): Promise<string[]> {
   if (only !== undefined && only.length === 0) return [];
-  let query = trx.selectFrom('orders').select('id').where('status', '=', 'CREATED').where('expires_at', '<=', now);
+  let query = trx
+    .selectFrom('orders')
+    .select('id')
+    .where('status', '=', PARTIAL_INDEX.created)
+    .where('expires_at', '<=', now);
   if (only !== undefined) query = query.where('id', 'in', [...only]);
   if (except.length > 0) query = query.where('id', 'not in', [...except]);
   const rows = await query.orderBy('expires_at').limit(limit).forUpdate().skipLocked().execute();

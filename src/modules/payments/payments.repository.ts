@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { PARTIAL_INDEX } from '../../db/partial-index.ts';
 import { newestFirst } from '../../db/keyset.ts';
 import type { PaymentStatusColumn, PaymentsTable, RefundsTable } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
@@ -138,7 +139,7 @@ export async function duePendingPayments(db: Executor, olderThan: Date, limit: n
   return db
     .selectFrom('payments')
     .selectAll()
-    .where('status', '=', 'PENDING')
+    .where('status', '=', PARTIAL_INDEX.PENDING)
     .where('created_at', '<=', olderThan)
     .where('flagged_reason', 'is', null)
     .where((eb) => eb.or([eb('reconciled_at', 'is', null), eb('reconciled_at', '<=', olderThan)]))
@@ -221,7 +222,7 @@ export async function pendingRefunds(db: Executor, olderThan: Date, limit: numbe
   return db
     .selectFrom('refunds')
     .selectAll()
-    .where('status', '=', 'PENDING')
+    .where('status', '=', PARTIAL_INDEX.PENDING)
     .where('created_at', '<=', olderThan)
     .orderBy('created_at')
     .orderBy('id')

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { PARTIAL_INDEX } from '../../db/partial-index.ts';
 import { runExclusive } from '../../shared/scheduler.ts';
 import { insertInboxEvent } from '../webhooks/index.ts';
 import { closeCheckout, refOf } from './checkout-close.ts';
@@ -183,7 +184,7 @@ async function paymentsAwaitingSession(deps: PaymentsDeps, olderThan: Date): Pro
   return deps.db
     .selectFrom('payments')
     .selectAll()
-    .where('status', '=', 'PENDING')
+    .where('status', '=', PARTIAL_INDEX.PENDING)
     .where('gateway_session_id', 'is', null)
     .where('provider', 'in', hosted)
     .where('created_at', '<=', olderThan)
