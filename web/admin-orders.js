@@ -84,6 +84,7 @@ async function loadOne(id) {
   liveDuringLoad = new Map();
   const order = await session.call('GET', `/orders/${encodeURIComponent(id)}`).catch((error) => {
     if (error?.status === 404) return null;
+    if (mine === request) liveDuringLoad = null;
     throw error;
   });
   if (mine !== request) return;
@@ -100,11 +101,15 @@ async function loadOrders(more = false) {
   if (more && cursor) query.set('cursor', cursor);
   const body = $('orders');
   const mine = ++request;
-  if (!more) liveDuringLoad = new Map();
+  // A newer request drops the answer of any list request out; only a whole-list one needs the live orders kept.
+  liveDuringLoad = more ? null : new Map();
   body.setAttribute('aria-busy', 'true');
   let page;
   try {
     page = await session.call('GET', `/orders?${query}`);
+  } catch (error) {
+    if (mine === request) liveDuringLoad = null;
+    throw error;
   } finally {
     if (mine === request) body.removeAttribute('aria-busy');
   }

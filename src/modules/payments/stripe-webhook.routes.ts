@@ -107,6 +107,11 @@ export function stripeWebhookRoutes(
         logger.warn({ err: error }, 'webhook with a bad signature refused');
         throw new AppError('invalid', 'invalid_signature', 'The Stripe-Signature header does not verify this body.');
       }
+      // The SDK decodes the bytes without a leading byte-order mark, so a mark before a signed event verifies and
+      // parses; the bytes as they came, which are stored, are not JSON (and jsonb refuses them): refused as before.
+      if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
+        throw invalidEvent(logger, 'signed body that starts with a byte-order mark');
+      }
       assertWellFormedEvent(event.event, logger);
       // Stored before the 2xx: a database failure throws here and the gateway gets a 5xx, so it retries. An event
       // that changes nothing (payment_intent.created, charge.succeeded, …) is stored processed: the worker skips it.
