@@ -30,13 +30,7 @@ describe('browser: the customer’s order detail', () => {
   after(() => shop.close());
 
   const customerPage = async (user: User, width = 1280): Promise<Page> => {
-    const page = await shop.newPage(width);
-    const value = JSON.stringify({
-      accessToken: user.token,
-      refreshToken: null,
-      user: { id: user.id, email: user.email, name: 'Test customer', role: 'customer' },
-    });
-    await page.addInitScript(([key, session]) => sessionStorage.setItem(key!, session!), ['fulcrum.shop', value]);
+    const page = await shop.customerPage(user, width);
     await page.goto(`${shop.app.baseUrl}/`);
     await page.locator('#live').filter({ hasText: 'connected' }).waitFor();
     return page;

@@ -29,13 +29,7 @@ describe('browser: the storefront’s cart, checkout and order states', () => {
   after(() => shop.close());
 
   const customerPage = async (user: User, path = '/', width = 1280): Promise<Page> => {
-    const page = await shop.newPage(width);
-    const value = JSON.stringify({
-      accessToken: user.token,
-      refreshToken: null,
-      user: { id: user.id, email: user.email, name: 'Ada', role: 'customer' },
-    });
-    await page.addInitScript(([key, session]) => sessionStorage.setItem(key!, session!), ['fulcrum.shop', value]);
+    const page = await shop.customerPage(user, width);
     await page.goto(`${shop.app.baseUrl}${path}`);
     await page.locator('#live').filter({ hasText: 'connected' }).waitFor();
     return page;
@@ -146,7 +140,7 @@ describe('browser: the storefront’s cart, checkout and order states', () => {
     const read: Promise<unknown>[] = [];
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const page = await shop.newPage();
+    const page = await shop.customerPage(user);
     await page.route('**/api/v1/orders?*', async (route) => {
       if (!holding) return route.continue();
       const answer = route.fetch();
@@ -155,12 +149,6 @@ describe('browser: the storefront’s cart, checkout and order states', () => {
       await released;
       await route.fulfill({ response });
     });
-    const value = JSON.stringify({
-      accessToken: user.token,
-      refreshToken: null,
-      user: { id: user.id, email: user.email, name: 'Ada', role: 'customer' },
-    });
-    await page.addInitScript(([key, session]) => sessionStorage.setItem(key!, session!), ['fulcrum.shop', value]);
     await page.goto(`${shop.app.baseUrl}/`);
     await page.locator('#live').filter({ hasText: 'connected' }).waitFor();
     await Promise.all(read);

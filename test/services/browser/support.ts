@@ -33,6 +33,8 @@ export interface BrowserShop {
   newPage(width?: number): Promise<Page>;
   /** A page with a staff member's session in sessionStorage (the admin dashboard's key). */
   staffPage(user: User, width?: number): Promise<Page>;
+  /** A page with a customer's session in sessionStorage (the storefront's key), not opened yet. */
+  customerPage(user: User, width?: number): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,17 @@ export async function startBrowserShop(): Promise<BrowserShop> {
         user: { id: user.id, email: user.email, name: 'Staff', role },
       });
       await page.addInitScript(([key, session]) => sessionStorage.setItem(key!, session!), ['fulcrum.admin', value]);
+      return page;
+    },
+    async customerPage(user, width = 1280) {
+      const page = await newPage(width);
+      // The account's name as createUser makes it (`Test customer`), as the storefront keeps it after a log-in.
+      const value = JSON.stringify({
+        accessToken: user.token,
+        refreshToken: null,
+        user: { id: user.id, email: user.email, name: 'Test customer', role: 'customer' },
+      });
+      await page.addInitScript(([key, session]) => sessionStorage.setItem(key!, session!), ['fulcrum.shop', value]);
       return page;
     },
     async close() {
