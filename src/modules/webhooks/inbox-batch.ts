@@ -143,13 +143,14 @@ export function splitIntoLanes(
   const chunks: InboxRow[][] = Array.from({ length: Math.max(1, Math.min(lanes, rows.length)) }, () => []);
   rows.forEach((row, index) => {
     const key = laneOf?.(row);
-    chunks[(key === undefined ? index : hash(key)) % chunks.length]!.push(row);
+    chunks[key === undefined ? index % chunks.length : laneIndex(key, chunks.length)]!.push(row);
   });
   return chunks.filter((c) => c.length > 0);
 }
 
-function hash(key: string): number {
+/** The lane, of `lanes`, that rows with this key go to. */
+export function laneIndex(key: string, lanes: number): number {
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
-  return h;
+  return h % lanes;
 }

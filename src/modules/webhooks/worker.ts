@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createWakeableLoop } from '../../shared/wakeable-loop.ts';
+import { createInboxLanes } from './inbox-lanes.ts';
 import {
   processChunk,
   splitIntoLanes,
@@ -32,9 +33,10 @@ export interface InboxWorkerOptions {
   /** Backoff after the n-th failed attempt; default 2^(n-1) s, at most an hour. */
   backoffMs?: (attempts: number) => number;
   /**
-   * Lanes a claimed batch is split into (default 1), each applying its rows in one transaction (inbox-batch.ts,
-   * processChunk). Worth more than 1 on a PostgreSQL server, whose pool runs them in parallel; on PGlite's one
-   * connection 1: the whole batch in one transaction.
+   * Lanes (default 1) the running worker queues claimed rows in, each applying its rows a chunk — one transaction,
+   * inbox-batch.ts processChunk — at a time while the worker claims again (inbox-lanes.ts). Worth more than 1 on a
+   * PostgreSQL server, whose pool runs them in parallel; on PGlite's one connection 1. `processClaimed` (tests)
+   * splits one claim into as many lanes and waits for them all.
    */
   concurrency?: number;
   /** Rows with the same key go to the same lane (one payment's events); default none: spread round the lanes. */
@@ -51,7 +53,7 @@ export interface InboxWorker {
   /** Something was stored: run now instead of at the next poll. */
   wake(): void;
   start(): void;
-  /** Stops polling; resolves when the batch in hand is finished. */
+  /** Stops claiming; resolves when every row claimed is finished. */
   stop(): Promise<void>;
 }
 
@@ -91,11 +93,21 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     return processClaimed(leaseId, rows);
   }
 
+  // The running worker claims while its lanes apply what it claimed before (inbox-lanes.ts), holding at most two
+  // claims' worth of rows: a claim waits until fewer than one batch is in hand.
+  const lanes = createInboxLanes({
+    lanes: concurrency,
+    laneOf: options.laneOf,
+    maxChunk: batchSize,
+    logger,
+    apply: (leaseId, rows) => processChunk(settings, leaseId, rows),
+  });
   const loop = createWakeableLoop({
     idleMs: pollMs,
     pass: async () => {
+      await lanes.roomBelow(batchSize);
       const { leaseId, rows } = await claim();
-      await processClaimed(leaseId, rows);
+      lanes.add(leaseId, rows);
       return rows.length === batchSize;
     },
     onError: (error) => logger.error({ err: error }, 'inbox worker pass failed'),
@@ -107,6 +119,9 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     processClaimed,
     wake: () => loop.wake(),
     start: () => loop.start(),
-    stop: () => loop.stop(),
+    stop: async () => {
+      await loop.stop();
+      await lanes.idle();
+    },
   };
 }
