@@ -42,9 +42,13 @@ describe('payments: the confirmation in one statement', () => {
     const result = await shop.app.database.db
       .transaction()
       .execute((trx) => markPaidAtOnce(trx, found, paidFact(payment.id), { at, actor: 'system:webhook' }));
-    assert.deepEqual(result, { outcome: { kind: 'paid', from: 'PENDING' }, paymentId: payment.id, refundsToIssue: [] });
-
     const paid = await paymentRow(shop, payment.id);
+    assert.deepEqual(result, {
+      outcome: { kind: 'paid', from: 'PENDING' },
+      paymentId: payment.id,
+      refundsToIssue: [],
+      payment: paid, // the row as written, every column typed as a read gives it
+    });
     assert.equal(paid.status, 'SUCCEEDED');
     assert.equal(paid.succeeded_at?.toISOString(), at.toISOString());
     assert.equal(paid.gateway_payment_intent_id, `pi_${payment.id}`);

@@ -9,6 +9,7 @@ import { describeMoney, notifyPayment, setPaymentStatus } from './payment-events
 import { capturedStatuses, heldMoney } from './payment-status.ts';
 import * as repo from './payments.repository.ts';
 import type { OrderForPayment, PaymentRow } from './payments.repository.ts';
+import type { PaymentReads } from './payment-reads.ts';
 import { applyRefundFact, recomputeRefunds, recordRefund, refundOf } from './refund-facts.ts';
 
 export type { ConfirmContext, ConfirmResult } from './outcome.ts';
@@ -22,8 +23,9 @@ export type { ConfirmContext, ConfirmResult } from './outcome.ts';
 export async function decideOnFirstRead(
   db: Executor,
   fact: PaymentFact,
+  reads?: PaymentReads,
 ): Promise<{ decided: ConfirmResult } | { found: PaymentRow }> {
-  const found = await repo.findPaymentByRef(db, fact.ref);
+  const found = await (reads === undefined ? repo.findPaymentByRef(db, fact.ref) : reads.find(db, fact.ref));
   if (found === undefined) {
     return { decided: { outcome: { kind: 'unknown_payment' }, paymentId: null, refundsToIssue: [] } };
   }
@@ -43,16 +45,26 @@ type Fact<K extends PaymentFact['kind']> = Extract<PaymentFact, { kind: K }>;
  * change nothing (no-change.ts: a repeated confirmation, a decline for a paid payment) is decided on the first
  * read, without locks: one statement.
  * What it decided is a PaymentOutcome (outcome.ts), rendered to text only where it is stored.
+ * `reads` (the inbox worker's chunk of events, payment-reads.ts) gives the first read and learns what was written.
  */
-export async function applyPaymentFact(trx: Executor, fact: PaymentFact, ctx: ConfirmContext): Promise<ConfirmResult> {
-  const first = await decideOnFirstRead(trx, fact);
+export async function applyPaymentFact(
+  trx: Executor,
+  fact: PaymentFact,
+  ctx: ConfirmContext,
+  reads?: PaymentReads,
+): Promise<ConfirmResult> {
+  const first = await decideOnFirstRead(trx, fact, reads);
   if ('decided' in first) return first.decided;
   const { found } = first;
   // The common confirmation (the money asked for, of a CREATED order) in one more statement; anything else, locked.
   if (fact.kind === 'paid') {
     const atOnce = await markPaidAtOnce(trx, found, fact, ctx);
-    if (atOnce !== undefined) return atOnce;
+    if (atOnce !== undefined) {
+      reads?.wrote(atOnce.payment);
+      return atOnce;
+    }
   }
+  reads?.forget(); // the locked path may write this payment and the order's others
   const order = await repo.lockOrderForPayment(trx, found.order_id);
   const payment = await repo.lockPayment(trx, found.id);
   if (order === undefined || payment === undefined) throw new Error(`payment ${found.id} lost its order`);

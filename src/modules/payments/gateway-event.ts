@@ -1,10 +1,12 @@
 import type { Db, Tx } from '../../db/database.ts';
 import type { AfterCommit } from '../../db/transaction.ts';
-import type { HandledEvent, InboxQuickHandler, InboxRow } from '../webhooks/index.ts';
+import type { HandledEvent, InboxChunk, InboxQuickHandler, InboxRow } from '../webhooks/index.ts';
 import { applyPaymentFact, decideOnFirstRead } from './confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { describeOutcome, type PaymentOutcome } from './outcome.ts';
+import type { PaymentRef } from './facts.ts';
 import { markPaidAtOnce } from './paid-at-once.ts';
+import { paymentReadsOf } from './payment-reads.ts';
 import { issueRefunds } from './payments.service.ts';
 import type { EventTranslation } from './providers/index.ts';
 
@@ -34,13 +36,15 @@ export async function handleGatewayEvent(
   trx: Tx,
   row: InboxRow,
   after: AfterCommit,
+  chunk?: InboxChunk,
 ): Promise<HandledEvent> {
   const translate = deps.providers[row.provider]?.translateEvent;
   const done = (outcome: PaymentOutcome): HandledEvent => ({ outcome: describeOutcome(outcome) });
   if (translate === undefined) return done({ kind: 'unknown_provider', provider: row.provider });
   const translated = translate(row.payload);
   if ('ignored' in translated) return done({ kind: 'event_ignored', why: translated.ignored });
-  const result = await applyPaymentFact(trx, translated.fact, webhookContext(deps));
+  const reads = chunk === undefined ? undefined : paymentReadsOf(chunk, (r) => refOfEvent(deps, r));
+  const result = await applyPaymentFact(trx, translated.fact, webhookContext(deps), reads);
   const refunds = result.refundsToIssue;
   if (refunds.length > 0) {
     // Failed: the event is applied; what follows (a refund request) is retried by reconciliation.
@@ -89,11 +93,15 @@ const webhookContext = (deps: PaymentsDeps) => ({ at: deps.clock.now(), actor: '
  * that one payment's events are applied in one lane; undefined for what names no payment.
  */
 export function paymentOfEvent(deps: Pick<PaymentsDeps, 'providers'>, row: InboxRow): string | undefined {
+  const ref = refOfEvent(deps, row);
+  return ref === undefined ? undefined : (ref.paymentId ?? ref.sessionId ?? ref.paymentIntentId ?? undefined);
+}
+
+/** The payment a row's event names, as its provider translates it; undefined for what names none. */
+function refOfEvent(deps: Pick<PaymentsDeps, 'providers'>, row: InboxRow): PaymentRef | undefined {
   try {
     const translated = deps.providers[row.provider]?.translateEvent?.(row.payload);
-    if (translated === undefined || 'ignored' in translated) return undefined;
-    const { ref } = translated.fact;
-    return ref.paymentId ?? ref.sessionId ?? ref.paymentIntentId ?? undefined;
+    return translated === undefined || 'ignored' in translated ? undefined : translated.fact.ref;
   } catch {
     return undefined;
   }

@@ -17,7 +17,8 @@ import type { PaymentRow } from './payments.repository.ts';
  * was cancelled, a refund arrived first), the statement writes nothing and returns undefined: the locked path
  * decides, as before. `found` is the payment as read without a lock (applyPaymentFact's first read). The payment and
 the order move together or not at all: a statement that moved one without the other refuses itself (fulcrum_require),
-and the caller's transaction is rolled back.
+and the caller's transaction is rolled back. When it paid, it answers with the payment as it wrote it (for the next
+event of a worker's chunk, payment-reads.ts).
  */
 export async function markPaidAtOnce(
   trx: Executor,
@@ -29,7 +30,7 @@ export async function markPaidAtOnce(
    * statement, which then refuses itself unless it marked the row exactly when it paid the order (a lost lease).
    */
   inboxDone?: RawBuilder<unknown>,
-): Promise<ConfirmResult | undefined> {
+): Promise<(ConfirmResult & { payment: PaymentRow }) | undefined> {
   const matches =
     found.status === 'PENDING' &&
     found.captured_amount === null &&
@@ -49,7 +50,7 @@ export async function markPaidAtOnce(
     'paid_payment',
     'paid_payment_outbox',
   );
-  const { rows } = await sql<{ paid: string | number }>`
+  const { rows } = await sql<{ paid: string | number } & Partial<PaymentRow>>`
     with ${lockCreatedOrderInline(found.order_id, { amount: found.amount, currency: found.currency })},
     pending_payment as (
       select id from payments
@@ -65,7 +66,7 @@ export async function markPaidAtOnce(
       set status = 'SUCCEEDED', succeeded_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
           gateway_payment_intent_id = coalesce(${fact.paymentIntentId}::text, gateway_payment_intent_id)
       where id = (select id from pending_payment) and status = 'PENDING'
-      returning id
+      returning *
     ),
     ${payOrderInline({
       orderId: found.order_id,
@@ -77,7 +78,8 @@ export async function markPaidAtOnce(
       paymentStatus: 'SUCCEEDED',
     })},
     ${paymentUpdated}${inboxDone === undefined ? sql`` : sql`, ${inboxDone}`}
-    select (select count(*) from paid_order) as paid
+    select (select count(*) from paid_order) as paid, paid_payment.*
+    from (select 1) as one left join paid_payment on true
     where fulcrum_require((select count(*) from paid_payment) = (select count(*) from paid_order),
                           'payment_and_order_not_paid_together')
       ${
@@ -86,6 +88,13 @@ export async function markPaidAtOnce(
           : sql`and fulcrum_require((select count(*) from inbox_done) = (select count(*) from paid_order),
                                     'inbox_lease_lost')`
       }`.execute(trx);
-  if (Number(rows[0]?.paid ?? 0) !== 1) return undefined;
-  return { outcome: { kind: 'paid', from: 'PENDING' }, paymentId: found.id, refundsToIssue: [] };
+  const row = rows[0];
+  if (row === undefined || Number(row.paid) !== 1) return undefined;
+  const { paid: _paid, ...payment } = row;
+  return {
+    outcome: { kind: 'paid', from: 'PENDING' },
+    paymentId: found.id,
+    refundsToIssue: [],
+    payment: payment as PaymentRow,
+  };
 }

@@ -90,7 +90,7 @@ export function createPaymentsRuntime(options: PaymentsOptions): PaymentsRuntime
     db,
     clock,
     logger,
-    handle: (trx, row, after) => handleGatewayEvent(deps, trx, row, after),
+    handle: (trx, row, after, chunk) => handleGatewayEvent(deps, trx, row, after, chunk),
     quick: (db, row, finish) => quickGatewayEvent(deps, db, row, finish),
     laneOf: (row) => paymentOfEvent(deps, row),
     maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,

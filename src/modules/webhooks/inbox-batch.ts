@@ -12,10 +12,24 @@ export interface HandledEvent {
 }
 
 /**
- * Applies one event inside the worker's transaction; throwing rolls everything back and retries later. Work for
- * after the transaction committed (gateway calls) is registered with `after`.
+ * The rows the worker applies together in one transaction, and what a handler keeps between them. A new one for
+ * every transaction (a chunk rolled back and retried row by row gets one per row), so what the handler keeps is
+ * never seen outside the transaction it was read or written in.
  */
-export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit) => Promise<HandledEvent>;
+export interface InboxChunk {
+  readonly rows: readonly InboxRow[];
+  /** The handler's own, for this transaction only. */
+  readonly memo: Map<string, unknown>;
+}
+
+/**
+ * Applies one event inside the worker's transaction; throwing rolls everything back and retries later. Work for
+ * after the transaction committed (gateway calls) is registered with `after`. `chunk` holds every row of the
+ * transaction (e.g. to read what they all need in one statement).
+ */
+export type InboxHandler = (trx: Tx, row: InboxRow, after: AfterCommit, chunk: InboxChunk) => Promise<HandledEvent>;
+
+const chunkOf = (rows: readonly InboxRow[]): InboxChunk => ({ rows, memo: new Map() });
 
 /**
  * A handler's quick path for a row claimed alone (issue 11): no transaction, so no BEGIN and COMMIT round trips. It
@@ -71,7 +85,7 @@ export async function processOne(settings: BatchSettings, leaseId: string, claim
     return await inTransaction(db, async (trx, after) => {
       const row = await inbox.lockClaimed(trx, claimed.id, leaseId);
       if (row === undefined) return false; // our lease was taken over: the new holder processes it
-      const handled = await handle(trx, row, after);
+      const handled = await handle(trx, row, after, chunkOf([row]));
       await inbox.markProcessed(trx, row.id, handled.outcome, clock.now());
       return true;
     });
@@ -95,7 +109,8 @@ export async function processChunk(settings: BatchSettings, leaseId: string, row
   try {
     await inTransaction(db, async (trx, after) => {
       const done: { id: string; outcome: string }[] = [];
-      for (const row of rows) done.push({ id: row.id, outcome: (await handle(trx, row, after)).outcome });
+      const chunk = chunkOf(rows);
+      for (const row of rows) done.push({ id: row.id, outcome: (await handle(trx, row, after, chunk)).outcome });
       if ((await inbox.markProcessedAll(trx, done, leaseId, clock.now())) < done.length) throw new LeaseLost();
     });
     return rows.length;

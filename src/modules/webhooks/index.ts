@@ -9,6 +9,7 @@ export {
   createInboxWorker,
   defaultBackoffMs,
   type HandledEvent,
+  type InboxChunk,
   type InboxHandler,
   type InboxQuickHandler,
   type InboxWorker,

@@ -14,7 +14,7 @@ import {
 import * as inbox from './inbox.repository.ts';
 import type { InboxRow } from './inbox.repository.ts';
 
-export type { HandledEvent, InboxHandler, InboxQuickHandler } from './inbox-batch.ts';
+export type { HandledEvent, InboxChunk, InboxHandler, InboxQuickHandler } from './inbox-batch.ts';
 
 export interface InboxWorkerOptions {
   db: Db;
