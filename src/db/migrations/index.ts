@@ -15,6 +15,7 @@ import * as m0013 from './0013_product_images.ts';
 import * as m0014 from './0014_require_function.ts';
 import * as m0015 from './0015_outbox_event_id_at_publish.ts';
 import * as m0016 from './0016_notify_after_commit.ts';
+import * as m0017 from './0017_inbox_claim_function.ts';
 
 interface MigrationModule {
   up(db: Kysely<unknown>): Promise<void>;
@@ -39,4 +40,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0014_require_function': m0014,
   '0015_outbox_event_id_at_publish': m0015,
   '0016_notify_after_commit': m0016,
+  '0017_inbox_claim_function': m0017,
 };

@@ -65,30 +65,11 @@ export async function claimDue(
   maxAttempts: number,
 ): Promise<{ claimed: InboxRow[]; dead: InboxRow[] }> {
   const lockedUntil = new Date(now.getTime() + leaseMs);
-  // The claimed rows are joined back by their row address (ctid, and the id to be sure), not by id alone: a TID scan
-  // per row whatever the planner believes of the table. Joined by id, statistics taken while the inbox was empty
-  // (a quiet night, then an outage's backlog) made PostgreSQL scan the whole table once per claimed row.
+  // One statement, the function of migration 0017: its planner settings keep the one plan that is right for a queue
+  // (the due rows in index order, each claimed row fetched back by its address) however stale the statistics are.
   const { rows } = await sql<InboxRow>`
-    with due as (
-      select id, ctid, (locked_until is not null and attempts >= ${maxAttempts}) as lost
-      from webhook_inbox
-      where status in ('pending', 'failed') and next_attempt_at <= ${now}
-        and (locked_until is null or locked_until <= ${now})
-      order by next_attempt_at, received_at
-      limit ${limit}
-      for update skip locked
-    )
-    update webhook_inbox w set
-      status = case when due.lost then 'dead' else w.status end,
-      last_error = case when due.lost
-        then 'worker lost the row ' || w.attempts || ' times (its lease ran out without an outcome)'
-        else w.last_error end,
-      locked_until = case when due.lost then null else ${lockedUntil}::timestamptz end,
-      lease_id = case when due.lost then null else ${leaseId} end,
-      attempts = case when due.lost then w.attempts else w.attempts + 1 end
-    from due
-    where w.ctid = due.ctid and w.id = due.id
-    returning w.*`.execute(db);
+    select * from fulcrum_claim_inbox(${now}::timestamptz, ${lockedUntil}::timestamptz, ${limit}::int,
+                                      ${leaseId}::text, ${maxAttempts}::int)`.execute(db);
   const byArrival = rows.sort((a, b) => a.received_at.getTime() - b.received_at.getTime());
   return { claimed: byArrival.filter((r) => r.status !== 'dead'), dead: byArrival.filter((r) => r.status === 'dead') };
 }
