@@ -71,6 +71,19 @@ export async function deletePublishedBefore(
 export type Sink = 'socket' | 'amqp';
 
 /**
+ * The CTEs that number a CTE `todo` (id, user_id, n: the row's place among its user's rows in id order): `per_user`
+ * counts each user's rows and `counters` moves the user's counter past them, so a row's eventId is
+ * `counters.last_event_id - per_user.c + todo.n`. Shared by both numberings (numberEvents, listUnpublishedForSockets).
+ */
+const perUserCounters = sql`
+    per_user as (select user_id, count(*) as c from todo group by user_id),
+    counters as (
+      insert into user_event_counters (user_id, last_event_id) select user_id, c from per_user
+      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
+      returning user_id, last_event_id
+    )`;
+
+/**
  * Gives committed rows without an eventId their users' next eventIds, oldest row first, up to `limit` rows, in one
  * statement; returns how many it numbered. Per user the numbers follow row id order within a call and carry on
  * from the user's counter (user_event_counters), so they have no holes. Only the active outbox relay calls this,
@@ -82,12 +95,7 @@ export async function numberEvents(db: Executor, limit: number): Promise<number>
       select id, user_id, row_number() over (partition by user_id order by id) as n
       from (select id, user_id from outbox where event_id is null order by id limit ${limit}) as pending
     ),
-    per_user as (select user_id, count(*) as c from todo group by user_id),
-    counters as (
-      insert into user_event_counters (user_id, last_event_id) select user_id, c from per_user
-      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
-      returning user_id, last_event_id
-    )
+    ${perUserCounters}
     update outbox set event_id = counters.last_event_id - per_user.c + todo.n
     from todo join per_user using (user_id) join counters using (user_id)
     where outbox.id = todo.id
@@ -156,12 +164,7 @@ export async function listUnpublishedForSockets(
     todo as (
       select id, user_id, row_number() over (partition by user_id order by id) as n from batch where event_id is null
     ),
-    per_user as (select user_id, count(*) as c from todo group by user_id),
-    counters as (
-      insert into user_event_counters (user_id, last_event_id) select user_id, c from per_user
-      on conflict (user_id) do update set last_event_id = user_event_counters.last_event_id + excluded.last_event_id
-      returning user_id, last_event_id
-    ),
+    ${perUserCounters},
     staff_todo as (select id, row_number() over (order by id) as n from batch where staff_seq is null),
     staff_counter as (
       insert into user_event_counters (user_id, last_event_id)
