@@ -2,7 +2,7 @@
 // The orders tab: the list (customer e-mail, item count), searched by order id or e-mail, filtered by status and
 // by the day placed (from, to), paged with the cursor, live over the staff feed. Each order's id opens its detail
 // (admin-order-detail.js); the actions are admin-order-actions.js, shared with the detail.
-import { clear, el, money, when } from './api.js';
+import { clear, el, keepNewer, money, when } from './api.js';
 import { $, notify, registerTab, safely, session } from './admin-shell.js';
 import { onLive } from './admin-live.js';
 import { actionControls, describeStatus, onOrderShown } from './admin-order-actions.js';
@@ -144,8 +144,7 @@ function matches(order) {
 /** A live event: the order is read again and shown in place; a new one matching the filter goes on top. */
 async function refresh(orderId) {
   const order = await session.call('GET', `/orders/${encodeURIComponent(orderId)}`);
-  const earlier = liveDuringLoad?.get(order.id);
-  if (liveDuringLoad && !(earlier && earlier.version > order.version)) liveDuringLoad.set(order.id, order);
+  keepNewer(liveDuringLoad, order);
   if (place(order)) $('orders-live').textContent = `Order ${order.id} is now ${describeStatus(order)}.`;
 }
 

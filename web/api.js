@@ -210,3 +210,16 @@ export function busy(button, action, report) {
     }
   };
 }
+
+/**
+ * Puts `order` in `map` unless the map already holds a newer version of it: a late answer never puts an older
+ * state back. Nothing happens without a map.
+ * @template {{ id: string, version: number }} T
+ * @param {Map<string, T> | null} map
+ * @param {T} order
+ */
+export function keepNewer(map, order) {
+  if (!map) return;
+  const known = map.get(order.id);
+  if (!known || known.version <= order.version) map.set(order.id, order);
+}

@@ -1,7 +1,7 @@
 // @ts-check
 // My orders and the return panel after the hosted checkout: both say what orderState says. Refunds and
 // tracking are shown; an unpaid order can be paid (again) or cancelled.
-import { ApiError, busy, clear, el, money, when } from './api.js';
+import { ApiError, busy, clear, el, keepNewer, money, when } from './api.js';
 import { $, notify, orders, orderState, returning, session } from './store-shell.js';
 import { openDetail, refreshDetail } from './store-order-detail.js';
 
@@ -29,11 +29,6 @@ let listRequest = 0;
  */
 let readDuringLoad = null;
 
-/** @param {Order} order  Keeps the order unless a newer version of it is already held. */
-function keep(order) {
-  const known = orders.get(order.id);
-  if (!known || known.version <= order.version) orders.set(order.id, order);
-}
 
 export async function loadOrders() {
   if (!session.user()) return;
@@ -52,7 +47,7 @@ export async function loadOrders() {
   if (mine !== listRequest) return;
   orders.clear();
   for (const order of page.data) orders.set(order.id, order);
-  for (const order of during.values()) keep(order);
+  for (const order of during.values()) keepNewer(orders, order);
   renderOrders();
   renderReturn();
   // The list carries no payment; the order the customer came back for is read whole, so that its row and the
@@ -197,9 +192,8 @@ export function renderReturn() {
 export async function refreshOrder(orderId) {
   try {
     const order = await session.call('GET', `/orders/${encodeURIComponent(orderId)}`);
-    const earlier = readDuringLoad?.get(order.id);
-    if (!earlier || earlier.version <= order.version) readDuringLoad?.set(order.id, order);
-    keep(order);
+    keepNewer(readDuringLoad, order);
+    keepNewer(orders, order);
     renderOrders();
     renderReturn();
     await refreshDetail(orderId);
