@@ -26,8 +26,6 @@ export interface BenchContext {
    * drain row stores a backlog through it while the measured process is stopped. Undefined on PGlite.
    */
   startApiProcess?: () => Promise<FulcrumProcess>;
-  /** On PostgreSQL: ANALYZE the database after a set-up, as autovacuum would soon (run.ts). Undefined on PGlite. */
-  analyze?: () => Promise<void>;
   /** Time windows (nowMs) of the rows a CPU profile is summarised for, by title. */
   windows: Map<string, [number, number]>;
 }

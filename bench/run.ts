@@ -31,9 +31,7 @@ const ADMIN_PASSWORD = 'bench-admin-password';
 const CUSTOMER_PASSWORD = 'bench-customer-password';
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('hex')}`;
 
-async function freshServerDatabase(
-  serverUrl: string,
-): Promise<{ url: string; analyze(): Promise<void>; drop(): Promise<void> }> {
+async function freshServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `fulcrum_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -43,15 +41,6 @@ async function freshServerDatabase(
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    // The planner's statistics as autovacuum would have them on a database in use (it analyzes a table about a
-    // minute after it changed by 10 %): a bench's fresh tables grow from nothing within seconds, and plans chosen
-    // for the empty tables (a sort of every due row for a queue claim) would be measured instead of the code.
-    async analyze() {
-      const c = new pg.Client({ connectionString: url.toString() });
-      await c.connect();
-      await c.query('analyze');
-      await c.end();
-    },
     async drop() {
       const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
@@ -110,7 +99,6 @@ async function webhookRows(ctx: BenchContext, o: Options, sandboxUrl: string, st
   const held = ctx.startApiProcess === undefined ? 0 : backlog;
   const t0 = performance.now();
   const payments: Payment[] = await preparePayments(ctx, sandboxUrl, stripe, single + whole + backlog + held);
-  await ctx.analyze?.();
   console.log(
     `\nWebhook → order.updated PAID on the customer's socket (${CUSTOMERS} sockets); set-up of ${payments.length} ` +
       `paid checkouts took ${((performance.now() - t0) / 1000).toFixed(0)} s; rate ${o.rate} payments/s`,
@@ -217,12 +205,8 @@ async function main(): Promise<void> {
       windows: new Map(),
       ...(serverDb === undefined
         ? {}
-        : {
-            startApiProcess: () => startFulcrum({ ...fulcrumEnv, LOG_LEVEL: 'error' }, [], 'api'),
-            analyze: () => serverDb.analyze(),
-          }),
+        : { startApiProcess: () => startFulcrum({ ...fulcrumEnv, LOG_LEVEL: 'error' }, [], 'api') }),
     };
-    await ctx.analyze?.();
     if (o.rows.has('catalog')) await benchHttp(ctx);
     let peak: LoadResult | undefined;
     if (o.rows.has('orders')) {
