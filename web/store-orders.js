@@ -29,7 +29,6 @@ let listRequest = 0;
  */
 let readDuringLoad = null;
 
-
 export async function loadOrders() {
   if (!session.user()) return;
   const mine = ++listRequest;
