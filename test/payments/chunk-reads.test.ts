@@ -4,25 +4,19 @@ import { applyPaymentFact } from '../../src/modules/payments/confirmation.ts';
 import type { PaymentFact, PaymentRef } from '../../src/modules/payments/facts.ts';
 import { PaymentReads, pickByRef } from '../../src/modules/payments/payment-reads.ts';
 import { findPaymentByRef, type PaymentRow } from '../../src/modules/payments/payments.repository.ts';
-import { countingDatabase, createTestDatabase, type Counted, type TestDatabase } from '../helpers.ts';
-import { newOrder, paymentRow, startPayment, startShop, type Shop } from './support.ts';
+import type { Counted } from '../helpers.ts';
+import { newOrder, paymentRow, startCountingShop, startPayment, type Shop } from './support.ts';
 
 // The inbox worker's chunk reads its payments once (issue 11, payment-reads.ts): the events of one transaction take
 // their first read from one statement, and what the transaction writes is what the next event sees.
 describe('payments: one read for a chunk of gateway events', () => {
-  let test: TestDatabase;
   let counted: Counted;
   let shop: Shop;
+  let close: () => Promise<void>;
   before(async () => {
-    test = await createTestDatabase();
-    const counting = countingDatabase(test.database);
-    counted = counting.counted;
-    shop = await startShop({ database: counting.database, sandbox: { retryDelaysMs: [60_000] } });
+    ({ shop, counted, close } = await startCountingShop());
   });
-  after(async () => {
-    await shop.close();
-    await test.drop();
-  });
+  after(() => close());
 
   const pending = async (): Promise<PaymentRow> => {
     const order = await newOrder(shop);

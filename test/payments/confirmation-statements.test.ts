@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { applyPaymentFact } from '../../src/modules/payments/confirmation.ts';
-import { call, countingDatabase, createTestDatabase, type Counted, type TestDatabase } from '../helpers.ts';
+import type { Database } from '../../src/db/database.ts';
+import { call, type Counted } from '../helpers.ts';
 import {
   drainInbox,
   flushWebhooks,
@@ -9,8 +10,8 @@ import {
   newOrder,
   pay,
   paymentRow,
+  startCountingShop,
   startPayment,
-  startShop,
   type Shop,
 } from './support.ts';
 
@@ -57,19 +58,14 @@ const WHOLE = { ingest: 4, processed: 2, statements: 4, transactions: 1 };
 // What one confirmation costs in round trips, so that a change making it dearer is seen (issue 11: statement
 // counts per confirmation go down). The numbers are what the confirmation path sends now.
 describe('payments: statements per confirmation', () => {
-  let test: TestDatabase;
   let counted: Counted;
   let shop: Shop;
+  let uncounted: Database;
+  let close: () => Promise<void>;
   before(async () => {
-    test = await createTestDatabase();
-    const counting = countingDatabase(test.database);
-    counted = counting.counted;
-    shop = await startShop({ database: counting.database, sandbox: { retryDelaysMs: [60_000] } });
+    ({ shop, counted, raw: uncounted, close } = await startCountingShop());
   });
-  after(async () => {
-    await shop.close();
-    await test.drop();
-  });
+  after(() => close());
 
   async function confirmCounting(kind: 'paid' | 'duplicate'): Promise<{ statements: number; outcome: unknown }> {
     const order = await newOrder(shop);
@@ -109,18 +105,12 @@ describe('payments: statements per confirmation', () => {
   async function paidAndStored(): Promise<{ orderId: string; ingest: Counted; rows: { id: string; type: string }[] }> {
     const order = await newOrder(shop);
     const { sessionId } = await startPayment(shop, order.id);
-    const before = new Set(
-      (await test.database.db.selectFrom('webhook_inbox').select('id').execute()).map((r) => r.id),
-    );
+    const before = new Set((await uncounted.db.selectFrom('webhook_inbox').select('id').execute()).map((r) => r.id));
     counted.reset();
     await pay(shop, sessionId);
     await flushWebhooks(shop);
     const ingest = { ...counted };
-    const all = await test.database.db
-      .selectFrom('webhook_inbox')
-      .select(['id', 'type'])
-      .orderBy('received_at')
-      .execute();
+    const all = await uncounted.db.selectFrom('webhook_inbox').select(['id', 'type']).orderBy('received_at').execute();
     const rows = all.filter((r) => !before.has(r.id));
     return {
       orderId: order.id,
@@ -140,7 +130,7 @@ describe('payments: statements per confirmation', () => {
     );
     assert.equal(ingest.transactions, 0);
     // Held back, then made due one at a time in the sandbox's order.
-    const raw = test.database.db;
+    const raw = uncounted.db;
     const held = new Date('2999-01-01');
     await raw.updateTable('webhook_inbox').set({ next_attempt_at: held }).where('status', '=', 'pending').execute();
     const costs: Record<string, { statements: number; transactions: number }> = {};
@@ -183,7 +173,7 @@ describe('payments: statements per confirmation', () => {
   it('a redelivered event is one statement at ingest and nothing after', async () => {
     const { rows } = await paidAndStored();
     await drainInbox(shop);
-    const stored = await test.database.db
+    const stored = await uncounted.db
       .selectFrom('webhook_inbox')
       .select('payload')
       .where('id', '=', rows[0]!.id)

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
+import type { Database } from '../../src/db/database.ts';
 import type { Clock } from '../../src/shared/clock.ts';
-import { call, createUser, startTestApp, type JsonResponse, type TestApp, type TestAppOptions } from '../helpers.ts';
+import {
+  call,
+  countingDatabase,
+  createTestDatabase,
+  createUser,
+  startTestApp,
+  type Counted,
+  type JsonResponse,
+  type TestApp,
+  type TestAppOptions,
+} from '../helpers.ts';
 import { createProduct, placeOrder, type TestProduct } from '../shop.ts';
 
 /** Real time plus an offset the test moves forward; the app, its tokens and the sandbox share it. */
@@ -61,6 +72,32 @@ export async function startShop(options: Omit<TestAppOptions, 'clock'> = {}): Pr
 }
 
 /** A CREATED order of `quantity` units (default 2 → 2500 usd) for the customer (or `user`). */
+/**
+ * A shop on a database of its own whose statements and transactions are counted (countingDatabase); the sandbox
+ * retries a webhook only after a minute, so each test drains the inbox itself. `close` stops the shop and drops the
+ * database.
+ */
+export async function startCountingShop(): Promise<{
+  shop: Shop;
+  counted: Counted;
+  /** The same database, not counted: what a test reads for itself. */
+  raw: Database;
+  close: () => Promise<void>;
+}> {
+  const test = await createTestDatabase();
+  const counting = countingDatabase(test.database);
+  const shop = await startShop({ database: counting.database, sandbox: { retryDelaysMs: [60_000] } });
+  return {
+    shop,
+    counted: counting.counted,
+    raw: test.database,
+    close: async () => {
+      await shop.close();
+      await test.drop();
+    },
+  };
+}
+
 export async function newOrder(shop: Shop, user: User = shop.customer, quantity = 2): Promise<{ id: string }> {
   const res = await placeOrder(shop.app, user.token, { items: [{ productId: shop.product.id, quantity }] });
   if (res.status !== 201) throw new Error(`order: ${res.status} ${JSON.stringify(res.body)}`);
