@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, configVariables, loadConfig } from './config.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -82,6 +83,23 @@ describe('configuration', () => {
       assert.equal(problems.length, 1, `${name}=${value}`);
       assert.ok(problems[0]!.startsWith(`config: ${name} `), problems[0]);
     }
+  });
+
+  it('the relay: OUTBOX_RELAY_MIN_INTERVAL_MS 0-1000 (unset: chosen by the database)', () => {
+    assert.equal(loadConfig({}).OUTBOX_RELAY_MIN_INTERVAL_MS, undefined);
+    assert.equal(loadConfig({ OUTBOX_RELAY_MIN_INTERVAL_MS: '0' }).OUTBOX_RELAY_MIN_INTERVAL_MS, 0);
+    assert.equal(loadConfig({ OUTBOX_RELAY_MIN_INTERVAL_MS: '40' }).OUTBOX_RELAY_MIN_INTERVAL_MS, 40);
+    for (const value of ['-1', '1001', 'soon']) {
+      const problems = problemsOf({ OUTBOX_RELAY_MIN_INTERVAL_MS: value });
+      assert.equal(problems.length, 1, `OUTBOX_RELAY_MIN_INTERVAL_MS=${value}`);
+      assert.ok(problems[0]!.startsWith('config: OUTBOX_RELAY_MIN_INTERVAL_MS '), problems[0]);
+    }
+  });
+
+  it('docs/configuration.md has a row for every variable the schema reads', () => {
+    const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const missing = configVariables.filter((name) => !new RegExp(`^\\| \`${name}\` +\\|`, 'm').test(doc));
+    assert.deepEqual(missing, []);
   });
 
   it('reports one line per problem, naming the variable', () => {

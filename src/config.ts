@@ -70,10 +70,16 @@ const schema = z.object({
   /** Webhook inbox rows the worker claims at once (one statement) and applies in few transactions. */
   WEBHOOK_WORKER_BATCH_SIZE: intIn(1, 1000).default(100),
   /**
-   * Lanes the inbox worker splits a batch into, each applying its rows in one transaction on a connection of its
-   * own. Unset: 4 on a PostgreSQL server, 1 on PGlite (one connection: more lanes would only queue).
+   * Lanes the inbox worker queues claimed rows in, each applying its rows a transaction at a time on a connection of
+   * its own. Unset: 8 on a PostgreSQL server, 1 on PGlite (one connection: more lanes would only queue).
    */
   WEBHOOK_WORKER_CONCURRENCY: intIn(1, 16).optional(),
+  /**
+   * The outbox relay's passes start at least this many ms apart, so that commits coming faster are sent in one pass
+   * (two statements) instead of one pass each. Unset: 25 on PGlite (one connection that requests share), 0 on a
+   * PostgreSQL server.
+   */
+  OUTBOX_RELAY_MIN_INTERVAL_MS: intIn(0, 1000).optional(),
   FULCRUM_ADMIN_EMAIL: z.email('must be an e-mail address').optional(),
   FULCRUM_ADMIN_PASSWORD: z.string().min(12, 'must be 12–128 characters').max(128).optional(),
   /**

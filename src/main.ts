@@ -184,6 +184,7 @@ function startRealtime(
     clock: systemClock,
     publishToSockets: (events, staff) => (realtime ?? broadcaster)?.publish(events, staff),
     ...(amqp === undefined ? {} : { amqp }),
+    minIntervalMs: config.OUTBOX_RELAY_MIN_INTERVAL_MS ?? (database.kind === 'postgres' ? 0 : 25),
   });
   stoppers.push(async () => {
     await relay.stop();

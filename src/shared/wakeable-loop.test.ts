@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { setImmediate as tick } from 'node:timers/promises';
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { createWakeableLoop } from './wakeable-loop.ts';
 
@@ -107,5 +107,64 @@ describe('the wakeable loop (inbox worker and job scheduler)', () => {
     loop.wake();
     await settle();
     assert.equal(calls, 2, 'no pass after stop');
+  });
+
+  // The outbox relay's OUTBOX_RELAY_MIN_INTERVAL_MS (issue 11): on PGlite one pass per commit cost two statements per
+  // order on the one connection that requests share.
+  describe('minIntervalMs', () => {
+    const INTERVAL = 300;
+
+    it('wakes soon after a pass began are gathered into one pass when the interval is up', async () => {
+      const { state, pass } = gatedPasses();
+      const loop = createWakeableLoop({ pass, idleMs: HOUR, onError: unexpected, minIntervalMs: INTERVAL });
+      loop.start();
+      await settle();
+      state.release.shift()!();
+      await settle();
+      assert.equal(state.started, 1);
+      for (let i = 0; i < 5; i += 1) loop.wake();
+      await sleep(INTERVAL / 3);
+      assert.equal(state.started, 1, 'not before the interval is up');
+      await sleep(INTERVAL);
+      assert.equal(state.started, 2, 'five wakes: one pass');
+      state.release.shift()!();
+      await settle();
+      assert.equal(state.started, 2);
+      await loop.stop();
+    });
+
+    it('a wake after the interval starts a pass at once; without the option, a wake right after a pass too', async () => {
+      for (const minIntervalMs of [INTERVAL, undefined]) {
+        const { state, pass } = gatedPasses();
+        const loop = createWakeableLoop({ pass, idleMs: HOUR, onError: unexpected, minIntervalMs });
+        loop.start();
+        await settle();
+        state.release.shift()!();
+        if (minIntervalMs !== undefined) await sleep(minIntervalMs + 20);
+        await settle();
+        loop.wake();
+        await settle();
+        assert.equal(state.started, 2, `minIntervalMs ${minIntervalMs}`);
+        state.release.shift()!();
+        await loop.stop();
+      }
+    });
+
+    it('a full batch goes again at once whatever the interval; stop drops a wake waiting for it', async () => {
+      let left = 2;
+      const { state, pass } = gatedPasses(() => --left > 0);
+      const loop = createWakeableLoop({ pass, idleMs: HOUR, onError: unexpected, minIntervalMs: INTERVAL });
+      loop.start();
+      await settle();
+      state.release.shift()!();
+      await settle();
+      assert.equal(state.started, 2, '"more": no waiting');
+      state.release.shift()!();
+      await settle();
+      loop.wake();
+      await loop.stop();
+      await sleep(INTERVAL + 50);
+      assert.equal(state.started, 2, 'no pass after stop');
+    });
   });
 });

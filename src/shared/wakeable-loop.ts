@@ -1,7 +1,7 @@
 /**
  * A loop of passes that never overlap: after a pass it goes again at once when the pass says there is more
  * (a full batch) or when it was woken meanwhile, else after `idleMs` on an unref'd timer. `wake()` starts a
- * pass now, or marks the one in hand to go round once more.
+ * pass now (or once `minIntervalMs` is up), or marks the one in hand to go round once more.
  */
 export interface WakeableLoop {
   wake(): void;
@@ -19,6 +19,11 @@ export interface WakeableLoopOptions {
   idleMs: number;
   /** A pass that threw: logged by the caller; the loop carries on after `idleMs`. */
   onError: (error: unknown) => void;
+  /**
+   * Passes start at least this far apart (default 0): a wake sooner than that after the last pass began waits
+   * for it, so that wakes coming faster than passes are gathered into one. A full batch (`more`) goes at once.
+   */
+  minIntervalMs?: number;
 }
 
 export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
@@ -26,6 +31,7 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
   let timer: NodeJS.Timeout | undefined;
   let inHand: Promise<void> | undefined;
   let again = false;
+  const spacing = intervalGate(options.minIntervalMs ?? 0);
 
   const schedule = (): void => {
     timer = setTimeout(loop, options.idleMs);
@@ -34,7 +40,8 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
 
   const begin = (): Promise<void> => {
     if (inHand !== undefined) return inHand;
-    if (timer !== undefined) clearTimeout(timer);
+    clearTimeout(timer);
+    spacing.began();
     inHand = (async () => {
       let more = false;
       try {
@@ -44,15 +51,18 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
       } finally {
         inHand = undefined;
       }
-      if (!running) return;
-      if (more || again) {
-        again = false;
-        setImmediate(loop);
-      } else {
-        schedule();
-      }
+      if (running) next(more);
     })();
     return inHand;
+  };
+
+  /** After a pass: a full batch's rest now, whatever minIntervalMs says; a wake meanwhile: `loop`; else idle. */
+  const next = (more: boolean): void => {
+    const wasWoken = again;
+    again = false;
+    if (more) setImmediate(() => running && void begin());
+    else if (wasWoken) setImmediate(loop);
+    else schedule();
   };
 
   const loop = (): void => {
@@ -61,7 +71,7 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
       again = true; // woken while busy: go round once more when this pass ends
       return;
     }
-    void begin();
+    if (!spacing.holds(loop)) void begin();
   };
 
   return {
@@ -77,8 +87,35 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
     },
     async stop() {
       running = false;
-      if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(timer);
+      spacing.stop();
       await inHand;
+    },
+  };
+}
+
+/** `minIntervalMs`: passes start at least that far apart; a wake sooner is held on one timer with every other till then. */
+function intervalGate(minIntervalMs: number) {
+  let lastBegan = -Infinity;
+  let held: NodeJS.Timeout | undefined;
+  return {
+    began(): void {
+      lastBegan = performance.now();
+      clearTimeout(held);
+      held = undefined;
+    },
+    /** True when it is too soon: `retry` runs once the interval is up. */
+    holds(retry: () => void): boolean {
+      const wait = lastBegan + minIntervalMs - performance.now();
+      if (wait <= 0) return false;
+      held ??= setTimeout(() => {
+        held = undefined;
+        retry();
+      }, wait);
+      return true;
+    },
+    stop(): void {
+      clearTimeout(held);
     },
   };
 }

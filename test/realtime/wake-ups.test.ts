@@ -62,3 +62,43 @@ describe('from the webhook to the socket with every poll an hour away', () => {
     );
   });
 });
+
+// OUTBOX_RELAY_MIN_INTERVAL_MS (issue 11): commits that come faster than the interval are sent in one pass — on
+// PGlite a pass per order cost the order's own requests two statements on the one connection.
+describe('the relay with a minimum interval between passes', () => {
+  const INTERVAL = 1_500;
+  let shop: Shop;
+  let relay: OutboxRelay;
+  const passes: string[][] = [];
+
+  before(async () => {
+    shop = await startShop();
+    relay = startOutboxRelay({
+      database: shop.app.database,
+      logger: createLogger('silent'),
+      clock: shop.clock,
+      publishToSockets: (events) => {
+        if (events.length > 0) passes.push(events.map((e) => String(e.data.orderId)));
+      },
+      pollMs: HOUR,
+      minIntervalMs: INTERVAL,
+    });
+    await relay.drain();
+  });
+  after(async () => {
+    await relay?.stop();
+    await shop?.close();
+  });
+
+  it('three orders committed one after another within the interval reach the sockets in one pass, none lost', async () => {
+    await relay.drain(); // a pass has just begun and ended: the next waits for the interval
+    passes.length = 0;
+    const orders = [await newOrder(shop), await newOrder(shop), await newOrder(shop)];
+    await new Promise((resolve) => setTimeout(resolve, INTERVAL + 500));
+    assert.deepEqual(
+      passes,
+      [orders.map((o) => o.id)],
+      'one pass with the three orders, in commit order (each commit wakes the relay)',
+    );
+  });
+});

@@ -32,6 +32,11 @@ export interface RelayOptions {
    */
   pollMs?: number;
   batchSize?: number;
+  /**
+   * Passes of a sink start at least this far apart (default 0): while commits come faster than that, each pass
+   * takes all of them, instead of one pass per commit (OUTBOX_RELAY_MIN_INTERVAL_MS).
+   */
+  minIntervalMs?: number;
 }
 
 export interface OutboxRelay {
@@ -158,6 +163,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     let lastError = '';
     return createWakeableLoop({
       idleMs: pollMs,
+      minIntervalMs: options.minIntervalMs,
       onError: (error) => logger.error({ err: error, sink }, 'outbox relay pass failed'),
       pass: async () => {
         if (isStopped || !(await becomeLeader())) return false;
