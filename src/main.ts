@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, { format: config.LOG_FORMAT });
-  const database = await openDatabaseOrExit(config);
+  const database = await openDatabaseOrExit(config, logger);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   if (mode === 'migrate') {
@@ -86,13 +86,14 @@ async function releaseDeadLeases(database: Database, logger: Logger): Promise<vo
 }
 
 /** A DATA_DIR held by another process stops this one with one line and exit code 1. */
-async function openDatabaseOrExit(config: Config): Promise<Database> {
+async function openDatabaseOrExit(config: Config, logger: Logger): Promise<Database> {
   try {
     return await openDatabase({
       url: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
       poolSize: config.DATABASE_POOL_SIZE,
+      checkpoints: { onError: (err) => logger.warn({ err }, 'PGlite checkpoint failed; the next check tries again') },
     });
   } catch (error) {
     if (error instanceof DataDirLockedError) {

@@ -11,6 +11,7 @@ import {
   signalingDialect,
   type CommitSignals,
 } from './commit-signals.ts';
+import { PGLITE_WAL_SETTINGS, startPGliteCheckpoints, type CheckpointOptions } from './pglite-checkpoints.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { prepareStatements, statementNames } from './prepared.ts';
 import type { DB } from './schema.ts';
@@ -47,6 +48,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** PostgreSQL server: send repeated statements by name (prepared.ts). Default true. */
   preparedStatements?: boolean;
+  /** PGlite: its checkpoints (pglite-checkpoints.ts). A failed one goes to onError (default: a process warning). */
+  checkpoints?: Partial<CheckpointOptions>;
 }
 
 const INT8_OID = 20;
@@ -56,10 +59,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.url !== undefined && options.url !== 'memory://') {
     return openPostgres(options.url, options);
   }
-  return openPGlite(options.url === 'memory://' ? undefined : options.dataDir);
+  return openPGlite(options.url === 'memory://' ? undefined : options.dataDir, options.checkpoints);
 }
 
-async function openPGlite(dataDir: string | undefined): Promise<Database> {
+async function openPGlite(
+  dataDir: string | undefined,
+  checkpointOptions: Partial<CheckpointOptions> = {},
+): Promise<Database> {
   let release = () => {};
   if (dataDir !== undefined) {
     mkdirSync(dataDir, { recursive: true });
@@ -71,6 +77,7 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
       ...(dataDir === undefined ? {} : { dataDir: `${dataDir}/pgdata` }),
       // Counters and sums fit in a double for any real shop; numeric stays a string.
       parsers: { [INT8_OID]: (v: string) => Number(v) },
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_WAL_SETTINGS],
     });
   } catch (error) {
     release();
@@ -78,6 +85,10 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
   }
   const signals = createCommitSignals();
   const db = new Kysely<DB>({ dialect: signalingDialect(new PGliteDialect(pglite), signals) });
+  const checkpoints = startPGliteCheckpoints(db, {
+    onError: (error) => process.emitWarning(`PGlite checkpoint failed: ${String(error)}`),
+    ...checkpointOptions,
+  });
   return {
     db,
     kind: 'pglite',
@@ -89,6 +100,7 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
     },
     close: async () => {
       try {
+        await checkpoints.stop();
         await db.destroy();
         // Kysely closes its driver only if it ever ran a query; the files must be closed before the lock goes.
         if (!pglite.closed) await pglite.close();
