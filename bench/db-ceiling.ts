@@ -1,13 +1,16 @@
 // The database ceiling (forked by bench/run.ts): Fulcrum's order transaction as plain SQL, no HTTP, on a
 // database of its own with Fulcrum's schema (its migrations), at a given concurrency, in a process of its own
 // (the layout of Fulcrum's: one Node process beside the database). PostgreSQL: a pg.Pool of that size;
-// PGlite: one in-memory PGlite, as Fulcrum's embedded default, the callers queueing for its one session.
+// PGlite: one in-memory PGlite, as Fulcrum's embedded default, the callers queueing for its one session, its
+// repeated statements sent by name as Fulcrum's are.
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { PGliteDialect } from '../src/db/pglite-dialect.ts';
+import { pgliteQuery } from '../src/db/pglite-statements.ts';
+import { statementNames } from '../src/db/prepared.ts';
 import { nowMs, summarize } from './lib.ts';
 
 /** One parameterised query and its rows; PostgreSQL's may name a statement to prepare it once per connection. */
@@ -45,11 +48,11 @@ export async function placeOrderPlainSql(query: Query, o: PlainOrder): Promise<{
        insert into orders (id, user_id, status, currency, total_amount, created_at, updated_at, expires_at)
        select $1, $2, 'CREATED', min(currency), sum(price_amount * q), now(), now(), now() + make_interval(secs => $7)
        from taken having count(*) = cardinality($3::text[]) and count(distinct currency) = 1
-       returning *
+       returning id, user_id, status, currency, total_amount, created_at, expires_at
      ), items as (
        insert into order_items (order_id, line_no, product_id, sku, name, quantity, unit_amount, line_total)
        select placed.id, t.n, t.id, t.sku, t.name, t.q, t.price_amount, t.price_amount * t.q from taken t, placed
-       returning *
+       returning product_id, sku, name, quantity, unit_amount, line_total, line_no
      ), event as (
        insert into order_events (order_id, seq, type, from_status, to_status, actor, reason, at)
        select id, 1, 'order.created', null, 'CREATED', user_id, null, created_at from placed
@@ -104,7 +107,9 @@ async function open(url: string | undefined): Promise<{ pool(size: number): Quer
   if (url === undefined) {
     const pglite = await PGlite.create();
     await migrateToLatest(new Kysely<any>({ dialect: new PGliteDialect(pglite) }));
-    const query: Query = (text, values) => pglite.query(text, values);
+    // Named statements, as Fulcrum sends them on PGlite (pglite-statements.ts).
+    const named = pgliteQuery(pglite, statementNames());
+    const query: Query = (text, values) => named(text, values);
     return { pool: () => Object.assign(query, { end: async () => {} }) };
   }
   const database = await openDatabase({ url, dataDir: '' });

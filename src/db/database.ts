@@ -46,7 +46,7 @@ export interface DatabaseOptions {
   dataDir: string;
   statementTimeoutMs?: number;
   poolSize?: number;
-  /** PostgreSQL server: send repeated statements by name (prepared.ts). Default true. */
+  /** Send repeated statements by name (prepared.ts on a server, pglite-statements.ts on PGlite). Default true. */
   preparedStatements?: boolean;
   /** PGlite: its checkpoints (pglite-checkpoints.ts). A failed one goes to onError (default: a process warning). */
   checkpoints?: Partial<CheckpointOptions>;
@@ -59,12 +59,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.url !== undefined && options.url !== 'memory://') {
     return openPostgres(options.url, options);
   }
-  return openPGlite(options.url === 'memory://' ? undefined : options.dataDir, options.checkpoints);
+  return openPGlite(options.url === 'memory://' ? undefined : options.dataDir, options);
 }
 
 async function openPGlite(
   dataDir: string | undefined,
-  checkpointOptions: Partial<CheckpointOptions> = {},
+  { checkpoints: checkpointOptions = {}, preparedStatements }: DatabaseOptions,
 ): Promise<Database> {
   let release = () => {};
   if (dataDir !== undefined) {
@@ -84,7 +84,8 @@ async function openPGlite(
     throw error;
   }
   const signals = createCommitSignals();
-  const db = new Kysely<DB>({ dialect: signalingDialect(new PGliteDialect(pglite), signals) });
+  const names = preparedStatements === false ? undefined : statementNames();
+  const db = new Kysely<DB>({ dialect: signalingDialect(new PGliteDialect(pglite, { names }), signals) });
   const checkpoints = startPGliteCheckpoints(db, {
     onError: (error) => process.emitWarning(`PGlite checkpoint failed: ${String(error)}`),
     ...checkpointOptions,

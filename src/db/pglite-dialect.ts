@@ -11,21 +11,26 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { pgliteQuery, type PGliteQuery } from './pglite-statements.ts';
+import type { StatementNames } from './prepared.ts';
 
 /**
  * Kysely over PGlite. PGlite is one session, so the driver hands out one connection at a time:
  * a transaction holds it until commit or rollback and every other query waits its turn.
+ * With `names`, a repeated statement is prepared once and sent by name (pglite-statements.ts).
  */
 export class PGliteDialect implements Dialect {
   readonly #pglite: PGlite;
-  constructor(pglite: PGlite) {
+  readonly #names: StatementNames | undefined;
+  constructor(pglite: PGlite, options: { names?: StatementNames } = {}) {
     this.#pglite = pglite;
+    this.#names = options.names;
   }
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.#pglite);
+    return new PGliteDriver(this.#pglite, pgliteQuery(this.#pglite, this.#names));
   }
   createIntrospector(db: Kysely<unknown>) {
     return new PostgresIntrospector(db);
@@ -36,12 +41,12 @@ export class PGliteDialect implements Dialect {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  readonly #pglite: PGlite;
-  constructor(pglite: PGlite) {
-    this.#pglite = pglite;
+  readonly #query: PGliteQuery;
+  constructor(query: PGliteQuery) {
+    this.#query = query;
   }
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#pglite.query<R>(compiled.sql, compiled.parameters as unknown[]);
+    const result = await this.#query<R>(compiled.sql, compiled.parameters);
     const affected = result.affectedRows;
     return affected === undefined ? { rows: result.rows } : { rows: result.rows, numAffectedRows: BigInt(affected) };
   }
@@ -56,9 +61,9 @@ class PGliteDriver implements Driver {
   #queue: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGlite, query: PGliteQuery) {
     this.#pglite = pglite;
-    this.#connection = new PGliteConnection(pglite);
+    this.#connection = new PGliteConnection(query);
   }
   async init(): Promise<void> {
     await this.#pglite.waitReady;

@@ -8,26 +8,46 @@ import { openDatabase, type Database } from './database.ts';
 import { statementNames } from './prepared.ts';
 
 describe('prepared statements: which texts get a name', () => {
-  it('names a text once and gives it the same name again; whole-row results and texts past the limit go unnamed', () => {
+  it('names a text the second time it is sent and keeps the name; whole-row results and texts past the limit go unnamed', () => {
     const names = statementNames(3);
-    const a = names.nameOf('select id from orders where id = $1');
+    /** The name of a text sent twice (the first time goes unnamed). */
+    const twice = (text: string) => {
+      assert.equal(names.nameOf(text), undefined, `sent once: ${text}`);
+      return names.nameOf(text);
+    };
+    const a = twice('select id from orders where id = $1');
     assert.ok(a !== undefined);
     assert.equal(names.nameOf('select id from orders where id = $1'), a);
-    assert.equal(names.nameOf('select * from orders where id = $1'), undefined);
-    assert.equal(names.nameOf('update orders set status = $1 returning *'), undefined);
-    assert.equal(names.nameOf('select "orders".*, "users"."email" from "orders"'), undefined);
+    assert.equal(twice('select * from orders where id = $1'), undefined);
+    assert.equal(twice('update orders set status = $1 returning *'), undefined);
+    assert.equal(twice('select "orders".*, "users"."email" from "orders"'), undefined);
     // A VALUES list's columns are not a table's: the order statement's `v.*` may be named.
-    assert.ok(names.nameOf('insert into t select p.id, v.* from p, (values ($1::int)) as v(x)') !== undefined);
-    assert.ok(names.nameOf('select 2') !== undefined);
+    assert.ok(twice('insert into t select p.id, v.* from p, (values ($1::int)) as v(x)') !== undefined);
+    assert.ok(twice('select 2') !== undefined);
     assert.equal(names.size, 3);
-    assert.equal(names.nameOf('select 3'), undefined, 'past the limit: unnamed');
+    assert.equal(twice('select 3'), undefined, 'past the limit: unnamed');
     assert.equal(names.size, 3);
     names.stop();
     assert.equal(names.nameOf('select 2'), undefined, 'stopped: even a known text goes unnamed');
   });
+
+  it('texts sent once take no name, and the texts seen once are forgotten when there are too many', () => {
+    const names = statementNames(10, 3);
+    for (let i = 0; i < 50; i++) assert.equal(names.nameOf(`create table t${i} (id int)`), undefined);
+    assert.equal(names.size, 0, 'fifty one-off statements: no name taken');
+    // A text sent twice in a row is named.
+    names.nameOf('select 1');
+    assert.ok(names.nameOf('select 1') !== undefined);
+    // 'select 2' is seen, then three other texts fill the set, which is emptied: 'select 2' is new again.
+    names.nameOf('select 2');
+    for (const text of ['a', 'b', 'c']) names.nameOf(text);
+    assert.equal(names.nameOf('select 2'), undefined);
+    assert.ok(names.nameOf('select 2') !== undefined);
+    assert.equal(names.size, 2);
+  });
 });
 
-// On a PostgreSQL server only (TEST_DATABASE_URL): PGlite has no pool and nothing to prepare.
+// On a PostgreSQL server only (TEST_DATABASE_URL); PGlite's named statements: pglite-statements.test.ts.
 describe('prepared statements on a PostgreSQL server', () => {
   const server = process.env.TEST_DATABASE_URL;
   const name = `fulcrum_p_${randomBytes(6).toString('hex')}`;
@@ -123,6 +143,7 @@ describe('prepared statements when the server session is not the connection’s 
           (error: { code?: string }) => error.code ?? 'connection',
         );
       assert.equal(await probe(), 'ok 1');
+      assert.equal(await probe(), 'ok 1', 'sent a second time: named, prepared in the shared session');
       await server.stop();
       await server.start();
       const after: string[] = [];

@@ -6,8 +6,10 @@ import type pg from 'pg';
  * of its time there (perf: parse + analyse + plan ≈ 19 % of 59 %). A pool client wrapped here sends a statement it
  * has seen before by name, so each connection parses it once and PostgreSQL may keep a generic plan.
  *
- * Which statements: the same text gets the same name in every connection of the process (at most `limit` texts, first
- * come; the rest go unnamed, so statements built with a varying number of parameters cannot fill the server's memory).
+ * Which statements: a text the process sends a second time gets a name, the same in every connection of the process
+ * (at most `limit` texts, first come; the rest go unnamed, so statements built with a varying number of parameters
+ * cannot fill the server's memory). A text sent once — a migration's DDL, a one-off script's query — never takes one
+ * of those names (a start-up's migrations send ~90 texts once each).
  * Never a statement whose result has a table's every column (`select *`, `returning *`, `"t".*`): a prepared statement
  * whose result columns change under it — a migration adding a column while an older process runs — fails with
  * "cached plan must not change result type"; a statement naming its columns is re-planned by the server and goes on.
@@ -26,8 +28,10 @@ export interface StatementNames {
 const WHOLE_ROW = /\b(?:select|returning)\s+\*|"\w+"\.\*/i;
 const MAX_TEXT = 20_000;
 
-export function statementNames(limit = 200): StatementNames {
+export function statementNames(limit = 200, seenLimit = 2_000): StatementNames {
   const names = new Map<string, string>();
+  // Texts sent once so far; emptied when full, so texts that never repeat cannot grow it without bound.
+  let seen = new Set<string>();
   let stopped = false;
   return {
     nameOf(text) {
@@ -35,6 +39,12 @@ export function statementNames(limit = 200): StatementNames {
       const known = names.get(text);
       if (known !== undefined) return known;
       if (names.size >= limit || text.length > MAX_TEXT || WHOLE_ROW.test(text)) return undefined;
+      if (!seen.has(text)) {
+        if (seen.size >= seenLimit) seen = new Set();
+        seen.add(text);
+        return undefined;
+      }
+      seen.delete(text);
       const name = `fulcrum_${names.size + 1}`;
       names.set(text, name);
       return name;

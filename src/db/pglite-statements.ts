@@ -1,0 +1,72 @@
+import { parse, protocol, type PGlite, type Results } from '@electric-sql/pglite';
+import type { StatementNames } from './prepared.ts';
+
+/** One parameterised statement on PGlite and its result, as `PGlite.query` gives it. */
+export type PGliteQuery = <R>(text: string, values: readonly unknown[]) => Promise<Results<R>>;
+
+const { bind, describe, execute, sync } = protocol.serialize;
+
+/**
+ * Named (prepared) statements on PGlite (issue 11). `PGlite.query` parses, analyses and plans its text on every call
+ * and crosses into PGlite's WebAssembly six times (parse, describe, bind, describe, execute, sync). Here a text seen
+ * before (`names`, the same rules as on a server: see prepared.ts) is parsed once into a statement of that name, its
+ * parameter types kept, and each later call is one crossing: bind, describe, execute and sync in one message. PGlite's
+ * own serializers and parsers turn values into text and rows back, so a statement gives what `PGlite.query` gives.
+ * Measured on the order path's read (a script, 3 × 3,000 calls): 0.74–0.97 ms with `PGlite.query`, 0.13–0.25 ms named.
+ *
+ * PGlite is one session, so a statement prepared once stays prepared for as long as the instance lives. Texts without
+ * a name (past the limit, a whole-row result, `names` undefined) go through `PGlite.query` unchanged. Each call holds
+ * PGlite's query lock (`runExclusive`), as `PGlite.query` does.
+ */
+export function pgliteQuery(pglite: PGlite, names: StatementNames | undefined): PGliteQuery {
+  const parameterTypes = new Map<string, number[]>();
+
+  async function prepare(name: string, text: string): Promise<number[]> {
+    const known = parameterTypes.get(name);
+    if (known !== undefined) return known;
+    // Parse and describe in one crossing; an error (syntax, unknown table, an aborted transaction) throws here, the
+    // sync in the same message has ended it on PGlite's side, and nothing is remembered: the next call tries again.
+    const messages = await pglite.execProtocolStream(
+      frames(protocol.serialize.parse({ name, text }), describe({ type: 'S', name }), sync()),
+      { syncToFs: false },
+    );
+    const types = parse.parseDescribeStatementResults(messages);
+    parameterTypes.set(name, types);
+    return types;
+  }
+
+  return async <R>(text: string, values: readonly unknown[]): Promise<Results<R>> => {
+    const name = names?.nameOf(text);
+    if (name === undefined) return pglite.query<R>(text, values as unknown[]);
+    const result = await pglite.runExclusive(async () => {
+      const types = await prepare(name, text);
+      const serialized = values.map((value, i) => serialize(pglite, value, types[i]));
+      const messages = await pglite.execProtocolStream(
+        frames(bind({ statement: name, values: serialized }), describe({ type: 'P' }), execute({}), sync()),
+        { syncToFs: false },
+      );
+      return parse.parseResults(messages, pglite.parsers)[0] as Results<R>;
+    });
+    // As PGlite.query does after each statement outside its own transactions (a no-op on Node's file systems).
+    await pglite.syncToFs();
+    return result;
+  };
+}
+
+/** A value as PGlite.query sends it: its serializer for the parameter's type, else its text; null for null. */
+function serialize(pglite: PGlite, value: unknown, type: number | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const serializer = type === undefined ? undefined : pglite.serializers[type];
+  if (serializer !== undefined) return serializer(value);
+  return (value as { toString(): string }).toString(); // PGlite.query's own fallback for a type without one
+}
+
+function frames(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
