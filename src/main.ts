@@ -94,6 +94,7 @@ async function openDatabaseOrExit(config: Config, logger: Logger): Promise<Datab
       preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
       poolSize: config.DATABASE_POOL_SIZE,
       checkpoints: { onError: (err) => logger.warn({ err }, 'PGlite checkpoint failed; the next check tries again') },
+      vacuum: { onError: (err) => logger.warn({ err }, 'PGlite vacuum failed; the next check tries again') },
     });
   } catch (error) {
     if (error instanceof DataDirLockedError) {

@@ -13,6 +13,7 @@ import {
 } from './commit-signals.ts';
 import { PGLITE_WAL_SETTINGS, startPGliteCheckpoints, type CheckpointOptions } from './pglite-checkpoints.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { startPGliteVacuum, type VacuumOptions } from './pglite-vacuum.ts';
 import { prepareStatements, statementNames } from './prepared.ts';
 import type { DB } from './schema.ts';
 
@@ -50,6 +51,8 @@ export interface DatabaseOptions {
   preparedStatements?: boolean;
   /** PGlite: its checkpoints (pglite-checkpoints.ts). A failed one goes to onError (default: a process warning). */
   checkpoints?: Partial<CheckpointOptions>;
+  /** PGlite: its vacuums (pglite-vacuum.ts). A failed one goes to onError (default: a process warning). */
+  vacuum?: Partial<VacuumOptions>;
 }
 
 const INT8_OID = 20;
@@ -64,7 +67,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPGlite(
   dataDir: string | undefined,
-  { checkpoints: checkpointOptions = {}, preparedStatements }: DatabaseOptions,
+  { checkpoints: checkpointOptions = {}, vacuum: vacuumOptions = {}, preparedStatements }: DatabaseOptions,
 ): Promise<Database> {
   let release = () => {};
   if (dataDir !== undefined) {
@@ -90,6 +93,10 @@ async function openPGlite(
     onError: (error) => process.emitWarning(`PGlite checkpoint failed: ${String(error)}`),
     ...checkpointOptions,
   });
+  const vacuum = startPGliteVacuum(db, {
+    onError: (error) => process.emitWarning(`PGlite vacuum failed: ${String(error)}`),
+    ...vacuumOptions,
+  });
   return {
     db,
     kind: 'pglite',
@@ -102,6 +109,7 @@ async function openPGlite(
     close: async () => {
       try {
         await checkpoints.stop();
+        await vacuum.stop();
         await db.destroy();
         // Kysely closes its driver only if it ever ran a query; the files must be closed before the lock goes.
         if (!pglite.closed) await pglite.close();
