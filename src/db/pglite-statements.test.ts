@@ -93,6 +93,17 @@ describe('PGlite: repeated statements sent by name', () => {
   });
 });
 
+describe('PGlite named statements once PGlite is closed', () => {
+  it('a known text fails as PGlite.query fails on a closed PGlite, with its message', async () => {
+    const lite = await PGlite.create();
+    const query = pgliteQuery(lite, statementNames());
+    await query('select $1::int as one', [1]);
+    await query('select $1::int as one', [1]);
+    await lite.close();
+    await assert.rejects(query('select $1::int as one', [1]), /closed/i);
+  });
+});
+
 describe('PGlite databases name their statements unless told not to', () => {
   let named: Database;
   let unnamed: Database;

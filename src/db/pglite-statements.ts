@@ -37,7 +37,8 @@ export function pgliteQuery(pglite: PGlite, names: StatementNames | undefined): 
 
   return async <R>(text: string, values: readonly unknown[]): Promise<Results<R>> => {
     const name = names?.nameOf(text);
-    if (name === undefined) return pglite.query<R>(text, values as unknown[]);
+    // A closed PGlite: its own query says so (the protocol calls below would not).
+    if (name === undefined || pglite.closed) return pglite.query<R>(text, values as unknown[]);
     const result = await pglite.runExclusive(async () => {
       const types = await prepare(name, text);
       const serialized = values.map((value, i) => serialize(pglite, value, types[i]));

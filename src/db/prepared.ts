@@ -28,7 +28,7 @@ export interface StatementNames {
 const WHOLE_ROW = /\b(?:select|returning)\s+\*|"\w+"\.\*/i;
 const MAX_TEXT = 20_000;
 
-export function statementNames(limit = 200, seenLimit = 2_000): StatementNames {
+export function statementNames(limit = 200, seenLimit = 500): StatementNames {
   const names = new Map<string, string>();
   // Texts sent once so far; emptied when full, so texts that never repeat cannot grow it without bound.
   let seen = new Set<string>();
