@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -313,4 +314,14 @@ export function orderRecordedUnder(claim: IdempotencyClaim, now = new Date()): O
     key: claim.key,
     settle: () => Promise.resolve((order) => recordIdempotentResultInline(claim, 201, order, now)),
   };
+}
+
+/** Polls until `check` holds, at most `ms`; the last check's answer when the time is up. */
+export async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(20);
+  }
+  return check();
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { eventually } from '../../test/helpers.ts';
 import { openDatabase, type Database, type Executor } from './database.ts';
 import { checkpointIfDue, startPGliteCheckpoints, walSinceCheckpoint } from './pglite-checkpoints.ts';
 
@@ -18,16 +19,6 @@ async function walDir(db: Executor): Promise<{ segments: number; bytes: number }
   const { rows } = await sql<{ segments: number; bytes: string }>`
     select count(*) as segments, sum(size) as bytes from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'`.execute(db);
   return { segments: Number(rows[0]!.segments), bytes: Number(rows[0]!.bytes) };
-}
-
-/** Polls until `check` holds, at most `ms`. */
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(20);
-  }
-  return check();
 }
 
 describe('PGlite checkpoints: single-user mode has no checkpointer, so Fulcrum checkpoints', () => {

@@ -2,18 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { eventually } from '../../test/helpers.ts';
 import { openDatabase, type Database, type Executor } from './database.ts';
 import { startPGliteVacuum, tablesDue, vacuumDue } from './pglite-vacuum.ts';
-
-/** Polls until `check` holds, at most `ms`. */
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(20);
-  }
-  return check();
-}
 
 const stats = async (db: Executor, table: string) => {
   await sql`select pg_stat_force_next_flush()`.execute(db); // else up to a second behind
