@@ -217,6 +217,78 @@ describe('sending mail', () => {
     assert.equal(smtp.received.length, 0);
   });
 
+  // Issue 11: keeping cannot fail, so a kept batch is neither claimed nor read back: one statement marks it sent.
+  it('kept: a batch of 6 costs what a batch of 1 does — the look for run-out claims, and one update marking them sent', async () => {
+    const batchOf = async (n: number) => {
+      await t.database.db.deleteFrom('mails').execute();
+      for (let i = 0; i < n; i += 1) await enqueue(`password_reset:k${n}-${i}`, `k${i}@example.test`);
+      const { counter, deps: counting } = counted({ transport: keptTransport });
+      assert.deepEqual(await sendDueMails(counting), { sent: n, failed: 0 });
+      const rows = await t.database.db
+        .selectFrom('mails')
+        .select(['status', 'sent_at', 'attempts', 'locked_until'])
+        .execute();
+      assert.deepEqual(
+        rows,
+        Array.from({ length: n }, () => ({ status: 'sent', sent_at: clock.now(), attempts: 1, locked_until: null })),
+      );
+      return counter.kinds;
+    };
+    const one = await batchOf(1);
+    assert.deepEqual(one, ['UpdateQueryNode', 'SelectQueryNode', 'UpdateQueryNode']);
+    assert.deepEqual(await batchOf(6), one);
+    assert.equal(smtp.received.length, 0);
+  });
+
+  it('kept: a mail not due yet, or claimed by another worker, is left as it is', async () => {
+    await enqueue('password_reset:due');
+    await enqueue('password_reset:later');
+    await enqueue('password_reset:held');
+    await t.database.db
+      .updateTable('mails')
+      .set({ next_attempt_at: new Date(clock.now().getTime() + 60_000) })
+      .where('event_key', '=', 'password_reset:later')
+      .execute();
+    const lease = new Date(clock.now().getTime() + MAIL_LEASE_MS);
+    await t.database.db
+      .updateTable('mails')
+      .set({ locked_until: lease, attempts: 1 })
+      .where('event_key', '=', 'password_reset:held')
+      .execute();
+    assert.deepEqual(await sendDueMails({ ...deps, transport: keptTransport }), { sent: 1, failed: 0 });
+    assert.equal((await row('password_reset:due')).status, 'sent');
+    const later = await row('password_reset:later');
+    assert.deepEqual([later.status, later.attempts, later.sent_at], ['pending', 0, null]);
+    const held = await row('password_reset:held');
+    assert.deepEqual([held.status, held.attempts, held.locked_until], ['pending', 1, lease]);
+  });
+
+  it('kept: a batch whose update fails stays pending and unclaimed, and the next pass keeps it once', async () => {
+    await enqueue('password_reset:k-lost-1');
+    await enqueue('password_reset:k-lost-2');
+    // Counted: the look for run-out claims, the due subquery, the update: the third fails.
+    const { deps: failing } = counted({ transport: keptTransport }, new FailingAt(3));
+    await assert.rejects(sendDueMails(failing), /connection lost/);
+    for (const key of ['password_reset:k-lost-1', 'password_reset:k-lost-2']) {
+      const mail = await row(key);
+      assert.deepEqual([mail.status, mail.attempts, mail.locked_until], ['pending', 0, null], key);
+    }
+    assert.deepEqual(await sendDueMails({ ...deps, transport: keptTransport }), { sent: 2, failed: 0 });
+    assert.deepEqual(await sendDueMails({ ...deps, transport: keptTransport }), { sent: 0, failed: 0 });
+    for (const key of ['password_reset:k-lost-1', 'password_reset:k-lost-2']) {
+      const mail = await row(key);
+      assert.deepEqual([mail.status, mail.attempts], ['sent', 1], key);
+    }
+  });
+
+  it('kept: one pass of the mail job keeps 45 due mails, in batches', async () => {
+    for (let i = 0; i < 45; i++) await enqueue(`password_reset:kmany-${i}`, `km${i}@example.test`);
+    const done = await mailOnce({ ...deps, transport: keptTransport, batchSize: 20 });
+    assert.deepEqual(done, { read: 0, sent: 45, failed: 0 });
+    const pending = await t.database.db.selectFrom('mails').select('id').where('status', '=', 'pending').execute();
+    assert.equal(pending.length, 0);
+  });
+
   it("runs as the worker's `mail` job", async () => {
     await enqueue('password_reset:g');
     const worker = startWorkerJobs({

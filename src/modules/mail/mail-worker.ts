@@ -1,7 +1,13 @@
 import type { Db } from '../../db/database.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { claimDueMails, failAbandonedClaims, markAttemptFailed, markSentMany } from './mail.repository.ts';
+import {
+  claimDueMails,
+  failAbandonedClaims,
+  keepDueMails,
+  markAttemptFailed,
+  markSentMany,
+} from './mail.repository.ts';
 import { mailsForEvents } from './order-mails.ts';
 import type { MailQueue } from './queue.ts';
 import type { MailTransport } from './transport.ts';
@@ -81,6 +87,8 @@ export async function sendDueMails(
     const abandoned = await failAbandonedClaims(db, clock.now());
     if (abandoned > 0) logger.warn({ abandoned }, 'mails whose sending was interrupted: failed, not sent again');
   }
+  // Kept, not sent: nothing can refuse the mail, so there is nothing to claim it against (one statement a batch).
+  if (transport.kind === 'kept') return { sent: await keepDueMails(db, clock.now(), deps.batchSize ?? 20), failed: 0 };
   const claimed = await claimDueMails(db, clock.now(), MAIL_LEASE_MS, deps.batchSize ?? 20);
   const sent: string[] = [];
   let failed = 0;

@@ -74,6 +74,31 @@ export async function claimDueMails(db: Executor, now: Date, leaseMs: number, li
     .execute();
 }
 
+/**
+ * Without a mail server (the kept transport) "sending" is keeping, which cannot fail: up to `limit` due pending mails
+ * are marked sent (one attempt) in one statement, with no claim before and nothing read back (issue 11: claiming,
+ * reading the bodies and marking them again cost two row versions per mail). Rows another worker holds are skipped.
+ * Returns how many were marked.
+ */
+export async function keepDueMails(db: Executor, now: Date, limit: number): Promise<number> {
+  const due = db
+    .selectFrom('mails')
+    .select('id')
+    .where('status', '=', PARTIAL_INDEX.pending)
+    .where('locked_until', 'is', null)
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+  const result = await db
+    .updateTable('mails')
+    .set({ status: 'sent', sent_at: now, attempts: sql<number>`attempts + 1`, locked_until: null, last_error: null })
+    .where('id', 'in', due)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** The mails the server accepted, in one statement (a batch's successes); nothing is sent for an empty list. */
 export async function markSentMany(db: Executor, ids: readonly string[], now: Date): Promise<void> {
   if (ids.length === 0) return;
