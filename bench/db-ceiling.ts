@@ -9,6 +9,7 @@ import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { PGliteDialect } from '../src/db/pglite-dialect.ts';
+import { inProcess } from '../src/db/pglite-thread.ts';
 import { pgliteQuery } from '../src/db/pglite-statements.ts';
 import { statementNames } from '../src/db/prepared.ts';
 import { nowMs, summarize } from './lib.ts';
@@ -106,7 +107,7 @@ const SEED = { products: 50, customers: 64 };
 async function open(url: string | undefined): Promise<{ pool(size: number): Query & { end(): Promise<void> } }> {
   if (url === undefined) {
     const pglite = await PGlite.create();
-    await migrateToLatest(new Kysely<any>({ dialect: new PGliteDialect(pglite) }));
+    await migrateToLatest(new Kysely<any>({ dialect: new PGliteDialect(inProcess(pglite)) }));
     // Named statements, as Fulcrum sends them on PGlite (pglite-statements.ts).
     const named = pgliteQuery(pglite, statementNames());
     const query: Query = (text, values) => named(text, values);

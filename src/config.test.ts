@@ -96,6 +96,15 @@ describe('configuration', () => {
     }
   });
 
+  it('PGLITE_THREAD: true by default, false turns it off, anything else refused', () => {
+    assert.equal(loadConfig({}).PGLITE_THREAD, true);
+    assert.equal(loadConfig({ PGLITE_THREAD: 'false' }).PGLITE_THREAD, false);
+    assert.equal(loadConfig({ PGLITE_THREAD: 'true' }).PGLITE_THREAD, true);
+    for (const value of ['yes', '0', 'TRUE']) {
+      assert.deepEqual(problemsOf({ PGLITE_THREAD: value }), ['config: PGLITE_THREAD must be true or false'], value);
+    }
+  });
+
   it('docs/configuration.md has a row for every variable the schema reads', () => {
     const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
     const missing = configVariables.filter((name) => !new RegExp(`^\\| \`${name}\` +\\|`, 'm').test(doc));

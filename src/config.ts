@@ -122,6 +122,11 @@ const schema = z.object({
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('true')
     .transform((v) => v === 'true'),
+  /** PGlite (no DATABASE_URL, or memory://): on a worker thread of its own (src/db/pglite-thread.ts); false: in process. */
+  PGLITE_THREAD: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
   /** PostgreSQL server: connections this process keeps at most (requests, the webhook worker's lanes, the relay). */
   DATABASE_POOL_SIZE: intIn(2, 200).default(20),
   SEED_DEMO: z

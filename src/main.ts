@@ -95,6 +95,7 @@ async function openDatabaseOrExit(config: Config, logger: Logger): Promise<Datab
       poolSize: config.DATABASE_POOL_SIZE,
       checkpoints: { onError: (err) => logger.warn({ err }, 'PGlite checkpoint failed; the next check tries again') },
       vacuum: { onError: (err) => logger.warn({ err }, 'PGlite vacuum failed; the next check tries again') },
+      thread: config.PGLITE_THREAD,
     });
   } catch (error) {
     if (error instanceof DataDirLockedError) {

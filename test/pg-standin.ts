@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { PGliteDialect } from '../src/db/pglite-dialect.ts';
+import { inProcess } from '../src/db/pglite-thread.ts';
 import type { DB } from '../src/db/schema.ts';
 
 /**
@@ -37,7 +38,7 @@ export async function closedPort(): Promise<number> {
 /** Starts the stand-in on `port` (0: a free one), migrated to the latest schema. */
 export async function startPgStandIn(port = 0): Promise<PgStandIn> {
   const lite = await PGlite.create();
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(lite) });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(inProcess(lite)) });
   await migrateToLatest(db);
   const sockets = new Set<Socket>();
   // One queue for every connection: PGlite runs one message at a time.

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import {
@@ -11,8 +10,9 @@ import {
   signalingDialect,
   type CommitSignals,
 } from './commit-signals.ts';
-import { PGLITE_WAL_SETTINGS, startPGliteCheckpoints, type CheckpointOptions } from './pglite-checkpoints.ts';
+import { startPGliteCheckpoints, type CheckpointOptions } from './pglite-checkpoints.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { createPGlite, inProcess, startPGliteThread, type PGliteHandle } from './pglite-thread.ts';
 import { startPGliteVacuum, type VacuumOptions } from './pglite-vacuum.ts';
 import { prepareStatements, statementNames } from './prepared.ts';
 import type { DB } from './schema.ts';
@@ -49,6 +49,11 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Send repeated statements by name (prepared.ts on a server, pglite-statements.ts on PGlite). Default true. */
   preparedStatements?: boolean;
+  /**
+   * PGlite on a worker thread of its own (pglite-thread.ts), so the database and the HTTP server's JavaScript run on
+   * two cores (PGLITE_THREAD). Default true; false: in process.
+   */
+  thread?: boolean;
   /** PGlite: its checkpoints (pglite-checkpoints.ts). A failed one goes to onError (default: a process warning). */
   checkpoints?: Partial<CheckpointOptions>;
   /** PGlite: its vacuums (pglite-vacuum.ts). A failed one goes to onError (default: a process warning). */
@@ -67,28 +72,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPGlite(
   dataDir: string | undefined,
-  { checkpoints: checkpointOptions = {}, vacuum: vacuumOptions = {}, preparedStatements }: DatabaseOptions,
+  { checkpoints: checkpointOptions = {}, vacuum: vacuumOptions = {}, preparedStatements, thread }: DatabaseOptions,
 ): Promise<Database> {
   let release = () => {};
   if (dataDir !== undefined) {
     mkdirSync(dataDir, { recursive: true });
     release = lockDataDir(dataDir);
   }
-  let pglite: PGlite;
+  let pglite: PGliteHandle;
   try {
-    pglite = await PGlite.create({
-      ...(dataDir === undefined ? {} : { dataDir: `${dataDir}/pgdata` }),
-      // Counters and sums fit in a double for any real shop; numeric stays a string.
-      parsers: { [INT8_OID]: (v: string) => Number(v) },
-      startParams: [...PGlite.defaultStartParams, ...PGLITE_WAL_SETTINGS],
-    });
+    const files = dataDir === undefined ? undefined : `${dataDir}/pgdata`;
+    pglite =
+      thread !== false
+        ? await startPGliteThread({ dataDir: files, preparedStatements: preparedStatements !== false })
+        : inProcess(await createPGlite(files), preparedStatements === false ? undefined : statementNames());
   } catch (error) {
     release();
     throw error;
   }
   const signals = createCommitSignals();
-  const names = preparedStatements === false ? undefined : statementNames();
-  const db = new Kysely<DB>({ dialect: signalingDialect(new PGliteDialect(pglite, { names }), signals) });
+  const db = new Kysely<DB>({ dialect: signalingDialect(new PGliteDialect(pglite), signals) });
   const checkpoints = startPGliteCheckpoints(db, {
     onError: (error) => process.emitWarning(`PGlite checkpoint failed: ${String(error)}`),
     ...checkpointOptions,

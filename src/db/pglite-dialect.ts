@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -11,26 +10,25 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { pgliteQuery, type PGliteQuery } from './pglite-statements.ts';
-import type { StatementNames } from './prepared.ts';
+import type { PGliteQuery } from './pglite-statements.ts';
+import type { PGliteHandle } from './pglite-thread.ts';
 
 /**
  * Kysely over PGlite. PGlite is one session, so the driver hands out one connection at a time:
  * a transaction holds it until commit or rollback and every other query waits its turn.
- * With `names`, a repeated statement is prepared once and sent by name (pglite-statements.ts).
+ * PGlite runs in process or on a thread of its own (pglite-thread.ts); in process, `inProcess(pglite, names)` sends a
+ * repeated statement by name (pglite-statements.ts).
  */
 export class PGliteDialect implements Dialect {
-  readonly #pglite: PGlite;
-  readonly #names: StatementNames | undefined;
-  constructor(pglite: PGlite, options: { names?: StatementNames } = {}) {
+  readonly #pglite: PGliteHandle;
+  constructor(pglite: PGliteHandle) {
     this.#pglite = pglite;
-    this.#names = options.names;
   }
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.#pglite, pgliteQuery(this.#pglite, this.#names));
+    return new PGliteDriver(this.#pglite);
   }
   createIntrospector(db: Kysely<unknown>) {
     return new PostgresIntrospector(db);
@@ -40,13 +38,18 @@ export class PGliteDialect implements Dialect {
   }
 }
 
+/**
+ * One use of PGlite's one session: a single statement, or a transaction's statements. A statement outside a
+ * transaction is sent at once, in the order made, unless a transaction is open: it waits for that to end, as it must
+ * not run inside it.
+ */
 class PGliteConnection implements DatabaseConnection {
-  readonly #query: PGliteQuery;
-  constructor(query: PGliteQuery) {
-    this.#query = query;
+  readonly #driver: PGliteDriver;
+  constructor(driver: PGliteDriver) {
+    this.#driver = driver;
   }
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#query<R>(compiled.sql, compiled.parameters);
+    const result = await this.#driver.send<R>(this, compiled);
     const affected = result.affectedRows;
     return affected === undefined ? { rows: result.rows } : { rows: result.rows, numAffectedRows: BigInt(affected) };
   }
@@ -55,38 +58,70 @@ class PGliteConnection implements DatabaseConnection {
   }
 }
 
+/**
+ * PGlite is one session and answers statements in the order they reach it. Statements outside a transaction do not
+ * wait for each other's answers (issue 11: with PGlite on its own thread, the next is on its way while one runs);
+ * a transaction has the session to itself from its begin to its commit or rollback: statements of others wait for
+ * its end, and so does a second transaction's begin.
+ */
 class PGliteDriver implements Driver {
-  readonly #pglite: PGlite;
-  readonly #connection: PGliteConnection;
-  #queue: Promise<void> = Promise.resolve();
-  #release: (() => void) | undefined;
+  readonly #pglite: PGliteHandle;
+  readonly #query: PGliteQuery;
+  /** The connection whose transaction is open, and the end of that transaction. */
+  #owner: PGliteConnection | undefined;
+  #ended: Promise<void> = Promise.resolve();
+  #end: () => void = () => {};
+  /** Connections handed out and not released yet (a statement, or a transaction, in hand): close waits for them. */
+  readonly #inUse = new Map<DatabaseConnection, () => void>();
+  readonly #released = new Set<Promise<void>>();
 
-  constructor(pglite: PGlite, query: PGliteQuery) {
+  constructor(pglite: PGliteHandle) {
     this.#pglite = pglite;
-    this.#connection = new PGliteConnection(query);
+    this.#query = pglite.query;
   }
   async init(): Promise<void> {
-    await this.#pglite.waitReady;
+    // PGlite.create (in process) and startPGliteThread resolve once PGlite is ready.
   }
-  async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.#queue;
-    let release!: () => void;
-    this.#queue = new Promise<void>((resolve) => {
-      release = resolve;
+  acquireConnection(): Promise<DatabaseConnection> {
+    const connection = new PGliteConnection(this);
+    const released = new Promise<void>((resolve) => {
+      this.#inUse.set(connection, resolve);
     });
-    await previous;
-    this.#release = release;
-    return this.#connection;
+    this.#released.add(released);
+    void released.then(() => this.#released.delete(released));
+    return Promise.resolve(connection);
+  }
+  async send<R>(connection: PGliteConnection, compiled: CompiledQuery) {
+    while (this.#owner !== undefined && this.#owner !== connection) await this.#ended;
+    return this.#query<R>(compiled.sql, compiled.parameters);
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    while (this.#owner !== undefined) await this.#ended;
+    this.#owner = connection as PGliteConnection;
+    this.#ended = new Promise<void>((resolve) => {
+      this.#end = resolve;
+    });
     const level = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
-    await connection.executeQuery(CompiledQuery.raw(`begin${level}`));
+    try {
+      await connection.executeQuery(CompiledQuery.raw(`begin${level}`));
+    } catch (error) {
+      this.#endTransaction(connection);
+      throw error;
+    }
   }
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('commit'));
+    } finally {
+      this.#endTransaction(connection);
+    }
   }
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('rollback'));
+    } finally {
+      this.#endTransaction(connection);
+    }
   }
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw(`savepoint ${name}`));
@@ -97,14 +132,19 @@ class PGliteDriver implements Driver {
   async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw(`release savepoint ${name}`));
   }
-  releaseConnection(): Promise<void> {
-    const release = this.#release;
-    this.#release = undefined;
-    release?.();
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    this.#endTransaction(connection);
+    this.#inUse.get(connection)?.();
+    this.#inUse.delete(connection);
     return Promise.resolve();
   }
+  #endTransaction(connection: DatabaseConnection): void {
+    if (this.#owner !== connection) return;
+    this.#owner = undefined;
+    this.#end();
+  }
   async destroy(): Promise<void> {
-    await this.#queue;
-    await this.#pglite.close();
+    while (this.#released.size > 0) await Promise.all(this.#released);
+    if (!this.#pglite.closed) await this.#pglite.close();
   }
 }

@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Kysely, sql } from 'kysely';
+import { openDatabase, type Database } from './database.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+import { createPGlite, inProcess, startPGliteThread, type PGliteHandle, type PGliteThread } from './pglite-thread.ts';
+import { statementNames } from './prepared.ts';
+
+const SETUP = `create table t (id text primary key, n bigint, at timestamptz, doc jsonb, tags text[], ok boolean, price numeric(12,2), raw bytea)`;
+
+// Issue 11: PGlite on a worker thread of its own (src/db/pglite-thread.ts), the default (PGLITE_THREAD).
+describe('PGlite on its own thread', () => {
+  let thread: PGliteThread;
+  let local: PGliteHandle;
+  before(async () => {
+    thread = await startPGliteThread({ dataDir: undefined, preparedStatements: true });
+    local = inProcess(await createPGlite(undefined), statementNames());
+    for (const handle of [thread, local]) await handle.query(SETUP, []);
+  });
+  after(async () => {
+    await thread.close();
+    await local.close();
+  });
+
+  it('answers as PGlite in process does: every type, nulls, affected rows, sent once and by name', async () => {
+    const insert = 'insert into t (id, n, at, doc, tags, ok, price, raw) values ($1, $2, $3, $4, $5, $6, $7, $8)';
+    const at = new Date('2026-12-02T10:00:00.123Z');
+    const rows: unknown[][] = [
+      ['a', 7, at, { k: [1, 'x'] }, ['p', 'q"r'], true, '12.50', new Uint8Array([0, 1, 255])],
+      ['b', null, null, null, null, null, null, null],
+      ['c', 9_007_199_254, at, [], [], false, '0.01', new Uint8Array([])],
+    ];
+    const select = 'select id, n, at, doc, tags, ok, price, raw from t order by id';
+    const answers = [];
+    for (const handle of [thread, local]) {
+      const inserted = [];
+      for (const values of rows) inserted.push((await handle.query(insert, values)).affectedRows);
+      assert.deepEqual(inserted, [1, 1, 1]);
+      const updated = await handle.query('update t set ok = not ok where ok is not null', []);
+      assert.equal(updated.affectedRows, 2);
+      // Twice: the second goes by name.
+      await handle.query(select, []);
+      answers.push((await handle.query(select, [])).rows);
+    }
+    assert.deepEqual(answers[0], answers[1]);
+    assert.deepEqual((answers[0] as { id: string; at: Date; raw: Uint8Array }[])[0], {
+      id: 'a',
+      n: 7,
+      at,
+      doc: { k: [1, 'x'] },
+      tags: ['p', 'q"r'],
+      ok: false,
+      price: '12.50',
+      raw: new Uint8Array([0, 1, 255]),
+    });
+  });
+
+  it('an error crosses with its message and fields (SQLSTATE, constraint, detail); the session goes on', async () => {
+    await thread.query(`insert into t (id) values ('dup')`, []);
+    const seen: Record<string, unknown>[] = [];
+    for (const handle of [thread, local]) {
+      if (handle === local) await handle.query(`insert into t (id) values ('dup')`, []);
+      await assert.rejects(handle.query('insert into t (id) values ($1)', ['dup']), (error: Error) => {
+        assert.ok(error instanceof Error);
+        const { code, constraint, detail, table } = error as unknown as Record<string, unknown>;
+        seen.push({ message: error.message, code, constraint, detail, table });
+        return true;
+      });
+    }
+    assert.deepEqual(seen[0], seen[1]);
+    assert.deepEqual(seen[0], {
+      message: 'duplicate key value violates unique constraint "t_pkey"',
+      code: '23505',
+      constraint: 't_pkey',
+      detail: 'Key (id)=(dup) already exists.',
+      table: 't',
+    });
+    assert.deepEqual((await thread.query(`select count(*) as c from t where id = 'dup'`, [])).rows, [{ c: 1 }]);
+  });
+
+  it('a statement after close fails as PGlite says it; closing twice is one close', async () => {
+    const other = await startPGliteThread({ dataDir: undefined, preparedStatements: false });
+    assert.deepEqual((await other.query('select 1 as one', [])).rows, [{ one: 1 }]);
+    assert.equal(other.closed, false);
+    await Promise.all([other.close(), other.close()]);
+    assert.equal(other.closed, true);
+    await assert.rejects(other.query('select 1', []), /PGlite is closed/);
+  });
+
+  it('the thread dies: the statement waiting and every later one fail, and it counts as closed', async () => {
+    const doomed = await startPGliteThread({ dataDir: undefined, preparedStatements: true });
+    const waiting = doomed.query('select pg_sleep(5)', []);
+    await doomed.worker.terminate();
+    await assert.rejects(waiting, /PGlite's thread stopped/);
+    await assert.rejects(doomed.query('select 1', []), /PGlite's thread stopped/);
+    assert.equal(doomed.closed, true);
+    await doomed.close();
+  });
+
+  it('PGlite that cannot open its files: the start fails with its error and leaves no thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fulcrum-thread-'));
+    try {
+      const file = join(dir, 'not-a-directory');
+      writeFileSync(file, 'x');
+      await assert.rejects(startPGliteThread({ dataDir: file, preparedStatements: true }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('PGlite through Kysely: one session, statements outside transactions not waiting for each other', () => {
+  for (const thread of [true, false]) {
+    describe(thread ? 'on its own thread' : 'in process', () => {
+      let database: Database;
+      before(async () => {
+        database = await openDatabase({ url: 'memory://', dataDir: '', thread });
+        await sql`create table marks (id text primary key)`.execute(database.db);
+      });
+      after(() => database.close());
+
+      it('a statement outside an open transaction waits for its end and never sees inside it', async () => {
+        let outside: Promise<number> | undefined;
+        let second: Promise<void> | undefined;
+        let rolledBack = false;
+        await assert.rejects(
+          database.db.transaction().execute(async (trx) => {
+            await sql`insert into marks values ('inside')`.execute(trx);
+            outside = sql<{ c: number }>`select count(*)::int as c from marks`.execute(database.db).then((r) => {
+              assert.equal(rolledBack, true, 'answered only after the transaction ended');
+              return r.rows[0]!.c;
+            });
+            // A second transaction waits as well.
+            second = database.db.transaction().execute(async (other) => {
+              await sql`insert into marks values ('second')`.execute(other);
+            });
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            rolledBack = true;
+            throw new Error('roll back');
+          }),
+          /roll back/,
+        );
+        assert.equal(await outside, 0, 'the rolled-back row was never seen');
+        await second;
+        const ids = (await sql<{ id: string }>`select id from marks order by id`.execute(database.db)).rows;
+        assert.deepEqual(ids, [{ id: 'second' }]);
+      });
+    });
+  }
+
+  it('statements outside transactions go to PGlite without waiting for each other’s answers', async () => {
+    const local = inProcess(await createPGlite(undefined));
+    let inFlight = 0;
+    let most = 0;
+    const counting: PGliteHandle = {
+      query: async (text, values) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        try {
+          return await local.query(text, values);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      get closed() {
+        return local.closed;
+      },
+      close: () => local.close(),
+    };
+    const db = new Kysely<never>({ dialect: new PGliteDialect(counting) });
+    try {
+      const answers = await Promise.all(
+        [1, 2, 3, 4, 5].map(async (n) => (await sql<{ n: number }>`select ${n}::int as n`.execute(db)).rows[0]!.n),
+      );
+      assert.deepEqual(answers, [1, 2, 3, 4, 5]);
+      assert.equal(most, 5);
+    } finally {
+      await db.destroy();
+    }
+    assert.equal(local.closed, true);
+  });
+
+  it('closing waits for the statements in flight, then closes PGlite', async () => {
+    const database = await openDatabase({ url: 'memory://', dataDir: '' });
+    const answers = [1, 2, 3].map((n) =>
+      sql<{ n: number }>`select ${n}::int as n, pg_sleep(0.05)`.execute(database.db),
+    );
+    await database.close();
+    assert.deepEqual(
+      (await Promise.all(answers)).map((r) => r.rows[0]!.n),
+      [1, 2, 3],
+    );
+  });
+
+  it("PGlite's files written through the thread are read in process; a start that fails releases DATA_DIR", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fulcrum-thread-'));
+    try {
+      const first = await openDatabase({ url: undefined, dataDir: dir, thread: true });
+      await sql`create table kept (v text)`.execute(first.db);
+      await sql`insert into kept values ('through the thread')`.execute(first.db);
+      await first.close();
+      const second = await openDatabase({ url: undefined, dataDir: dir, thread: false });
+      assert.deepEqual((await sql`select v from kept`.execute(second.db)).rows, [{ v: 'through the thread' }]);
+      await second.close();
+
+      const broken = join(dir, 'broken');
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(broken);
+      writeFileSync(join(broken, 'pgdata'), 'not a directory');
+      await assert.rejects(openDatabase({ url: undefined, dataDir: broken, thread: true }));
+      rmSync(join(broken, 'pgdata'));
+      const reopened = await openDatabase({ url: undefined, dataDir: broken, thread: true });
+      assert.deepEqual((await sql`select 1 as one`.execute(reopened.db)).rows, [{ one: 1 }]);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
