@@ -115,8 +115,17 @@ export function formatProfile(title: string, s: ProfileSummary): string {
 }
 
 /** The one `.cpuprofile` a process wrote into `dir`. */
-export function readProfile(dir: string): CpuProfile {
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (file === undefined) throw new Error(`no .cpuprofile in ${dir}`);
-  return JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+/**
+ * Every thread's profile in `dir` (node --cpu-prof writes one per thread: CPU.<date>.<time>.<pid>.<thread id>.<n>),
+ * the main thread's (id 0) first: with PGLITE_THREAD, the second is PGlite's thread.
+ */
+export function readProfiles(dir: string): { thread: number; profile: CpuProfile }[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
+  return files
+    .map((file) => ({
+      thread: Number(file.split('.').at(-3)),
+      profile: JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile,
+    }))
+    .sort((a, b) => a.thread - b.thread);
 }

@@ -13,7 +13,7 @@ import { call, expectStatus, startFulcrum } from './lib.ts';
 import { startDbCeiling, startLoadGenerator, type LoadResult } from './load.ts';
 import { parseOptions, type Options } from './options.ts';
 import { benchOrders } from './order-rows.ts';
-import { formatProfile, readProfile, summarizeProfile } from './profile.ts';
+import { formatProfile, readProfiles, summarizeProfile } from './profile.ts';
 import { benchSoak } from './soak.ts';
 import {
   benchDrain,
@@ -130,10 +130,12 @@ async function webhookRows(ctx: BenchContext, o: Options, sandboxUrl: string, st
 }
 
 function printProfiles(dir: string, windows: Map<string, [number, number]>): void {
-  const profile = readProfile(dir);
-  console.log(`\nWhere Fulcrum's time goes (CPU profile, self time, the top 10 of each window; ${dir})`);
-  for (const [title, [from, to]] of windows) {
-    console.log(formatProfile(title, summarizeProfile(profile, { fromUs: from * 1000, toUs: to * 1000 })));
+  for (const { thread, profile } of readProfiles(dir)) {
+    const which = thread === 0 ? 'the main thread' : `thread ${thread} (PGlite's, with PGLITE_THREAD)`;
+    console.log(`\nWhere Fulcrum's time goes, ${which} (CPU profile, self time, the top 10 of each window; ${dir})`);
+    for (const [title, [from, to]] of windows) {
+      console.log(formatProfile(title, summarizeProfile(profile, { fromUs: from * 1000, toUs: to * 1000 })));
+    }
   }
 }
 
