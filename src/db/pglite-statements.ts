@@ -19,50 +19,78 @@ const { bind, describe, execute, sync } = protocol.serialize;
  * PGlite's query lock (`runExclusive`), as `PGlite.query` does.
  */
 export function pgliteQuery(pglite: PGlite, names: StatementNames | undefined): PGliteQuery {
-  const parameterTypes = new Map<string, number[]>();
-
-  async function prepare(name: string, text: string): Promise<number[]> {
-    const known = parameterTypes.get(name);
-    if (known !== undefined) return known;
-    // Parse and describe in one crossing; an error (syntax, unknown table, an aborted transaction) throws here, the
-    // sync in the same message has ended it on PGlite's side, and nothing is remembered: the next call tries again.
-    const messages = await pglite.execProtocolStream(
-      frames(protocol.serialize.parse({ name, text }), describe({ type: 'S', name }), sync()),
-      { syncToFs: false },
-    );
-    const types = parse.parseDescribeStatementResults(messages);
-    parameterTypes.set(name, types);
-    return types;
-  }
-
+  const named = namedStatements({
+    // Under PGlite's query lock, as PGlite.query runs; an error response is thrown as PGlite.query throws it.
+    exchange: (message) => pglite.runExclusive(() => pglite.execProtocolStream(message, { syncToFs: false })),
+    serializers: pglite.serializers,
+    parsers: pglite.parsers,
+  });
   return async <R>(text: string, values: readonly unknown[]): Promise<Results<R>> => {
     const name = names?.nameOf(text);
     // A closed PGlite: its own query says so (the protocol calls below would not).
     if (name === undefined || pglite.closed) return pglite.query<R>(text, values as unknown[]);
-    const result = await pglite.runExclusive(async () => {
-      const types = await prepare(name, text);
-      const serialized = values.map((value, i) => serialize(pglite, value, types[i]));
-      const messages = await pglite.execProtocolStream(
-        frames(bind({ statement: name, values: serialized }), describe({ type: 'P' }), execute({}), sync()),
-        { syncToFs: false },
-      );
-      return parse.parseResults(messages, pglite.parsers)[0] as Results<R>;
-    });
+    const result = await named<R>(name, text, values);
     // As PGlite.query does after each statement outside its own transactions (a no-op on Node's file systems).
     await pglite.syncToFs();
     return result;
   };
 }
 
+/** A message PGlite's protocol parser gives, and the type parsers PGlite reads rows with. */
+export type BackendMessage = Parameters<typeof parse.parseResults>[0][number];
+export type TypeParsers = Parameters<typeof parse.parseResults>[1];
+
+/** What named statements need of PGlite: one protocol exchange, and its type serializers and parsers. */
+export interface ProtocolExchange {
+  /** Sends frontend messages ending in Sync; resolves with the backend's messages, throws its error response. */
+  exchange(message: Uint8Array): Promise<BackendMessage[]>;
+  serializers: PGlite['serializers'];
+  parsers: TypeParsers;
+}
+
+/**
+ * Runs a statement by name: parsed (and described) the first time, each later call one exchange of bind, describe,
+ * execute and sync. Two calls that meet a new name at once parse it once.
+ */
+export function namedStatements(port: ProtocolExchange) {
+  const parameterTypes = new Map<string, Promise<number[]>>();
+
+  function prepare(name: string, text: string): Promise<number[]> {
+    const known = parameterTypes.get(name);
+    if (known !== undefined) return known;
+    // Parse and describe in one crossing; an error (syntax, unknown table, an aborted transaction) throws here, the
+    // sync in the same message has ended it on PGlite's side, and nothing is remembered: the next call tries again.
+    const types = port
+      .exchange(frames(protocol.serialize.parse({ name, text }), describe({ type: 'S', name }), sync()))
+      .then((messages) => parse.parseDescribeStatementResults(messages));
+    parameterTypes.set(name, types);
+    types.catch(() => parameterTypes.delete(name));
+    return types;
+  }
+
+  return async <R>(name: string, text: string, values: readonly unknown[]): Promise<Results<R>> => {
+    const types = await prepare(name, text);
+    const serialized = values.map((value, i) => serialize(port.serializers, value, types[i]));
+    const messages = await port.exchange(
+      frames(bind({ statement: name, values: serialized }), describe({ type: 'P' }), execute({}), sync()),
+    );
+    return parse.parseResults(messages, port.parsers)[0] as Results<R>;
+  };
+}
+
 /** A value as PGlite.query sends it: its serializer for the parameter's type, else its text; null for null. */
-function serialize(pglite: PGlite, value: unknown, type: number | undefined): string | null {
+function serialize(
+  serializers: ProtocolExchange['serializers'],
+  value: unknown,
+  type: number | undefined,
+): string | null {
   if (value === null || value === undefined) return null;
-  const serializer = type === undefined ? undefined : pglite.serializers[type];
+  const serializer = type === undefined ? undefined : serializers[type];
   if (serializer !== undefined) return serializer(value);
   return (value as { toString(): string }).toString(); // PGlite.query's own fallback for a type without one
 }
 
-function frames(...parts: Uint8Array[]): Uint8Array {
+export function frames(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -1,13 +1,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
-import { pgliteQuery } from './pglite-statements.ts';
-import { createPGlite, describeError, type PGliteThreadOptions, type Reply, type Request } from './pglite-thread.ts';
-import { statementNames } from './prepared.ts';
+import {
+  ARRAY_TYPES,
+  createPGlite,
+  describeError,
+  type PGliteThreadOptions,
+  type Reply,
+  type Request,
+} from './pglite-thread.ts';
 
 /**
- * The thread that holds PGlite (pglite-thread.ts): it opens PGlite, answers each statement the main thread sends, in
- * the order sent (PGlite's own lock orders them), and closes it when asked. Only values cross: rows, and an error's
- * message and fields.
+ * The thread that holds PGlite (pglite-thread.ts): it opens PGlite, answers what the main thread sends in the order
+ * sent (PGlite's own lock orders them), and closes it when asked. A named statement comes as protocol messages and its
+ * answer goes back as PGlite's bytes, unparsed (the main thread parses them); a statement without a name goes through
+ * PGlite.query and its rows cross as values. An error crosses as its message and fields.
  */
 const port = parentPort!;
 const options = workerData as PGliteThreadOptions;
@@ -21,11 +27,12 @@ try {
   port.close();
   throw error;
 }
-const query = pgliteQuery(pglite, options.preparedStatements ? statementNames() : undefined);
-post({ id: 0, result: { rows: [] } });
+// The array types PGlite.create found: the main thread builds the same serializers and parsers from them.
+const arrayTypes = await pglite.query<{ oid: number; typarray: number }>(ARRAY_TYPES);
+post({ id: 0, result: { rows: arrayTypes.rows } });
 
 port.on('message', (request: Request) => {
-  if (request.close) {
+  if (request.kind === 'close') {
     pglite.close().then(
       () => {
         post({ id: request.id, result: { rows: [] } });
@@ -35,7 +42,17 @@ port.on('message', (request: Request) => {
     );
     return;
   }
-  query(request.text, request.values).then(
+  if (request.kind === 'protocol') {
+    // Under PGlite's query lock, so it never lands between the steps of a PGlite.query; synced to the files after.
+    pglite
+      .runExclusive(() => pglite.execProtocolRaw(request.message))
+      .then(
+        (bytes) => port.postMessage({ id: request.id, bytes } satisfies Reply, [bytes.buffer as ArrayBuffer]),
+        (error: unknown) => post({ id: request.id, error: describeError(error) }),
+      );
+    return;
+  }
+  pglite.query(request.text, request.values as unknown[]).then(
     (result) =>
       post({
         id: request.id,

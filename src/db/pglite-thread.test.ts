@@ -63,14 +63,20 @@ describe('PGlite on its own thread', () => {
     const seen: Record<string, unknown>[] = [];
     for (const handle of [thread, local]) {
       if (handle === local) await handle.query(`insert into t (id) values ('dup')`, []);
-      await assert.rejects(handle.query('insert into t (id) values ($1)', ['dup']), (error: Error) => {
-        assert.ok(error instanceof Error);
-        const { code, constraint, detail, table } = error as unknown as Record<string, unknown>;
-        seen.push({ message: error.message, code, constraint, detail, table });
-        return true;
-      });
+      // The first time unnamed (PGlite.query), the second by name (protocol messages; on the thread, parsed here).
+      for (let time = 0; time < 2; time += 1) {
+        await assert.rejects(handle.query('insert into t (id) values ($1)', ['dup']), (error: Error) => {
+          assert.ok(error instanceof Error);
+          const { code, constraint, detail, table } = error as unknown as Record<string, unknown>;
+          seen.push({ message: error.message, code, constraint, detail, table });
+          return true;
+        });
+      }
+      assert.deepEqual((await handle.query('select 1 / $1::int as q', [1])).rows, [{ q: 1 }]);
+      assert.deepEqual((await handle.query('select 1 / $1::int as q', [1])).rows, [{ q: 1 }]);
     }
-    assert.deepEqual(seen[0], seen[1]);
+    assert.equal(seen.length, 4);
+    for (const error of seen) assert.deepEqual(error, seen[0]);
     assert.deepEqual(seen[0], {
       message: 'duplicate key value violates unique constraint "t_pkey"',
       code: '23505',
