@@ -61,8 +61,8 @@ class PGliteConnection implements DatabaseConnection {
 /**
  * PGlite is one session and answers statements in the order they reach it. Statements outside a transaction do not
  * wait for each other's answers (issue 11: with PGlite on its own thread, the next is on its way while one runs);
- * a transaction has the session to itself from its begin to its commit or rollback: statements of others wait for
- * its end, and so does a second transaction's begin.
+ * a transaction has the session to itself from its begin to its commit or rollback: its begin waits for the answers
+ * to the statements sent before it, and statements of others (and a second begin) wait for its end.
  */
 class PGliteDriver implements Driver {
   readonly #pglite: PGliteHandle;
@@ -71,6 +71,8 @@ class PGliteDriver implements Driver {
   #owner: PGliteConnection | undefined;
   #ended: Promise<void> = Promise.resolve();
   #end: () => void = () => {};
+  /** Statements outside a transaction sent and not answered yet: a transaction begins once they are. */
+  readonly #outside = new Set<Promise<void>>();
   /** Connections handed out and not released yet (a statement, or a transaction, in hand): close waits for them. */
   readonly #inUse = new Map<DatabaseConnection, () => void>();
   readonly #released = new Set<Promise<void>>();
@@ -93,7 +95,18 @@ class PGliteDriver implements Driver {
   }
   async send<R>(connection: PGliteConnection, compiled: CompiledQuery) {
     while (this.#owner !== undefined && this.#owner !== connection) await this.#ended;
-    return this.#query<R>(compiled.sql, compiled.parameters);
+    // From here to the query's call nothing awaits: a statement outside a transaction counts as sent before any
+    // begin that comes after it, even though its own exchange may still be on its way (a name to prepare first).
+    const answer = this.#query<R>(compiled.sql, compiled.parameters);
+    if (this.#owner !== connection) {
+      const settled = answer.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#outside.add(settled);
+      void settled.then(() => this.#outside.delete(settled));
+    }
+    return answer;
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     while (this.#owner !== undefined) await this.#ended;
@@ -101,6 +114,8 @@ class PGliteDriver implements Driver {
     this.#ended = new Promise<void>((resolve) => {
       this.#end = resolve;
     });
+    // Statements sent before it are answered before its begin is sent, so none of them can land inside it.
+    while (this.#outside.size > 0) await Promise.all(this.#outside);
     const level = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
     try {
       await connection.executeQuery(CompiledQuery.raw(`begin${level}`));

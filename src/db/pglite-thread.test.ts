@@ -128,6 +128,19 @@ describe('PGlite through Kysely: one session, statements outside transactions no
       });
       after(() => database.close());
 
+      it('a statement sent just before a transaction begins never lands inside it (VACUUM would fail there)', async () => {
+        // Sent twice first, so it goes by name: its name's exchange is still on its way when the begin comes.
+        await sql`vacuum marks`.execute(database.db);
+        await sql`vacuum marks`.execute(database.db);
+        for (let round = 0; round < 10; round += 1) {
+          const vacuum = sql`vacuum marks`.execute(database.db);
+          const transaction = database.db.transaction().execute(async (trx) => {
+            await sql`select count(*) from marks`.execute(trx);
+          });
+          await Promise.all([vacuum, transaction]);
+        }
+      });
+
       it('a statement outside an open transaction waits for its end and never sees inside it', async () => {
         let outside: Promise<number> | undefined;
         let second: Promise<void> | undefined;
