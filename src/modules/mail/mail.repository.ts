@@ -51,12 +51,9 @@ export async function insertMails(db: Executor, mails: readonly NewMail[], now: 
   return rows.length;
 }
 
-/**
- * Claims up to `limit` due pending mails for one sending attempt: attempts + 1 and a lease. Rows another worker
- * holds are skipped (`skip locked`), so two workers never send one mail.
- */
-export async function claimDueMails(db: Executor, now: Date, leaseMs: number, limit: number): Promise<MailRow[]> {
-  const due = db
+/** Up to `limit` due pending mails no one holds, oldest due first, locked; rows another worker holds are skipped. */
+function dueMails(db: Executor, now: Date, limit: number) {
+  return db
     .selectFrom('mails')
     .select('id')
     .where('status', '=', PARTIAL_INDEX.pending)
@@ -66,10 +63,17 @@ export async function claimDueMails(db: Executor, now: Date, leaseMs: number, li
     .limit(limit)
     .forUpdate()
     .skipLocked();
+}
+
+/**
+ * Claims up to `limit` due pending mails for one sending attempt: attempts + 1 and a lease. Rows another worker
+ * holds are skipped (`skip locked`), so two workers never send one mail.
+ */
+export async function claimDueMails(db: Executor, now: Date, leaseMs: number, limit: number): Promise<MailRow[]> {
   return db
     .updateTable('mails')
     .set({ locked_until: new Date(now.getTime() + leaseMs), attempts: sql<number>`attempts + 1` })
-    .where('id', 'in', due)
+    .where('id', 'in', dueMails(db, now, limit))
     .returningAll()
     .execute();
 }
@@ -81,20 +85,10 @@ export async function claimDueMails(db: Executor, now: Date, leaseMs: number, li
  * Returns how many were marked.
  */
 export async function keepDueMails(db: Executor, now: Date, limit: number): Promise<number> {
-  const due = db
-    .selectFrom('mails')
-    .select('id')
-    .where('status', '=', PARTIAL_INDEX.pending)
-    .where('locked_until', 'is', null)
-    .where('next_attempt_at', '<=', now)
-    .orderBy('next_attempt_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
   const result = await db
     .updateTable('mails')
     .set({ status: 'sent', sent_at: now, attempts: sql<number>`attempts + 1`, locked_until: null, last_error: null })
-    .where('id', 'in', due)
+    .where('id', 'in', dueMails(db, now, limit))
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
