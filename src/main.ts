@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
   if (database.kind === 'pglite') await releaseDeadLeases(database, logger);
   const stoppers: Stopper[] = [() => database.close()];
-  const shutdown = installShutdown(config, logger, stoppers);
+  const shutdown = installShutdown(config, logger, stoppers, database.lost);
   const payments = await startPayments(mode, config, database, logger, stoppers);
   if (mode === 'worker' || mode === 'all') startWorker(config, database, logger, stoppers, payments.runtime);
   const api =

@@ -7,18 +7,25 @@ export type Stopper = () => Promise<void>;
 /**
  * SIGTERM and SIGINT: readiness hooks first (`onBegin`), then every stopper in reverse order of start,
  * within SHUTDOWN_TIMEOUT_MS (else exit 1); exit 0 when all have stopped.
+ *
+ * `lost` (the database's, database.ts): when it settles nothing this process does can reach the database again
+ * (PGlite's thread died), so the same stop runs, logged as fatal, and the process exits 1 — a supervisor (Docker's
+ * restart policy, systemd, Kubernetes) starts a new one, which opens the database afresh.
  */
 export function installShutdown(
   config: Config,
   logger: Logger,
   stoppers: Stopper[],
+  lost?: Promise<Error>,
 ): { onBegin(fn: () => void): void } {
   const beginHooks: (() => void)[] = [];
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (why: { signal: string } | { lost: Error }) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    const exitCode = 'lost' in why ? 1 : 0;
+    if ('lost' in why) logger.fatal({ err: why.lost }, 'the database is lost for good: stopping, exit code 1');
+    else logger.info({ signal: why.signal }, 'shutting down');
     for (const hook of beginHooks) hook();
     const timer = setTimeout(() => {
       logger.error('shutdown timed out');
@@ -33,9 +40,10 @@ export function installShutdown(
       }
     }
     logger.info('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop({ signal: 'SIGTERM' }));
+  process.on('SIGINT', () => void stop({ signal: 'SIGINT' }));
+  void lost?.then((error) => stop({ lost: error }));
   return { onBegin: (fn) => beginHooks.push(fn) };
 }

@@ -138,3 +138,33 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('the database lost for good', () => {
+  it("PGlite's thread dies: the process logs it as fatal, runs its stoppers and exits 1 on its own", async () => {
+    const child = spawn(process.execPath, ['test/fixtures/lost-database.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      assert.equal(await exitOf(child, 60_000), 1, stderr);
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message: string } });
+      // Compared as a set: the logger buffers its lines and flushes a fatal one apart, so they are not written in order.
+      const messages = lines.map((line) => line.msg).sort();
+      assert.deepEqual(messages, [
+        'killing the thread',
+        'stopped',
+        'stopper ran',
+        'the database is lost for good: stopping, exit code 1',
+      ]);
+      const fatal = lines.find((line) => line.level === 60)!;
+      assert.equal(fatal.msg, 'the database is lost for good: stopping, exit code 1');
+      assert.match(fatal.err?.message ?? '', /PGlite's thread stopped/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

@@ -12,7 +12,7 @@ import {
 } from './commit-signals.ts';
 import { startPGliteCheckpoints, type CheckpointOptions } from './pglite-checkpoints.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { createPGlite, inProcess, startPGliteThread, type PGliteHandle } from './pglite-thread.ts';
+import { createPGlite, inProcess, neverLost, startPGliteThread, type PGliteHandle } from './pglite-thread.ts';
 import { startPGliteVacuum, type VacuumOptions } from './pglite-vacuum.ts';
 import { prepareStatements, statementNames } from './prepared.ts';
 import type { DB } from './schema.ts';
@@ -37,6 +37,12 @@ export interface Database {
    * ignore the NOTIFY that comes back (listen.ts `ignorePayload`): a wake-up for nothing costs an empty pass.
    */
   notifySource: string;
+  /**
+   * Settles with the reason if the database is gone for good and only a new process can open it again: PGlite's
+   * thread died (pglite-thread.ts). Never settles on a server, whose pool reconnects after an outage, or for PGlite in
+   * process.
+   */
+  lost: Promise<Error>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -106,6 +112,7 @@ async function openPGlite(
     url: undefined,
     signals,
     notifySource: randomUUID(),
+    lost: pglite.lost,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -260,6 +267,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     url,
     signals,
     notifySource,
+    lost: neverLost,
     ping: async () => {
       await sql`select 1`.execute(db);
     },

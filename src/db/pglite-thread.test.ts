@@ -91,18 +91,24 @@ describe('PGlite on its own thread', () => {
     const other = await startPGliteThread({ dataDir: undefined, preparedStatements: false });
     assert.deepEqual((await other.query('select 1 as one', [])).rows, [{ one: 1 }]);
     assert.equal(other.closed, false);
+    let lost = false;
+    void other.lost.then(() => (lost = true));
     await Promise.all([other.close(), other.close()]);
     assert.equal(other.closed, true);
     await assert.rejects(other.query('select 1', []), /PGlite is closed/);
+    // The thread ended because it was asked to: not a loss (the exit came before close resolved).
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(lost, false);
   });
 
-  it('the thread dies: the statement waiting and every later one fail, and it counts as closed', async () => {
+  it('the thread dies: the statement waiting and every later one fail, it counts as closed and as lost', async () => {
     const doomed = await startPGliteThread({ dataDir: undefined, preparedStatements: true });
     const waiting = doomed.query('select pg_sleep(5)', []);
     await doomed.worker.terminate();
     await assert.rejects(waiting, /PGlite's thread stopped/);
     await assert.rejects(doomed.query('select 1', []), /PGlite's thread stopped/);
     assert.equal(doomed.closed, true);
+    assert.match((await doomed.lost).message, /PGlite's thread stopped \(exit code/);
     await doomed.close();
   });
 
@@ -188,6 +194,7 @@ describe('PGlite through Kysely: one session, statements outside transactions no
         return local.closed;
       },
       close: () => local.close(),
+      lost: local.lost,
     };
     const db = new Kysely<never>({ dialect: new PGliteDialect(counting) });
     try {

@@ -37,7 +37,15 @@ export interface PGliteHandle {
   query: PGliteQuery;
   readonly closed: boolean;
   close(): Promise<void>;
+  /**
+   * Settles with the reason if PGlite is gone for good without being closed (its thread died): nothing this process
+   * does can bring it back. Never settles in process, where PGlite's failures are the statement's own.
+   */
+  readonly lost: Promise<Error>;
 }
+
+/** A promise that never settles: what `lost` is where PGlite cannot be lost apart from this process. */
+export const neverLost: Promise<Error> = new Promise<Error>(() => {});
 
 /** PGlite on the calling thread. */
 export function inProcess(pglite: PGlite, names?: StatementNames): PGliteHandle {
@@ -52,6 +60,7 @@ export function inProcess(pglite: PGlite, names?: StatementNames): PGliteHandle 
       return pglite.closed;
     },
     close: () => pglite.close(),
+    lost: neverLost,
   };
 }
 
@@ -115,7 +124,10 @@ function typeCodecs(arrayTypes: readonly { oid: number; typarray: number }[]) {
 function connect(worker: Worker) {
   const waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   let next = 1;
-  const state: { stopped: Error | undefined } = { stopped: undefined };
+  /** `closing`: close() asked the thread to stop, so its end is not a loss. */
+  const state: { stopped: Error | undefined; closing: boolean } = { stopped: undefined, closing: false };
+  let onLost: (error: Error) => void = () => {};
+  const lost = new Promise<Error>((resolve) => (onLost = resolve));
 
   const ready = new Promise<Reply>((resolve, reject) => {
     waiting.set(0, { resolve, reject });
@@ -136,6 +148,7 @@ function connect(worker: Worker) {
     state.stopped ??= error;
     for (const pending of waiting.values()) pending.reject(state.stopped);
     waiting.clear();
+    if (!state.closing) onLost(state.stopped);
   };
   worker.on('error', (error: Error) => fail(new Error(`PGlite's thread failed: ${error.message}`, { cause: error })));
   worker.on('exit', (code) => fail(new Error(`PGlite's thread stopped (exit code ${code})`)));
@@ -150,7 +163,7 @@ function connect(worker: Worker) {
       worker.postMessage({ ...request, id }, transfer);
     });
   };
-  return { ready, send, settled, state };
+  return { ready, send, settled, state, lost };
 }
 
 /**
@@ -166,17 +179,18 @@ function connect(worker: Worker) {
  *
  * Statements are answered in the order sent; the dialect keeps a transaction's statements together, as in process.
  * An error keeps its message and fields (SQLSTATE `code`, `constraint`, …); one from a named statement is pg-protocol's
- * DatabaseError, as in process. If the thread dies, every statement waiting and every later one fails, and `closed`
- * turns true.
+ * DatabaseError, as in process. If the thread dies, every statement waiting and every later one fails, `closed`
+ * turns true and `lost` settles (main.ts then stops the process, so that a supervisor starts a new one).
  */
 export async function startPGliteThread(options: PGliteThreadOptions): Promise<PGliteThread> {
   const worker = new Worker(new URL('./pglite-thread-worker.ts', import.meta.url), { workerData: options });
-  const { ready, send, settled, state } = connect(worker);
+  const { ready, send, settled, state, lost } = connect(worker);
 
   let arrayTypes: { oid: number; typarray: number }[];
   try {
     arrayTypes = (await ready).result!.rows as typeof arrayTypes;
   } catch (error) {
+    state.closing = true;
     await worker.terminate();
     throw error;
   }
@@ -202,6 +216,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
   let closing: Promise<void> | undefined;
   return {
     worker,
+    lost,
     async query<R>(text: string, values: readonly unknown[]): Promise<Results<R>> {
       const name = names?.nameOf(text);
       if (name !== undefined && state.stopped === undefined) return named<R>(name, text, values);
@@ -213,6 +228,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
     },
     close() {
       closing ??= (async () => {
+        state.closing = true;
         if (state.stopped === undefined) {
           try {
             await send({ kind: 'close' });
