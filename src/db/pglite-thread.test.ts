@@ -1,12 +1,21 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import { Kysely, sql } from 'kysely';
 import { openDatabase, type Database } from './database.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { createPGlite, inProcess, startPGliteThread, type PGliteHandle, type PGliteThread } from './pglite-thread.ts';
+import {
+  connect,
+  createPGlite,
+  inProcess,
+  startPGliteThread,
+  type PGliteHandle,
+  type PGliteThread,
+} from './pglite-thread.ts';
 import { statementNames } from './prepared.ts';
 
 const SETUP = `create table t (id text primary key, n bigint, at timestamptz, doc jsonb, tags text[], ok boolean, price numeric(12,2), raw bytea)`;
@@ -101,15 +110,46 @@ describe('PGlite on its own thread', () => {
     assert.equal(lost, false);
   });
 
-  it('the thread dies: the statement waiting and every later one fail, it counts as closed and as lost', async () => {
+  it('the thread dies: every later statement fails, it counts as closed and as lost', async () => {
+    // Stopped between statements: stopping a thread while it runs WebAssembly can abort this process (connect()).
     const doomed = await startPGliteThread({ dataDir: undefined, preparedStatements: true });
-    const waiting = doomed.query('select pg_sleep(5)', []);
+    assert.deepEqual((await doomed.query('select 1 as one', [])).rows, [{ one: 1 }]);
     await doomed.worker.terminate();
-    await assert.rejects(waiting, /PGlite's thread stopped/);
     await assert.rejects(doomed.query('select 1', []), /PGlite's thread stopped/);
+    await assert.rejects(doomed.query('select 1 as one', []), /PGlite's thread stopped/);
     assert.equal(doomed.closed, true);
     assert.match((await doomed.lost).message, /PGlite's thread stopped \(exit code/);
     await doomed.close();
+  });
+
+  it("the thread's messages: a statement waiting when the thread ends fails, and so does every later one", async () => {
+    class FakeThread extends EventEmitter {
+      posted: { id: number }[] = [];
+      ref() {}
+      unref() {}
+      postMessage(message: { id: number }) {
+        this.posted.push(message);
+      }
+    }
+    const thread = new FakeThread();
+    const { ready, send, state, lost } = connect(thread as unknown as Worker);
+    const answered = send({ kind: 'query', text: 'select 1', values: [] });
+    const waiting = send({ kind: 'query', text: 'select 2', values: [] });
+    assert.deepEqual(
+      thread.posted.map((m) => m.id),
+      [1, 2],
+    );
+    thread.emit('message', { id: 1, result: { rows: [{ one: 1 }] } });
+    assert.deepEqual((await answered).result, { rows: [{ one: 1 }] });
+    // The start's wait for the thread's first message (PGlite open) fails the same way.
+    const readyFails = assert.rejects(ready, /exit code 1/);
+    thread.emit('exit', 1);
+    await readyFails;
+    await assert.rejects(waiting, /PGlite's thread stopped \(exit code 1\)/);
+    await assert.rejects(send({ kind: 'query', text: 'select 3', values: [] }), /PGlite's thread stopped/);
+    assert.equal(thread.posted.length, 2, 'nothing is posted to a thread that ended');
+    assert.match((await lost).message, /exit code 1/);
+    assert.ok(state.stopped !== undefined);
   });
 
   it('PGlite that cannot open its files: the start fails with its error and leaves no thread', async () => {

@@ -120,8 +120,12 @@ function typeCodecs(arrayTypes: readonly { oid: number; typarray: number }[]) {
   return { serializers, parsers };
 }
 
-/** The thread's messages: each request answered once by id; if the thread ends, every waiting request fails. */
-function connect(worker: Worker) {
+/**
+ * The thread's messages: each request answered once by id; if the thread ends, every waiting request fails. Exported
+ * for its test, which stands a fake in for the thread: a test must not stop a real one while it runs WebAssembly
+ * (Node 24's V8 can then abort the whole process: "Check failed: jit_page…", seen under load in this file's tests).
+ */
+export function connect(worker: Pick<Worker, 'on' | 'postMessage' | 'ref' | 'unref'>) {
   const waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   let next = 1;
   /** `closing`: close() asked the thread to stop, so its end is not a loss. */
