@@ -91,7 +91,10 @@ async function openPGlite(
     pglite =
       thread !== false
         ? await startPGliteThread({ dataDir: files, preparedStatements: preparedStatements !== false })
-        : inProcess(await createPGlite(files), preparedStatements === false ? undefined : statementNames());
+        : inProcess(
+            await createPGlite(files),
+            preparedStatements === false ? undefined : statementNames({ wholeRows: true }),
+          );
   } catch (error) {
     release();
     throw error;

@@ -84,12 +84,37 @@ describe('PGlite: repeated statements sent by name', () => {
     assert.deepEqual((await query('select $1::text as fresh', ['y'])).rows, [{ fresh: 'y' }]);
   });
 
-  it('whole-row results and a query without names go as PGlite.query sends them: nothing prepared', async () => {
+  it('whole-row results (with names as on a server) and a query without names go as PGlite.query sends them: nothing prepared', async () => {
     const before = (await prepared()).length;
+    assert.equal((await query('select * from t where id = $1', ['a'])).rows.length, 1);
     assert.equal((await query('select * from t where id = $1', ['a'])).rows.length, 1);
     const unnamed = pgliteQuery(pglite, undefined);
     assert.deepEqual((await unnamed('select $1::int * 2 as d', [21])).rows, [{ d: 42 }]);
     assert.equal((await prepared()).length, before);
+  });
+});
+
+describe('PGlite: whole-row statements by name, prepared again when their table changes', () => {
+  it('a table changed behind the names: the statement fails once (0A000), the names are forgotten, the next call runs', async () => {
+    const lite = await PGlite.create();
+    try {
+      await lite.exec(`create table w (id text primary key); insert into w values ('a')`);
+      const query = pgliteQuery(lite, statementNames({ wholeRows: true }));
+      await query('select * from w', []);
+      assert.deepEqual((await query('select * from w', [])).rows, [{ id: 'a' }]);
+      const named = await lite.query<{ statement: string }>('select statement from pg_prepared_statements');
+      assert.deepEqual(
+        named.rows.map((r) => r.statement),
+        ['select * from w'],
+      );
+      // Past `names` (PGlite's own exec): the prepared statement's result no longer matches the table.
+      await lite.exec(`alter table w add column n int default 7`);
+      await assert.rejects(query('select * from w', []), (error: { code?: string }) => error.code === '0A000');
+      assert.deepEqual((await query('select * from w', [])).rows, [{ id: 'a', n: 7 }]);
+      assert.deepEqual((await query('select * from w', [])).rows, [{ id: 'a', n: 7 }]);
+    } finally {
+      await lite.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { parse, protocol, type PGlite, type Results } from '@electric-sql/pglite';
-import type { StatementNames } from './prepared.ts';
+import { planChanged, type StatementNames } from './prepared.ts';
 
 /** One parameterised statement on PGlite and its result, as `PGlite.query` gives it. */
 export type PGliteQuery = <R>(text: string, values: readonly unknown[]) => Promise<Results<R>>;
@@ -14,9 +14,10 @@ const { bind, describe, execute, sync } = protocol.serialize;
  * own serializers and parsers turn values into text and rows back, so a statement gives what `PGlite.query` gives.
  * Measured on the order path's read (a script, 3 × 3,000 calls): 0.74–0.97 ms with `PGlite.query`, 0.13–0.25 ms named.
  *
- * PGlite is one session, so a statement prepared once stays prepared for as long as the instance lives. Texts without
- * a name (past the limit, a whole-row result, `names` undefined) go through `PGlite.query` unchanged. Each call holds
- * PGlite's query lock (`runExclusive`), as `PGlite.query` does.
+ * PGlite is one session, so a statement prepared once stays prepared for as long as the instance lives (Fulcrum's
+ * `names` take whole-row statements too there, and give new names after a statement that changes a table: see
+ * prepared.ts). Texts without a name (past the limit, `names` undefined) go through `PGlite.query` unchanged. Each
+ * call holds PGlite's query lock (`runExclusive`), as `PGlite.query` does.
  */
 export function pgliteQuery(pglite: PGlite, names: StatementNames | undefined): PGliteQuery {
   const named = namedStatements({
@@ -29,11 +30,24 @@ export function pgliteQuery(pglite: PGlite, names: StatementNames | undefined): 
     const name = names?.nameOf(text);
     // A closed PGlite: its own query says so (the protocol calls below would not).
     if (name === undefined || pglite.closed) return pglite.query<R>(text, values as unknown[]);
-    const result = await named<R>(name, text, values);
+    const result = await forgetIfPlanChanged(names!, named<R>(name, text, values));
     // As PGlite.query does after each statement outside its own transactions (a no-op on Node's file systems).
     await pglite.syncToFs();
     return result;
   };
+}
+
+/**
+ * A named statement's answer; if its tables changed under it since it was prepared (planChanged: something changed
+ * them without passing `names`), every name is forgotten so the next call prepares the text afresh, and it fails.
+ */
+export async function forgetIfPlanChanged<T>(names: StatementNames, answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (planChanged(error)) names.forget();
+    throw error;
+  }
 }
 
 /** A message PGlite's protocol parser gives, and the type parsers PGlite reads rows with. */

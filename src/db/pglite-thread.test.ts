@@ -187,6 +187,23 @@ describe('PGlite through Kysely: one session, statements outside transactions no
         }
       });
 
+      it('a whole-row statement goes by name and sees a column added through the same database (migrations)', async () => {
+        await sql`insert into marks values ('w')`.execute(database.db);
+        const whole = () => sql<Record<string, unknown>>`select * from marks where id = ${'w'}`.execute(database.db);
+        await whole();
+        assert.deepEqual((await whole()).rows, [{ id: 'w' }]);
+        const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(
+          database.db,
+        );
+        assert.ok(prepared.rows.some((r) => r.statement === 'select * from marks where id = $1'));
+        await sql`alter table marks add column n int default 7`.execute(database.db);
+        assert.deepEqual((await whole()).rows, [{ id: 'w', n: 7 }]);
+        assert.deepEqual((await whole()).rows, [{ id: 'w', n: 7 }]);
+        await sql`alter table marks drop column n`.execute(database.db);
+        assert.deepEqual((await whole()).rows, [{ id: 'w' }]);
+        await sql`delete from marks`.execute(database.db);
+      });
+
       it('a statement outside an open transaction waits for its end and never sees inside it', async () => {
         let outside: Promise<number> | undefined;
         let second: Promise<void> | undefined;

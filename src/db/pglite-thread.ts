@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { messages as messages_, PGlite, protocol, types, type Results } from '@electric-sql/pglite';
 import { PGLITE_WAL_SETTINGS } from './pglite-checkpoints.ts';
 import {
+  forgetIfPlanChanged,
   namedStatements,
   pgliteQuery,
   type BackendMessage,
@@ -215,7 +216,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
       return messages;
     },
   });
-  const names = options.preparedStatements ? statementNames() : undefined;
+  const names = options.preparedStatements ? statementNames({ wholeRows: true }) : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -223,7 +224,8 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
     lost,
     async query<R>(text: string, values: readonly unknown[]): Promise<Results<R>> {
       const name = names?.nameOf(text);
-      if (name !== undefined && state.stopped === undefined) return named<R>(name, text, values);
+      if (name !== undefined && state.stopped === undefined)
+        return forgetIfPlanChanged(names!, named<R>(name, text, values));
       const { result } = await send({ kind: 'query', text, values });
       return result as Results<R>;
     },

@@ -9,7 +9,7 @@ import { statementNames } from './prepared.ts';
 
 describe('prepared statements: which texts get a name', () => {
   it('names a text the second time it is sent and keeps the name; whole-row results and texts past the limit go unnamed', () => {
-    const names = statementNames(3);
+    const names = statementNames({ limit: 3 });
     /** The name of a text sent twice (the first time goes unnamed). */
     const twice = (text: string) => {
       assert.equal(names.nameOf(text), undefined, `sent once: ${text}`);
@@ -32,7 +32,7 @@ describe('prepared statements: which texts get a name', () => {
   });
 
   it('texts sent once take no name, and the texts seen once are forgotten when there are too many', () => {
-    const names = statementNames(10, 3);
+    const names = statementNames({ limit: 10, seenLimit: 3 });
     for (let i = 0; i < 50; i++) assert.equal(names.nameOf(`create table t${i} (id int)`), undefined);
     assert.equal(names.size, 0, 'fifty one-off statements: no name taken');
     // A text sent twice in a row is named.
@@ -44,6 +44,68 @@ describe('prepared statements: which texts get a name', () => {
     assert.equal(names.nameOf('select 2'), undefined);
     assert.ok(names.nameOf('select 2') !== undefined);
     assert.equal(names.size, 2);
+  });
+});
+
+describe('prepared statements on PGlite (wholeRows): whole rows named, names forgotten when tables may change', () => {
+  /** The name of a text sent twice (the first time goes unnamed). */
+  const twice = (names: ReturnType<typeof statementNames>, text: string) => {
+    assert.equal(names.nameOf(text), undefined, `sent once: ${text}`);
+    return names.nameOf(text);
+  };
+
+  it('names whole-row statements, which a server process never names', () => {
+    const names = statementNames({ wholeRows: true });
+    for (const text of [
+      'select * from orders where id = $1',
+      'update orders set n = 1 returning *',
+      'select "o".* from "o"',
+    ]) {
+      assert.ok(twice(names, text) !== undefined, text);
+    }
+    assert.equal(twice(statementNames(), 'select * from orders where id = $1'), undefined);
+  });
+
+  it('a statement that may change a table forgets every name; the texts are named again, never by an old name', () => {
+    const changes = [
+      'alter table orders add column note text',
+      '  \n create index orders_x on orders (x)',
+      '-- a migration\ndrop table t',
+      '/* one */ truncate t',
+      'DO $$ begin perform 1; end $$',
+      'comment on table t is $1',
+    ];
+    const names = statementNames({ wholeRows: true });
+    const given = new Set<string>();
+    for (const change of changes) {
+      const name = twice(names, 'select * from orders where id = $1')!;
+      assert.ok(!given.has(name), `${name} given twice`);
+      given.add(name);
+      assert.equal(names.nameOf('select * from orders where id = $1'), name);
+      assert.equal(names.nameOf(change), undefined, change);
+      assert.equal(names.size, 0, `forgotten after: ${change}`);
+    }
+    // Statements that change rows, not tables, keep the names.
+    const kept = twice(names, 'select * from orders where id = $1');
+    for (const text of [
+      'update orders set note = $1',
+      'delete from t',
+      'insert into t values (1)',
+      'vacuum t',
+      'begin',
+    ]) {
+      names.nameOf(text);
+    }
+    assert.equal(names.nameOf('select * from orders where id = $1'), kept);
+  });
+
+  it('forget(): every text is new again, named anew', () => {
+    const names = statementNames();
+    const first = twice(names, 'select id from t');
+    names.forget();
+    assert.equal(names.size, 0);
+    const second = twice(names, 'select id from t');
+    assert.ok(first !== undefined && second !== undefined && first !== second);
   });
 });
 
@@ -127,6 +189,20 @@ describe('prepared statements on a PostgreSQL server', () => {
     await sql`alter table prepared_shape add column b text default 'new'`.execute(d.db);
     assert.deepEqual((await named()).rows, [{ a: 'one' }]);
     assert.deepEqual(await whole(), [{ id: 1, a: 'one', b: 'new' }]);
+  });
+
+  it("a named statement's column changes type under it: it fails once, its names are forgotten, the next call runs", async () => {
+    if (url === '') return;
+    const d = await open(true);
+    await sql`create table if not exists prepared_type (id int primary key, n int)`.execute(d.db);
+    await sql`insert into prepared_type (id, n) values (1, 5) on conflict do nothing`.execute(d.db);
+    const read = () => sql<{ n: unknown }>`select n from prepared_type where id = ${1}`.execute(d.db);
+    await read();
+    assert.deepEqual((await read()).rows, [{ n: 5 }]);
+    await sql`alter table prepared_type alter column n type text`.execute(d.db);
+    await assert.rejects(read(), /cached plan must not change result type/);
+    assert.deepEqual((await read()).rows, [{ n: '5' }]);
+    assert.deepEqual((await read()).rows, [{ n: '5' }]);
   });
 });
 

@@ -10,9 +10,13 @@ import type pg from 'pg';
  * (at most `limit` texts, first come; the rest go unnamed, so statements built with a varying number of parameters
  * cannot fill the server's memory). A text sent once — a migration's DDL, a one-off script's query — never takes one
  * of those names (a start-up's migrations send ~90 texts once each).
- * Never a statement whose result has a table's every column (`select *`, `returning *`, `"t".*`): a prepared statement
- * whose result columns change under it — a migration adding a column while an older process runs — fails with
- * "cached plan must not change result type"; a statement naming its columns is re-planned by the server and goes on.
+ * On a server, never a statement whose result has a table's every column (`select *`, `returning *`, `"t".*`): a
+ * prepared statement whose result columns change under it — a migration adding a column while an older process runs —
+ * fails with "cached plan must not change result type"; a statement naming its columns is re-planned by the server and
+ * goes on. PGlite is this process's alone (the DATA_DIR lock; memory:// is the process's own), so no other process
+ * migrates under it: there `wholeRows` names those too, and the names are forgotten whenever this process sends
+ * something that may change a table (`create`, `alter`, `drop`, … — its migrations), so a text is prepared again
+ * against the new columns. Either way a statement that still meets that error (planChanged) forgets every name.
  *
  * Off with DATABASE_PREPARED_STATEMENTS=false: for a connection pooler that does not carry named statements between
  * server connections (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
@@ -23,29 +27,63 @@ export interface StatementNames {
   readonly size: number;
   /** From now on every statement goes unnamed (the server side does not keep our names: see prepareStatements). */
   stop(): void;
+  /** Every text is new again, and gets a name never given before (tables changed: a text must be prepared anew). */
+  forget(): void;
+}
+
+export interface StatementNamesOptions {
+  /** Texts named at most (default 200); past it, new texts go unnamed. */
+  limit?: number;
+  /** Texts seen once remembered at most (default 500). */
+  seenLimit?: number;
+  /** Name whole-row statements too, forgetting every name after a statement that may change a table (PGlite). */
+  wholeRows?: boolean;
 }
 
 const WHOLE_ROW = /\b(?:select|returning)\s+\*|"\w+"\.\*/i;
+/** A statement that may change what a table's rows hold: DDL, and `do` blocks, which may run it. */
+const MAY_CHANGE_TABLES =
+  /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*(?:create|alter|drop|truncate|comment|do|import|reindex|grant|revoke|security)\b/i;
 const MAX_TEXT = 20_000;
+/**
+ * A named statement whose tables changed under it since it was prepared: "cached plan must not change result type"
+ * (SQLSTATE 0A000, which other unsupported features share, so the message is checked too).
+ */
+export function planChanged(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
 
-export function statementNames(limit = 200, seenLimit = 500): StatementNames {
-  const names = new Map<string, string>();
+export function statementNames(options: StatementNamesOptions = {}): StatementNames {
+  const { limit = 200, seenLimit = 500, wholeRows = false } = options;
+  let names = new Map<string, string>();
   // Texts sent once so far; emptied when full, so texts that never repeat cannot grow it without bound.
   let seen = new Set<string>();
   let stopped = false;
+  // Names are never given twice: after forget() a session may still hold a statement by an old name.
+  let given = 0;
+  const forget = () => {
+    names = new Map();
+    seen = new Set();
+  };
   return {
     nameOf(text) {
       if (stopped) return undefined;
       const known = names.get(text);
       if (known !== undefined) return known;
-      if (names.size >= limit || text.length > MAX_TEXT || WHOLE_ROW.test(text)) return undefined;
+      if (wholeRows && MAY_CHANGE_TABLES.test(text)) {
+        forget();
+        return undefined;
+      }
+      if (names.size >= limit || text.length > MAX_TEXT || (!wholeRows && WHOLE_ROW.test(text))) return undefined;
       if (!seen.has(text)) {
         if (seen.size >= seenLimit) seen = new Set();
         seen.add(text);
         return undefined;
       }
       seen.delete(text);
-      const name = `fulcrum_${names.size + 1}`;
+      given += 1;
+      const name = `fulcrum_${given}`;
       names.set(text, name);
       return name;
     },
@@ -55,6 +93,7 @@ export function statementNames(limit = 200, seenLimit = 500): StatementNames {
     stop() {
       stopped = true;
     },
+    forget,
   };
 }
 
@@ -78,6 +117,7 @@ export function prepareStatements(client: pg.PoolClient, names: StatementNames):
         return (original({ name, text: config, values }) as Promise<unknown>).catch((error: unknown) => {
           const code = (error as { code?: unknown } | null)?.code;
           if (typeof code === 'string' && SESSION_NOT_OURS.has(code)) names.stop();
+          if (planChanged(error)) names.forget();
           throw error;
         });
       }
