@@ -5,6 +5,7 @@ import { lockCreatedOrderInline, payOrderInline } from '../orders/index.ts';
 import type { PaymentFact } from './facts.ts';
 import type { ConfirmContext, ConfirmResult } from './outcome.ts';
 import { transitionPayment } from './payment-status.ts';
+import { paymentColumnsSql } from './payment-columns.ts';
 import type { PaymentRow } from './payments.repository.ts';
 
 /**
@@ -66,7 +67,7 @@ export async function markPaidAtOnce(
       set status = 'SUCCEEDED', succeeded_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
           gateway_payment_intent_id = coalesce(${fact.paymentIntentId}::text, gateway_payment_intent_id)
       where id = (select id from pending_payment) and status = 'PENDING'
-      returning *
+      returning ${paymentColumnsSql()}
     ),
     ${payOrderInline({
       orderId: found.order_id,
@@ -78,7 +79,7 @@ export async function markPaidAtOnce(
       paymentStatus: 'SUCCEEDED',
     })},
     ${paymentUpdated}${inboxDone === undefined ? sql`` : sql`, ${inboxDone}`}
-    select (select count(*) from paid_order) as paid, paid_payment.*
+    select (select count(*) from paid_order) as paid, ${paymentColumnsSql('paid_payment')}
     from (select 1) as one left join paid_payment on true
     where fulcrum_require((select count(*) from paid_payment) = (select count(*) from paid_order),
                           'payment_and_order_not_paid_together')

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { InboxChunk, InboxRow } from '../webhooks/index.ts';
 import type { PaymentRef } from './facts.ts';
+import { paymentColumnsSql } from './payment-columns.ts';
 import * as repo from './payments.repository.ts';
 import type { PaymentRow } from './payments.repository.ts';
 
@@ -58,7 +59,7 @@ export async function paymentsForRefs(db: Executor, refs: readonly PaymentRef[])
   const [ids, sessions, intents] = [all('paymentId'), all('sessionId'), all('paymentIntentId')];
   if (ids.length + sessions.length + intents.length === 0) return [];
   const { rows } = await sql<PaymentRow>`
-    select * from payments
+    select ${paymentColumnsSql()} from payments
     where id = any(${ids}::text[]) or gateway_session_id = any(${sessions}::text[])
       or gateway_payment_intent_id = any(${intents}::text[])`.execute(db);
   return rows;
