@@ -230,7 +230,7 @@ export async function startPGliteThread(options: PGliteThreadOptions): Promise<P
       return result as Results<R>;
     },
     get closed() {
-      return state.stopped !== undefined || closing !== undefined;
+      return state.stopped !== undefined || state.closing;
     },
     close() {
       closing ??= (async () => {

@@ -35,7 +35,9 @@ const everyPaymentColumn: Exclude<keyof PaymentsTable, (typeof PAYMENT_COLUMNS)[
   true;
 void everyPaymentColumn;
 
-/** PAYMENT_COLUMNS as a select list, each qualified by `alias` if given. */
+const columnList = PAYMENT_COLUMNS.join(', ');
+
+/** PAYMENT_COLUMNS as a select list, each qualified by `alias` if given (the unqualified list built once). */
 export function paymentColumnsSql(alias?: string) {
-  return sql.raw(PAYMENT_COLUMNS.map((column) => (alias === undefined ? column : `${alias}.${column}`)).join(', '));
+  return sql.raw(alias === undefined ? columnList : PAYMENT_COLUMNS.map((column) => `${alias}.${column}`).join(', '));
 }
