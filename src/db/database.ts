@@ -15,12 +15,11 @@ import { PGliteDialect } from './pglite-dialect.ts';
 import { createPGlite, inProcess, neverLost, startPGliteThread, type PGliteHandle } from './pglite-thread.ts';
 import { startPGliteVacuum, type VacuumOptions } from './pglite-vacuum.ts';
 import { prepareStatements, statementNames } from './prepared.ts';
-import type { DB } from './schema.ts';
+import { INT8_OID, type DB } from './schema.ts';
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;
-/** The database or a transaction: repositories take either as their first argument. */
-export type Executor = Kysely<DB>;
+export type { Executor } from './schema.ts';
 
 export interface Database {
   db: Db;
@@ -66,7 +65,6 @@ export interface DatabaseOptions {
   vacuum?: Partial<VacuumOptions>;
 }
 
-const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {

@@ -1,9 +1,6 @@
-import { sql, type Kysely } from 'kysely';
-import { createWakeableLoop } from '../shared/wakeable-loop.ts';
-import type { DB } from './schema.ts';
-
-/** The database (database.ts's Executor, not imported from there: database.ts imports this file). */
-type Executor = Kysely<DB>;
+import { sql } from 'kysely';
+import { startPeriodic, type Periodic } from '../shared/wakeable-loop.ts';
+import type { Executor } from './schema.ts';
 
 /**
  * PGlite runs PostgreSQL in single-user mode, where no checkpointer process runs: no checkpoint ever happens by
@@ -43,10 +40,8 @@ export async function checkpointIfDue(db: Executor, afterBytes: number): Promise
   return true;
 }
 
-export interface PGliteCheckpoints {
-  /** No more checks; resolves when the one in hand (and its checkpoint) has finished. */
-  stop(): Promise<void>;
-}
+/** stop(): no more checks; resolves when the one in hand (and its checkpoint) has finished. */
+export type PGliteCheckpoints = Periodic;
 
 export interface CheckpointOptions {
   /** Default CHECKPOINT_CHECK_MS. */
@@ -60,14 +55,5 @@ export interface CheckpointOptions {
 /** The checks, on an unref'd timer: they never keep the process alive. */
 export function startPGliteCheckpoints(db: Executor, options: CheckpointOptions): PGliteCheckpoints {
   const afterBytes = options.afterBytes ?? CHECKPOINT_AFTER_BYTES;
-  const loop = createWakeableLoop({
-    pass: async () => {
-      await checkpointIfDue(db, afterBytes);
-      return false;
-    },
-    idleMs: options.everyMs ?? CHECKPOINT_CHECK_MS,
-    onError: options.onError,
-  });
-  loop.start({ firstPassNow: false });
-  return { stop: () => loop.stop() };
+  return startPeriodic(() => checkpointIfDue(db, afterBytes), options.everyMs ?? CHECKPOINT_CHECK_MS, options.onError);
 }

@@ -10,8 +10,8 @@ import {
   type TypeParsers,
 } from './pglite-statements.ts';
 import { statementNames, type StatementNames } from './prepared.ts';
+import { INT8_OID } from './schema.ts';
 
-const INT8_OID = 20;
 const int8 = (v: string) => Number(v);
 
 /** The array types whose serializers and parsers PGlite.create adds to its own (PGlite 0.5's _initArrayTypes). */
@@ -27,7 +27,7 @@ export const ARRAY_TYPES = `
 export function createPGlite(dataDir: string | undefined): Promise<PGlite> {
   return PGlite.create({
     ...(dataDir === undefined ? {} : { dataDir }),
-    // Counters and sums fit in a double for any real shop; numeric stays a string.
+    // numeric stays a string.
     parsers: { [INT8_OID]: int8 },
     startParams: [...PGlite.defaultStartParams, ...PGLITE_WAL_SETTINGS],
   });

@@ -1,9 +1,6 @@
-import { sql, type Kysely } from 'kysely';
-import { createWakeableLoop } from '../shared/wakeable-loop.ts';
-import type { DB } from './schema.ts';
-
-/** The database (database.ts's Executor, not imported from there: database.ts imports this file). */
-type Executor = Kysely<DB>;
+import { sql } from 'kysely';
+import { startPeriodic, type Periodic } from '../shared/wakeable-loop.ts';
+import type { Executor } from './schema.ts';
 
 /**
  * PGlite runs PostgreSQL in single-user mode, where the autovacuum launcher does not run: no table is ever vacuumed
@@ -60,10 +57,8 @@ export async function vacuumDue(db: Executor): Promise<TableDue[]> {
   return due;
 }
 
-export interface PGliteVacuum {
-  /** No more checks; resolves when the one in hand (and its vacuums) has finished. */
-  stop(): Promise<void>;
-}
+/** stop(): no more checks; resolves when the one in hand (and its vacuums) has finished. */
+export type PGliteVacuum = Periodic;
 
 export interface VacuumOptions {
   /** Default VACUUM_CHECK_MS. */
@@ -74,14 +69,5 @@ export interface VacuumOptions {
 
 /** The checks, on an unref'd timer: they never keep the process alive. */
 export function startPGliteVacuum(db: Executor, options: VacuumOptions): PGliteVacuum {
-  const loop = createWakeableLoop({
-    pass: async () => {
-      await vacuumDue(db);
-      return false;
-    },
-    idleMs: options.everyMs ?? VACUUM_CHECK_MS,
-    onError: options.onError,
-  });
-  loop.start({ firstPassNow: false });
-  return { stop: () => loop.stop() };
+  return startPeriodic(() => vacuumDue(db), options.everyMs ?? VACUUM_CHECK_MS, options.onError);
 }

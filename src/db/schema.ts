@@ -1,4 +1,10 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Kysely } from 'kysely';
+
+/** The database or a transaction: repositories take either as their first argument. */
+export type Executor = Kysely<DB>;
+
+/** PostgreSQL's type id of `bigint` (int8), read as a number: counters and sums fit in a double for any real shop. */
+export const INT8_OID = 20;
 
 /** A timestamp the database fills in unless the insert gives one. */
 type CreatedAt = ColumnType<Date, Date | undefined, Date>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { createWakeableLoop } from './wakeable-loop.ts';
+import { createWakeableLoop, startPeriodic } from './wakeable-loop.ts';
 
 const HOUR = 3_600_000;
 const unexpected = (error: unknown): void => assert.fail(String(error));
@@ -166,5 +166,53 @@ describe('the wakeable loop (inbox worker and job scheduler)', () => {
       await sleep(INTERVAL + 50);
       assert.equal(state.started, 2, 'no pass after stop');
     });
+  });
+});
+
+describe('upkeep on a timer (startPeriodic: PGlite vacuum and checkpoints)', () => {
+  it('runs first after the interval, not at once; a run that throws is handed on and the next still runs', async () => {
+    const errors: unknown[] = [];
+    let runs = 0;
+    const periodic = startPeriodic(
+      async () => {
+        runs += 1;
+        if (runs === 1) throw new Error('first run fails');
+      },
+      20,
+      (error) => errors.push(error),
+    );
+    await settle();
+    assert.equal(runs, 0, 'nothing at start');
+    const until = performance.now() + 5_000;
+    while (runs < 3 && performance.now() < until) await sleep(5);
+    assert.ok(runs >= 3, `${runs} runs`);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /first run fails/);
+    await periodic.stop();
+    const stoppedAt = runs;
+    await sleep(60);
+    assert.equal(runs, stoppedAt, 'no run after stop');
+  });
+
+  it('stop waits for the run in hand', async () => {
+    let release!: () => void;
+    let finished = false;
+    const periodic = startPeriodic(
+      async () => {
+        await new Promise<void>((resolve) => (release = resolve));
+        finished = true;
+      },
+      5,
+      unexpected,
+    );
+    const until = performance.now() + 5_000;
+    while (release === undefined && performance.now() < until) await sleep(2);
+    let stopped = false;
+    const stopping = periodic.stop().then(() => (stopped = true));
+    await settle();
+    assert.equal(stopped, false, 'still running');
+    release();
+    await stopping;
+    assert.equal(finished, true);
   });
 });

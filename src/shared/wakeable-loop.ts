@@ -94,6 +94,32 @@ export function createWakeableLoop(options: WakeableLoopOptions): WakeableLoop {
   };
 }
 
+/** Upkeep on a timer: stop() ends it, resolving when the pass in hand has finished. */
+export interface Periodic {
+  stop(): Promise<void>;
+}
+
+/**
+ * `run` every `everyMs` on an unref'd timer (the first after `everyMs`: upkeep never keeps the process alive nor
+ * delays its start), never two at once; one that throws goes to `onError` and the next runs as planned.
+ */
+export function startPeriodic(
+  run: () => Promise<unknown>,
+  everyMs: number,
+  onError: (error: unknown) => void,
+): Periodic {
+  const loop = createWakeableLoop({
+    pass: async () => {
+      await run();
+      return false;
+    },
+    idleMs: everyMs,
+    onError,
+  });
+  loop.start({ firstPassNow: false });
+  return { stop: () => loop.stop() };
+}
+
 /** `minIntervalMs`: passes start at least that far apart; a wake sooner is held on one timer with every other till then. */
 function intervalGate(minIntervalMs: number) {
   let lastBegan = -Infinity;
