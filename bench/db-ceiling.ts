@@ -1,8 +1,8 @@
 // The database ceiling (forked by bench/run.ts): Fulcrum's order transaction as plain SQL, no HTTP, on a
 // database of its own with Fulcrum's schema (its migrations), at a given concurrency, in a process of its own
 // (the layout of Fulcrum's: one Node process beside the database). PostgreSQL: a pg.Pool of that size;
-// PGlite: one in-memory PGlite, as Fulcrum's embedded default, the callers queueing for its one session, its
-// repeated statements sent by name as Fulcrum's are.
+// PGlite: one PGlite (in memory, or its files in CEILING_PGLITE_DIR as Fulcrum's default), the callers queueing for
+// its one session, its repeated statements sent by name as Fulcrum's are.
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import pg from 'pg';
@@ -104,9 +104,12 @@ export interface CeilingResult {
 
 const SEED = { products: 50, customers: 64 };
 
-async function open(url: string | undefined): Promise<{ pool(size: number): Query & { end(): Promise<void> } }> {
+async function open(
+  url: string | undefined,
+  pgliteDir: string | undefined,
+): Promise<{ pool(size: number): Query & { end(): Promise<void> } }> {
   if (url === undefined) {
-    const pglite = await PGlite.create();
+    const pglite = await PGlite.create(pgliteDir === undefined ? {} : { dataDir: pgliteDir });
     await migrateToLatest(new Kysely<any>({ dialect: new PGliteDialect(inProcess(pglite)) }));
     // Named statements, as Fulcrum sends them on PGlite (pglite-statements.ts).
     const named = pgliteQuery(pglite, statementNames());
@@ -194,12 +197,14 @@ async function runCeiling(
   };
 }
 
-const database = open(process.env.CEILING_DATABASE_URL || undefined).then(async (db) => {
-  const pool = db.pool(1);
-  await seed(pool);
-  await pool.end();
-  return db;
-});
+const database = open(process.env.CEILING_DATABASE_URL || undefined, process.env.CEILING_PGLITE_DIR || undefined).then(
+  async (db) => {
+    const pool = db.pool(1);
+    await seed(pool);
+    await pool.end();
+    return db;
+  },
+);
 
 process.on('message', (message: { id: number; job: CeilingJob }) => {
   database

@@ -48,6 +48,12 @@ export function forkWorker<J, R>(file: string, env: Record<string, string> = {})
 /** The load generator: autocannon and the paced webhook sender in a process of their own. */
 export const startLoadGenerator = (): Worker<Job, LoadResult> => forkWorker<Job, LoadResult>('./load-child.ts');
 
-/** The database ceiling's process; `url` a fresh PostgreSQL database, undefined for PGlite in memory. */
-export const startDbCeiling = (url: string | undefined): Worker<CeilingJob, CeilingResult> =>
-  forkWorker<CeilingJob, CeilingResult>('./db-ceiling.ts', { CEILING_DATABASE_URL: url ?? '' });
+/**
+ * The database ceiling's process; `url` a fresh PostgreSQL database, undefined for PGlite: in memory, or with its
+ * files in `pgliteDir`.
+ */
+export const startDbCeiling = (url: string | undefined, pgliteDir?: string): Worker<CeilingJob, CeilingResult> =>
+  forkWorker<CeilingJob, CeilingResult>('./db-ceiling.ts', {
+    CEILING_DATABASE_URL: url ?? '',
+    CEILING_PGLITE_DIR: pgliteDir ?? '',
+  });

@@ -7,6 +7,8 @@ export interface Options {
   rows: Set<Row>;
   quick: boolean;
   databaseUrl: string | undefined;
+  /** PGlite (no databaseUrl) with its files on disk, Fulcrum's default, rather than in memory. */
+  pgliteFiles: boolean;
   /** Seconds of each closed-loop row; its warm-up is a quarter of it (at least 1 s). */
   seconds: number;
   /** Payments of each webhook row at `rate`, and of the backlog. */
@@ -52,6 +54,7 @@ export function parseOptions(env: Record<string, string | undefined>, argv: read
     rows,
     quick,
     databaseUrl: env.BENCH_DATABASE_URL === '' ? undefined : env.BENCH_DATABASE_URL,
+    pgliteFiles: env.BENCH_PGLITE_FILES === '1',
     seconds: count(env, 'BENCH_SECONDS', quick ? 3 : 10),
     payments: count(env, 'BENCH_PAYMENTS', quick ? 200 : 1000),
     rate: count(env, 'BENCH_RATE', 200),
@@ -61,4 +64,10 @@ export function parseOptions(env: Record<string, string | undefined>, argv: read
     soakSeconds: count(env, 'BENCH_SOAK_SECONDS', 600),
     profile: env.BENCH_PROFILE === '1',
   };
+}
+
+/** The database the header line names. */
+export function databaseName(o: Pick<Options, 'databaseUrl' | 'pgliteFiles'>): string {
+  if (o.databaseUrl !== undefined) return 'PostgreSQL';
+  return o.pgliteFiles ? 'PGlite (files in DATA_DIR)' : 'PGlite (memory)';
 }

@@ -11,7 +11,7 @@ import type { BenchContext } from './context.ts';
 import { benchHttp } from './http-rows.ts';
 import { call, expectStatus, startFulcrum } from './lib.ts';
 import { startDbCeiling, startLoadGenerator, type LoadResult } from './load.ts';
-import { parseOptions, type Options } from './options.ts';
+import { databaseName, parseOptions, type Options } from './options.ts';
 import { benchOrders } from './order-rows.ts';
 import { formatProfile, readProfiles, summarizeProfile } from './profile.ts';
 import { benchSoak } from './soak.ts';
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.env, process.argv.slice(2));
   const [l1, l5, l15] = loadavg().map((v) => v.toFixed(2));
   console.log(
-    `npm run bench: ${o.databaseUrl === undefined ? 'PGlite (memory)' : 'PostgreSQL'}, node ${process.version}, ` +
+    `npm run bench: ${databaseName(o)}, node ${process.version}, ` +
       `${availableParallelism()} cores, load average ${l1} ${l5} ${l15} (1, 5, 15 min)` +
       `${o.quick ? ', quick' : ''}; rows: ${[...o.rows].join(', ')}`,
   );
@@ -163,7 +163,8 @@ async function main(): Promise<void> {
     maxNetworkRetries: 0,
   });
   const fulcrumEnv: Record<string, string> = {
-    DATABASE_URL: serverDb?.url ?? 'memory://',
+    // Unset with BENCH_PGLITE_FILES: PGlite's files in DATA_DIR/pgdata, Fulcrum's default.
+    ...(serverDb === undefined && o.pgliteFiles ? {} : { DATABASE_URL: serverDb?.url ?? 'memory://' }),
     DATA_DIR: join(dir, 'data'),
     JWT_SECRET: randomBytes(32).toString('hex'),
     SANDBOX_PORT: 'off',
@@ -213,7 +214,7 @@ async function main(): Promise<void> {
     let peak: LoadResult | undefined;
     if (o.rows.has('orders')) {
       ceilingDb = o.databaseUrl === undefined ? undefined : await freshServerDatabase(o.databaseUrl);
-      const ceiling = startDbCeiling(ceilingDb?.url);
+      const ceiling = startDbCeiling(ceilingDb?.url, o.pgliteFiles ? join(dir, 'ceiling-pgdata') : undefined);
       try {
         peak = await benchOrders(ctx, ceiling);
       } finally {

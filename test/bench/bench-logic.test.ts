@@ -5,7 +5,7 @@ import { groupByPayment, paymentIntentOf, signatureHeader, type SandboxEvent } f
 import { failures, formatRow, millis, percent, rate, times } from '../../bench/format.ts';
 import { busyText, parseEventLoopDelay } from '../../bench/context.ts';
 import { summarize } from '../../bench/lib.ts';
-import { parseOptions } from '../../bench/options.ts';
+import { databaseName, parseOptions } from '../../bench/options.ts';
 import { areaOf, formatProfile, summarizeProfile, type CpuProfile } from '../../bench/profile.ts';
 
 // The bench's own logic (bench/README.md): what it computes from its measurements, not the measurements.
@@ -183,6 +183,10 @@ describe('the bench settings', () => {
     assert.deepEqual([...o.rows], ['catalog', 'drain']);
     assert.deepEqual([o.quick, o.seconds, o.payments, o.backlog], [true, 3, 200, 500]);
     assert.equal(parseOptions({ BENCH_DATABASE_URL: '' }, []).databaseUrl, undefined);
+    assert.equal(databaseName(parseOptions({}, [])), 'PGlite (memory)');
+    assert.equal(databaseName(parseOptions({ BENCH_PGLITE_FILES: '1' }, [])), 'PGlite (files in DATA_DIR)');
+    const server = { BENCH_DATABASE_URL: 'postgres://x/y', BENCH_PGLITE_FILES: '1' };
+    assert.equal(databaseName(parseOptions(server, [])), 'PostgreSQL', 'a server wins over PGlite files');
     assert.throws(() => parseOptions({ BENCH_ONLY: 'orders,everything' }, []), /unknown row everything/);
     assert.throws(() => parseOptions({ BENCH_RATE: '0' }, []), /BENCH_RATE must be a whole number ≥ 1/);
     assert.throws(() => parseOptions({ BENCH_SECONDS: 'ten' }, []), /BENCH_SECONDS/);
