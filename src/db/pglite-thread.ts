@@ -27,7 +27,7 @@ export const ARRAY_TYPES = `
 export function createPGlite(dataDir: string | undefined): Promise<PGlite> {
   return PGlite.create({
     ...(dataDir === undefined ? {} : { dataDir }),
-    // numeric stays a string.
+    // bigint as a number (schema.ts, INT8_OID); numeric stays a string.
     parsers: { [INT8_OID]: int8 },
     startParams: [...PGlite.defaultStartParams, ...PGLITE_WAL_SETTINGS],
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { eventually } from '../../test/helpers.ts';
 import { createWakeableLoop, startPeriodic } from './wakeable-loop.ts';
 
 const HOUR = 3_600_000;
@@ -22,6 +23,16 @@ function gatedPasses(more: () => boolean = () => false) {
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i += 1) await tick();
+}
+
+/** `stop()` does not resolve while the pass in hand runs, and resolves once `release` lets that pass end. */
+async function assertStopWaits(stop: () => Promise<void>, release: () => void, message: string): Promise<void> {
+  let stopped = false;
+  const stopping = stop().then(() => (stopped = true));
+  await settle();
+  assert.equal(stopped, false, message);
+  release();
+  await stopping;
 }
 
 describe('the wakeable loop (inbox worker and job scheduler)', () => {
@@ -98,12 +109,11 @@ describe('the wakeable loop (inbox worker and job scheduler)', () => {
     loop.wake();
     await settle();
     assert.equal(calls, 2);
-    let stopped = false;
-    const stopping = loop.stop().then(() => (stopped = true));
-    await settle();
-    assert.equal(stopped, false, 'stop waits for the pass in hand');
-    release();
-    await stopping;
+    await assertStopWaits(
+      () => loop.stop(),
+      () => release(),
+      'stop waits for the pass in hand',
+    );
     loop.wake();
     await settle();
     assert.equal(calls, 2, 'no pass after stop');
@@ -183,9 +193,7 @@ describe('upkeep on a timer (startPeriodic: PGlite vacuum and checkpoints)', () 
     );
     await settle();
     assert.equal(runs, 0, 'nothing at start');
-    const until = performance.now() + 5_000;
-    while (runs < 3 && performance.now() < until) await sleep(5);
-    assert.ok(runs >= 3, `${runs} runs`);
+    assert.ok(await eventually(async () => runs >= 3, 5_000), `${runs} runs`);
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /first run fails/);
     await periodic.stop();
@@ -195,7 +203,7 @@ describe('upkeep on a timer (startPeriodic: PGlite vacuum and checkpoints)', () 
   });
 
   it('stop waits for the run in hand', async () => {
-    let release!: () => void;
+    let release: (() => void) | undefined;
     let finished = false;
     const periodic = startPeriodic(
       async () => {
@@ -205,14 +213,12 @@ describe('upkeep on a timer (startPeriodic: PGlite vacuum and checkpoints)', () 
       5,
       unexpected,
     );
-    const until = performance.now() + 5_000;
-    while (release === undefined && performance.now() < until) await sleep(2);
-    let stopped = false;
-    const stopping = periodic.stop().then(() => (stopped = true));
-    await settle();
-    assert.equal(stopped, false, 'still running');
-    release();
-    await stopping;
+    assert.ok(await eventually(async () => release !== undefined, 5_000), 'a run began');
+    await assertStopWaits(
+      () => periodic.stop(),
+      () => release!(),
+      'still running',
+    );
     assert.equal(finished, true);
   });
 });
