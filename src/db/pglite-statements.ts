@@ -104,7 +104,8 @@ function serialize(
   return (value as { toString(): string }).toString(); // PGlite.query's own fallback for a type without one
 }
 
-function frames(...parts: Uint8Array[]): Uint8Array {
+/** Byte arrays one after another in one new array. */
+export function frames(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -4,6 +4,7 @@ import {
   ARRAY_TYPES,
   createPGlite,
   describeError,
+  rawAnswer,
   type PGliteThreadOptions,
   type Reply,
   type Request,
@@ -43,13 +44,10 @@ port.on('message', (request: Request) => {
     return;
   }
   if (request.kind === 'protocol') {
-    // Under PGlite's query lock, so it never lands between the steps of a PGlite.query; synced to the files after.
-    pglite
-      .runExclusive(() => pglite.execProtocolRaw(request.message))
-      .then(
-        (bytes) => port.postMessage({ id: request.id, bytes } satisfies Reply, [bytes.buffer as ArrayBuffer]),
-        (error: unknown) => post({ id: request.id, error: describeError(error) }),
-      );
+    rawAnswer(pglite, request.message).then(
+      (bytes) => port.postMessage({ id: request.id, bytes } satisfies Reply, [bytes.buffer as ArrayBuffer]),
+      (error: unknown) => post({ id: request.id, error: describeError(error) }),
+    );
     return;
   }
   pglite.query(request.text, request.values as unknown[]).then(

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { messages, protocol, type PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
 import { openDatabase, type Database } from './database.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -12,10 +15,12 @@ import {
   connect,
   createPGlite,
   inProcess,
+  rawAnswer,
   startPGliteThread,
   type PGliteHandle,
   type PGliteThread,
 } from './pglite-thread.ts';
+import { frames } from './pglite-statements.ts';
 import { statementNames } from './prepared.ts';
 
 const SETUP = `create table t (id text primary key, n bigint, at timestamptz, doc jsonb, tags text[], ok boolean, price numeric(12,2), raw bytea)`;
@@ -301,5 +306,56 @@ describe('PGlite through Kysely: one session, statements outside transactions no
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// What PGlite's thread runs for a named statement (pglite-thread-worker.ts): one exchange, its answer as bytes.
+describe("rawAnswer: one exchange's answer as PGlite's bytes", () => {
+  let pglite: PGlite;
+  const { parse, bind, describe: describeMessage, execute, sync } = protocol.serialize;
+  const exchange = (text: string) =>
+    frames(parse({ text }), bind({}), describeMessage({ type: 'P' }), execute({}), sync());
+  const answered = (bytes: Uint8Array) => {
+    const got: string[] = [];
+    new protocol.Parser().parse(bytes, (message) => got.push(message.name));
+    return got;
+  };
+  before(async () => {
+    pglite = await createPGlite(undefined);
+  });
+  after(() => pglite.close());
+
+  it('gives the bytes execProtocolRaw gives, whole when PGlite writes them in several pieces', async () => {
+    // 2,000 rows of 1 KB: far more than PGlite sends in one write.
+    const text = `select i, repeat('x', 1000) as pad from generate_series(1, 2000) as i`;
+    const bytes = await rawAnswer(pglite, exchange(text));
+    assert.ok(bytes.length > 2_000_000);
+    assert.deepEqual(bytes, await pglite.execProtocolRaw(exchange(text)));
+    const names = answered(bytes);
+    assert.equal(names.filter((name) => name === 'dataRow').length, 2000);
+    assert.deepEqual(names.slice(-2), ['commandComplete', 'readyForQuery']);
+    // An error is in the bytes, not thrown (the main thread parses it), and the session goes on.
+    const failed = await rawAnswer(pglite, exchange('select 1 / 0'));
+    new protocol.Parser().parse(failed, (message) => {
+      if (message instanceof messages.DatabaseError) assert.equal(message.code, '22012');
+    });
+    assert.ok(answered(failed).includes('error'));
+    assert.ok(answered(await rawAnswer(pglite, exchange('select 1'))).includes('dataRow'));
+  });
+
+  it('keeps nothing once it has answered (execProtocolRaw kept every message it parsed: RSS grew in the soak)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heapAfter = async (calls: number) => {
+      const message = exchange(`select 'a fairly long text for a column, like a product name' as name, 42 as n`);
+      for (let i = 0; i < calls; i += 1) await rawAnswer(pglite, message);
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const warm = await heapAfter(2_000);
+    const grown = (await heapAfter(20_000)) - warm;
+    // Keeping each answer's 6 parsed messages is ≈ 0.5 KB a call: ≈ 10 MB here.
+    assert.ok(grown < 3_000_000, `heap grew ${grown} bytes over 20,000 answers`);
   });
 });
