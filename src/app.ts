@@ -254,7 +254,6 @@ function routedPaths(registry: RouteRegistry): (path: string) => boolean {
   };
 }
 
-/** `handler` for the paths `applies` names; every other request passes by untouched. */
 /**
  * The security headers of an API or operations answer (JSON, an image's bytes, metrics: never a page): nothing may
  * load or frame it (a CSP of `default-src 'none'` with `frame-ancestors 'none'`, and X-Frame-Options for older
@@ -275,6 +274,7 @@ function apiSecurityHeaders(res: Response): void {
   for (const [name, value] of API_SECURITY_HEADERS) res.setHeader(name, value);
 }
 
+/** `handler` for the paths `applies` names; every other request passes by untouched. */
 function only(applies: (path: string) => boolean, handler: RequestHandler): RequestHandler {
   return (req, res, next) => {
     if (applies(req.path)) handler(req, res, next);
