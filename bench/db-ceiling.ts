@@ -3,13 +3,12 @@
 // (the layout of Fulcrum's: one Node process beside the database). PostgreSQL: a pg.Pool of that size;
 // PGlite: one PGlite (in memory, or its files in CEILING_PGLITE_DIR as Fulcrum's default), the callers queueing for
 // its one session, its repeated statements sent by name as Fulcrum's are.
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { PGliteDialect } from '../src/db/pglite-dialect.ts';
-import { inProcess } from '../src/db/pglite-thread.ts';
+import { createPGlite, inProcess } from '../src/db/pglite-thread.ts';
 import { pgliteQuery } from '../src/db/pglite-statements.ts';
 import { statementNames } from '../src/db/prepared.ts';
 import { nowMs, summarize } from './lib.ts';
@@ -109,7 +108,8 @@ async function open(
   pgliteDir: string | undefined,
 ): Promise<{ pool(size: number): Query & { end(): Promise<void> } }> {
   if (url === undefined) {
-    const pglite = await PGlite.create(pgliteDir === undefined ? {} : { dataDir: pgliteDir });
+    // PGlite as Fulcrum opens it (its WAL settings and parsers), in this process's main thread.
+    const pglite = await createPGlite(pgliteDir);
     await migrateToLatest(new Kysely<any>({ dialect: new PGliteDialect(inProcess(pglite)) }));
     // Named statements, as Fulcrum sends them on PGlite (pglite-statements.ts).
     const named = pgliteQuery(pglite, statementNames());
