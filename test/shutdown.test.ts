@@ -155,7 +155,7 @@ describe('the database lost for good', () => {
       // Compared as a set: the logger buffers its lines and flushes a fatal one apart, so they are not written in order.
       const messages = lines.map((line) => line.msg).sort();
       assert.deepEqual(messages, [
-        'killing the thread',
+        'ending the thread',
         'stopped',
         'stopper ran',
         'the database is lost for good: stopping, exit code 1',

@@ -142,8 +142,8 @@ function typeCodecs(arrayTypes: readonly { oid: number; typarray: number }[]) {
 
 /**
  * The thread's messages: each request answered once by id; if the thread ends, every waiting request fails. Exported
- * for its test, which stands a fake in for the thread: a test must not stop a real one while it runs WebAssembly
- * (Node 24's V8 can then abort the whole process: "Check failed: jit_page…", seen under load in this file's tests).
+ * for its test, which stands a fake in for the thread to end it mid-statement: a test must not terminate a real one
+ * whose PGlite is open (Node 24's V8 can then abort the whole process: "Check failed: jit_page…", seen under load).
  */
 export function connect(worker: Pick<Worker, 'on' | 'postMessage' | 'ref' | 'unref'>) {
   const waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
