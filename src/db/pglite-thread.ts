@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { messages as messages_, PGlite, protocol, types, type Results } from '@electric-sql/pglite';
 import { PGLITE_WAL_SETTINGS } from './pglite-checkpoints.ts';
+import { PGLITE_ANALYZE_SETTINGS } from './pglite-vacuum.ts';
 import {
   forgetIfPlanChanged,
   frames,
@@ -48,7 +49,7 @@ export function createPGlite(dataDir: string | undefined): Promise<PGlite> {
     ...(dataDir === undefined ? {} : { dataDir }),
     // bigint as a number (schema.ts, INT8_OID); numeric stays a string.
     parsers: { [INT8_OID]: int8 },
-    startParams: [...PGlite.defaultStartParams, ...PGLITE_WAL_SETTINGS],
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_WAL_SETTINGS, ...PGLITE_ANALYZE_SETTINGS],
   });
 }
 

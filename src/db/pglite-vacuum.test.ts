@@ -69,6 +69,23 @@ describe('PGlite vacuums: single-user mode has no autovacuum, so Fulcrum vacuums
     );
   });
 
+  it('its analyses sample 3,000 rows, not 30,000: ten histogram buckets a column (PGLITE_ANALYZE_SETTINGS)', async () => {
+    assert.deepEqual((await sql`show default_statistics_target`.execute(database.db)).rows, [
+      { default_statistics_target: '10' },
+    ]);
+    await create('vac_sampled');
+    await sql`insert into vac_sampled (body) select md5(i::text) from generate_series(1, 20000) as i`.execute(
+      database.db,
+    );
+    assert.ok((await vacuumDue(database.db)).some((d) => d.table === 'vac_sampled'));
+    const { rows } = await sql<{ bounds: string }>`
+      select histogram_bounds::text as bounds from pg_stats where tablename = 'vac_sampled' and attname = 'body'`.execute(
+      database.db,
+    );
+    // PostgreSQL's default (100) would give 101 bounds.
+    assert.equal(rows[0]!.bounds.replace(/^\{|\}$/g, '').split(',').length, 11);
+  });
+
   it('rows only added make a table due for analysis alone once past the analyze threshold', async () => {
     await create('vac_appended');
     await sql`analyze vac_appended`.execute(database.db);
