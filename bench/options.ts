@@ -18,6 +18,8 @@ export interface Options {
   orderLines: number;
   starts: number;
   soakSeconds: number;
+  /** Orders a second the soak asks for; undefined: half the peak, measured first (so that two runs can ask alike). */
+  soakRate: number | undefined;
   profile: boolean;
 }
 
@@ -62,6 +64,8 @@ export function parseOptions(env: Record<string, string | undefined>, argv: read
     orderLines: count(env, 'BENCH_ORDER_LINES', 1),
     starts: count(env, 'BENCH_STARTS', quick ? 1 : 3),
     soakSeconds: count(env, 'BENCH_SOAK_SECONDS', 600),
+    soakRate:
+      env.BENCH_SOAK_RATE === undefined || env.BENCH_SOAK_RATE === '' ? undefined : count(env, 'BENCH_SOAK_RATE', 1),
     profile: env.BENCH_PROFILE === '1',
   };
 }

@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       await webhookRows(ctx, o, sandbox.url, stripe);
     }
     if (o.rows.has('reset')) await benchReset(fulcrum.baseUrl, emails);
-    if (o.rows.has('soak')) await benchSoak(ctx, o.soakSeconds, peak);
+    if (o.rows.has('soak')) await benchSoak(ctx, o.soakSeconds, o.soakRate, peak);
     await fulcrum.stop();
     if (o.profile) printProfiles(profileDir, ctx.windows);
   } finally {

@@ -6,24 +6,35 @@ import type { LoadResult } from './load.ts';
 const MB = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1024 / 1024).toFixed(0)} MB`);
 
 /**
- * `npm run bench -- --soak`: Fulcrum's resident memory before and after `seconds` of orders at half the peak order
- * rate (64 clients, measured here unless given), sampled after every chunk of at most 5 minutes (the customers
- * log in again between chunks: access tokens last 15 minutes).
+ * `npm run bench -- --soak`: Fulcrum's resident memory before and after `seconds` of orders at `askedRate` a second or,
+ * without it, half the peak order rate (64 clients, measured here unless given), sampled after every chunk of at
+ * most 5 minutes (the customers log in again between chunks: access tokens last 15 minutes).
  */
-export async function benchSoak(ctx: BenchContext, seconds: number, peak?: LoadResult): Promise<void> {
-  const measuredPeak =
-    peak ??
-    (
-      await closedLoop(ctx, {
-        url: ctx.base,
-        connections: 64,
-        request: { type: 'order', tokens: ctx.tokens, products: ctx.products, lines: ctx.orderLines },
-      })
-    ).result;
-  const target = Math.max(1, Math.floor(measuredPeak.rps / 2));
-  console.log(
-    `\nSoak: orders at ${rate(target)} (half the peak of ${rate(measuredPeak.rps)}, 64 clients) for ${seconds} s`,
-  );
+export async function benchSoak(
+  ctx: BenchContext,
+  seconds: number,
+  askedRate?: number,
+  peak?: LoadResult,
+): Promise<void> {
+  let target: number;
+  if (askedRate !== undefined) {
+    target = askedRate;
+    console.log(`\nSoak: orders at ${rate(target)} (BENCH_SOAK_RATE, 64 clients) for ${seconds} s`);
+  } else {
+    const measuredPeak =
+      peak ??
+      (
+        await closedLoop(ctx, {
+          url: ctx.base,
+          connections: 64,
+          request: { type: 'order', tokens: ctx.tokens, products: ctx.products, lines: ctx.orderLines },
+        })
+      ).result;
+    target = Math.max(1, Math.floor(measuredPeak.rps / 2));
+    console.log(
+      `\nSoak: orders at ${rate(target)} (half the peak of ${rate(measuredPeak.rps)}, 64 clients) for ${seconds} s`,
+    );
+  }
   const before = rssBytes(ctx.fulcrumPid);
   console.log(`  RSS before: ${MB(before)}`);
   let left = seconds;

@@ -191,6 +191,17 @@ describe('the bench settings', () => {
     assert.throws(() => parseOptions({ BENCH_RATE: '0' }, []), /BENCH_RATE must be a whole number ≥ 1/);
     assert.throws(() => parseOptions({ BENCH_SECONDS: 'ten' }, []), /BENCH_SECONDS/);
   });
+
+  it('the soak asks half the peak unless BENCH_SOAK_RATE names a rate', () => {
+    assert.equal(parseOptions({}, ['--soak']).soakRate, undefined);
+    assert.equal(parseOptions({ BENCH_SOAK_RATE: '' }, ['--soak']).soakRate, undefined);
+    assert.equal(parseOptions({ BENCH_SOAK_RATE: '300' }, ['--soak']).soakRate, 300);
+    assert.throws(
+      () => parseOptions({ BENCH_SOAK_RATE: '0' }, []),
+      /BENCH_SOAK_RATE must be a whole number ≥ 1, not 0/,
+    );
+    assert.throws(() => parseOptions({ BENCH_SOAK_RATE: '2.5' }, []), /BENCH_SOAK_RATE/);
+  });
 });
 
 describe('bench: the event-loop delay read from /metrics', () => {
