@@ -22,19 +22,7 @@ import {
 } from './pglite-thread.ts';
 import { frames } from './pglite-statements.ts';
 import { statementNames } from './prepared.ts';
-
-/**
- * Ends a real PGlite thread behind its handle's back, as a thread that dies does: the thread is asked to close PGlite
- * directly (the handle does not know), so it ends on its own once PGlite is closed. Not worker.terminate(): tearing
- * down a thread whose PGlite is open aborted this whole test process now and then in Node 24's V8 ("Check failed:
- * jit_page_->allocations_.erase(addr) == 1", CI runs in sessions 15 and 18; nodejs/node#64500 reports the same abort
- * under PGlite churn), even between statements.
- */
-async function endUnbidden(handle: PGliteThread) {
-  const ended = new Promise((resolve) => handle.worker.once('exit', resolve));
-  handle.worker.postMessage({ kind: 'close', id: -1 });
-  await ended;
-}
+import { endThreadUnbidden } from '../../test/pglite-thread-end.ts';
 
 const SETUP = `create table t (id text primary key, n bigint, at timestamptz, doc jsonb, tags text[], ok boolean, price numeric(12,2), raw bytea)`;
 
@@ -131,7 +119,7 @@ describe('PGlite on its own thread', () => {
   it('the thread dies: every later statement fails, it counts as closed and as lost', async () => {
     const doomed = await startPGliteThread({ dataDir: undefined, preparedStatements: true });
     assert.deepEqual((await doomed.query('select 1 as one', [])).rows, [{ one: 1 }]);
-    await endUnbidden(doomed);
+    await endThreadUnbidden(doomed.worker);
     assert.match((await doomed.lost).message, /PGlite's thread stopped \(exit code 0\)/);
     await assert.rejects(doomed.query('select 1', []), /PGlite's thread stopped/);
     await assert.rejects(doomed.query('select 1 as one', []), /PGlite's thread stopped/);
