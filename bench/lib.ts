@@ -179,3 +179,22 @@ export function rssBytes(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * A paced row's confirmation latencies (PAID seen − payment sent), the first `warm` payments apart from the rest;
+ * a payment never confirmed has none (the row counts it as not confirmed).
+ */
+export function pacedLatencies(
+  ids: readonly string[],
+  sentAt: readonly number[],
+  paidAt: ReadonlyMap<string, number>,
+  warm: number,
+): { warmup: number[]; measured: number[] } {
+  const warmup: number[] = [];
+  const measured: number[] = [];
+  ids.forEach((id, i) => {
+    const at = paidAt.get(id);
+    if (at !== undefined) (i < warm ? warmup : measured).push(at - sentAt[i]!);
+  });
+  return { warmup, measured };
+}

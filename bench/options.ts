@@ -14,6 +14,11 @@ export interface Options {
   /** Payments of each webhook row at `rate`, and of the backlog. */
   payments: number;
   rate: number;
+  /**
+   * Payments sent before each webhook row's `payments`, at its rate in the same stream, not counted
+   * (BENCH_WARM_PAYMENTS; default a quarter of `payments`, at least one second's worth; 0: none).
+   */
+  warmPayments: number;
   backlog: number;
   orderLines: number;
   starts: number;
@@ -52,14 +57,17 @@ export function parseOptions(env: Record<string, string | undefined>, argv: read
   else rows = new Set(ROWS.filter((r) => r !== 'soak'));
   if (soak) rows.add('soak');
   const quick = env.BENCH_QUICK === '1';
+  const payments = count(env, 'BENCH_PAYMENTS', quick ? 200 : 1000);
+  const paymentRate = count(env, 'BENCH_RATE', 200);
   return {
     rows,
     quick,
     databaseUrl: env.BENCH_DATABASE_URL === '' ? undefined : env.BENCH_DATABASE_URL,
     pgliteFiles: env.BENCH_PGLITE_FILES === '1',
     seconds: count(env, 'BENCH_SECONDS', quick ? 3 : 10),
-    payments: count(env, 'BENCH_PAYMENTS', quick ? 200 : 1000),
-    rate: count(env, 'BENCH_RATE', 200),
+    payments,
+    rate: paymentRate,
+    warmPayments: count(env, 'BENCH_WARM_PAYMENTS', Math.max(Math.ceil(payments / 4), paymentRate), 0),
     backlog: count(env, 'BENCH_BACKLOG', quick ? 300 : 2000),
     orderLines: count(env, 'BENCH_ORDER_LINES', 1),
     starts: count(env, 'BENCH_STARTS', quick ? 1 : 3),

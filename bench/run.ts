@@ -92,8 +92,10 @@ async function logins(base: string, emails: string[]): Promise<string[]> {
 }
 
 async function webhookRows(ctx: BenchContext, o: Options, sandboxUrl: string, stripe: Stripe): Promise<void> {
-  const single = o.rows.has('webhooks') ? o.payments : 0;
-  const whole = o.rows.has('sequences') ? o.payments : 0;
+  // Each paced row's payments follow its warm-up's in the same stream (benchPaced).
+  const paced = o.payments + o.warmPayments;
+  const single = o.rows.has('webhooks') ? paced : 0;
+  const whole = o.rows.has('sequences') ? paced : 0;
   const backlog = o.rows.has('drain') ? o.backlog : 0;
   // On PostgreSQL the drain row has a second part, the same number of payments stored first, then drained.
   const held = ctx.startApiProcess === undefined ? 0 : backlog;
@@ -105,7 +107,7 @@ async function webhookRows(ctx: BenchContext, o: Options, sandboxUrl: string, st
   );
   const listener = await listenForPaid(ctx);
   try {
-    const common = { rate: o.rate, secret: WEBHOOK_SECRET, dir: ctx.dir };
+    const common = { rate: o.rate, secret: WEBHOOK_SECRET, dir: ctx.dir, warm: o.warmPayments };
     if (single > 0) {
       await benchPaced(ctx, listener, payments.slice(0, single), {
         ...common,

@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { groupByPayment, paymentIntentOf, signatureHeader, type SandboxEvent } from '../../bench/events.ts';
 import { failures, formatRow, millis, percent, rate, times } from '../../bench/format.ts';
 import { busyText, parseEventLoopDelay } from '../../bench/context.ts';
-import { summarize } from '../../bench/lib.ts';
+import { pacedLatencies, summarize } from '../../bench/lib.ts';
 import { databaseName, parseOptions } from '../../bench/options.ts';
 import { areaOf, formatProfile, summarizeProfile, type CpuProfile } from '../../bench/profile.ts';
 
@@ -124,6 +124,19 @@ describe('the row formatting', () => {
     assert.match(line, /⚠ 4 non-2xx$/);
   });
 
+  it("keeps a paced row's warm-up latencies apart from the measured ones, and leaves out what was never confirmed", () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const sentAt = [0, 5, 10, 15, 20];
+    const paidAt = new Map([
+      ['a', 300],
+      ['b', 105],
+      ['c', 30],
+      ['e', 27],
+    ]);
+    assert.deepEqual(pacedLatencies(ids, sentAt, paidAt, 2), { warmup: [300, 100], measured: [20, 7] });
+    assert.deepEqual(pacedLatencies(ids, sentAt, paidAt, 0), { warmup: [], measured: [300, 100, 20, 7] });
+  });
+
   it('takes nearest-rank percentiles', () => {
     const s = summarize(Array.from({ length: 100 }, (_, i) => 100 - i));
     assert.deepEqual([s.p50, s.p99, s.max, s.n], [50, 99, 100, 100]);
@@ -190,6 +203,18 @@ describe('the bench settings', () => {
     assert.throws(() => parseOptions({ BENCH_ONLY: 'orders,everything' }, []), /unknown row everything/);
     assert.throws(() => parseOptions({ BENCH_RATE: '0' }, []), /BENCH_RATE must be a whole number ≥ 1/);
     assert.throws(() => parseOptions({ BENCH_SECONDS: 'ten' }, []), /BENCH_SECONDS/);
+  });
+
+  it('the paced webhook rows warm up with a quarter of their payments, at least one second of them, or as asked', () => {
+    assert.equal(parseOptions({}, []).warmPayments, 250, 'a quarter of 1000');
+    assert.equal(parseOptions({ BENCH_QUICK: '1' }, []).warmPayments, 200, 'one second at 200/s, more than 200 / 4');
+    assert.equal(parseOptions({ BENCH_PAYMENTS: '4000', BENCH_RATE: '500' }, []).warmPayments, 1000);
+    assert.equal(parseOptions({ BENCH_WARM_PAYMENTS: '0' }, []).warmPayments, 0, 'none');
+    assert.equal(parseOptions({ BENCH_WARM_PAYMENTS: '30' }, []).warmPayments, 30);
+    assert.throws(
+      () => parseOptions({ BENCH_WARM_PAYMENTS: '-1' }, []),
+      /BENCH_WARM_PAYMENTS must be a whole number ≥ 0/,
+    );
   });
 
   it('the soak asks half the peak unless BENCH_SOAK_RATE names a rate', () => {
