@@ -1,8 +1,8 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type QueryCreator, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { PARTIAL_INDEX } from '../../db/partial-index.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import type { MailsTable, MailStatusColumn } from '../../db/schema.ts';
+import type { DB, MailsTable, MailStatusColumn } from '../../db/schema.ts';
 import type { Cursor } from '../../shared/cursor.ts';
 import { newId } from '../../shared/ids.ts';
 import type { RenderedMail } from './templates.ts';
@@ -24,27 +24,45 @@ export async function insertMail(db: Executor, mail: NewMail, now: Date): Promis
 /**
  * Inserts the mails in one statement, each unless one exists for its event (`on conflict do nothing`). Two mails
  * with one key in the list: the first is kept, the others dropped before the insert. Returns how many were made;
- * an empty list sends nothing.
+ * an empty list sends nothing. With `outboxRead`, the same statement also marks those outbox rows read by the mail
+ * pass (`mailed_at`, where it is still null): the mails and the mark are written together or not at all, and with no
+ * mail to make the mark is sent alone.
  */
-export async function insertMails(db: Executor, mails: readonly NewMail[], now: Date): Promise<number> {
+export async function insertMails(
+  db: Executor,
+  mails: readonly NewMail[],
+  now: Date,
+  outboxRead: readonly number[] = [],
+): Promise<number> {
   const byKey = new Map<string, NewMail>();
   for (const mail of mails) if (!byKey.has(mail.eventKey)) byKey.set(mail.eventKey, mail);
-  if (byKey.size === 0) return 0;
-  const rows = await db
+  const mark = (qb: QueryCreator<DB>) =>
+    qb
+      .updateTable('outbox')
+      .set({ mailed_at: now })
+      .where('id', 'in', outboxRead)
+      .where('mailed_at', 'is', null)
+      .returning('id');
+  if (byKey.size === 0) {
+    if (outboxRead.length > 0) await mark(db).execute();
+    return 0;
+  }
+  const values = [...byKey.values()].map((mail) => ({
+    id: newId('eml'),
+    event_key: mail.eventKey,
+    user_id: mail.userId,
+    to_address: mail.to,
+    subject: mail.subject,
+    text_body: mail.text,
+    html_body: mail.html,
+    next_attempt_at: now,
+    created_at: now,
+  }));
+  // A data-modifying CTE runs once, to completion, whether or not the insert reads it (PostgreSQL's WITH).
+  const into = outboxRead.length === 0 ? db : db.with('outbox_read', mark);
+  const rows = await into
     .insertInto('mails')
-    .values(
-      [...byKey.values()].map((mail) => ({
-        id: newId('eml'),
-        event_key: mail.eventKey,
-        user_id: mail.userId,
-        to_address: mail.to,
-        subject: mail.subject,
-        text_body: mail.text,
-        html_body: mail.html,
-        next_attempt_at: now,
-        created_at: now,
-      })),
-    )
+    .values(values)
     .onConflict((oc) => oc.column('event_key').doNothing())
     .returning('id')
     .execute();

@@ -193,9 +193,10 @@ function orderMail(
 }
 
 /**
- * Makes the mails a batch of outbox events calls for (none for most), in the events' order, with one insert.
- * Refund mails: one per SUCCEEDED refund of the payment, whichever event brought it. Returns how many mails this
- * call made (a mail that existed for its key is not made again).
+ * Makes the mails a batch of outbox events calls for (none for most), in the events' order, with one insert that
+ * also marks the events' outbox rows read by the mail pass (`mailed_at`). Refund mails: one per SUCCEEDED refund of
+ * the payment, whichever event brought it. Returns how many mails this call made (a mail that existed for its key is
+ * not made again).
  */
 export async function mailsForEvents(
   db: Executor,
@@ -258,5 +259,10 @@ export async function mailsForEvents(
       vars: { name: order.name, orderId: order.id, ...mail.vars },
     });
   }
-  return queue.enqueueMany(db, mails, now);
+  return queue.enqueueMany(
+    db,
+    mails,
+    now,
+    events.map((e) => e.id),
+  );
 }

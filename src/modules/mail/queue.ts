@@ -19,9 +19,10 @@ export interface MailQueue {
   enqueue(db: Executor, mail: QueuedMail, now: Date): Promise<boolean>;
   /**
    * Several mails in one insert (the outbox pass's batch), each unless one exists for its key; for one key given
-   * twice, the first is kept. Returns how many this call made. An empty list sends no statement.
+   * twice, the first is kept. Returns how many this call made. An empty list sends no statement, unless
+   * `outboxRead` names outbox rows to mark read by the mail pass in that same statement (insertMails).
    */
-  enqueueMany(db: Executor, mails: readonly QueuedMail[], now: Date): Promise<number>;
+  enqueueMany(db: Executor, mails: readonly QueuedMail[], now: Date, outboxRead?: readonly number[]): Promise<number>;
   /** An account was deleted: its mails lose their address and text; pending ones are failed. */
   eraseUser(db: Executor, userId: string): Promise<void>;
 }
@@ -32,14 +33,14 @@ export function createMailQueue(shop: Shop): MailQueue {
       const rendered = renderMail(mail.template, mail.vars, shop);
       return insertMail(db, { ...rendered, eventKey: mail.eventKey, userId: mail.userId, to: mail.to }, now);
     },
-    enqueueMany(db, mails, now) {
+    enqueueMany(db, mails, now, outboxRead) {
       const rendered = mails.map((mail) => ({
         ...renderMail(mail.template, mail.vars, shop),
         eventKey: mail.eventKey,
         userId: mail.userId,
         to: mail.to,
       }));
-      return insertMails(db, rendered, now);
+      return insertMails(db, rendered, now, outboxRead);
     },
     eraseUser: eraseUserMails,
   };
