@@ -38,9 +38,9 @@ export interface MailWorkerDeps {
  * mails and the mark in one statement: a mail exists once per event whatever happens (its event key), and a row is
  * marked only with its mails. No transaction: on PGlite, whose one session a transaction holds from begin to commit,
  * a batch's reads and the rendering of up to 100 mails between them held every request and confirmation (issue 11:
- * 0.3–0.4 s every pass at 200 payments/s). Two passes at once (the job runs on one node at a time; tests do it) may
- * read the same rows: each mail is still made once, and each row marked once. The batch costs a constant number of
- * statements whatever its size: the select, at most five reads for its mails (mailsForEvents), the insert that
+ * 0.3–0.4 s every pass at 200 payments/s). Two passes at once (two `worker` nodes whose ticks meet) may read and
+ * render the same rows: each mail is still made once, and each row marked once. The batch costs a constant number
+ * of statements whatever its size: the select, at most five reads for its mails (mailsForEvents), the insert that
  * marks. Returns how many rows were read.
  */
 export async function mailFromOutbox(deps: MailWorkerDeps): Promise<number> {
