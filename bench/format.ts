@@ -63,3 +63,27 @@ export function formatRow(label: string, m: Measured, ceiling?: Measured & { lab
   }
   return cells.join(' ') + failures(m);
 }
+
+/**
+ * A row measured in several rounds, each beside its own ceiling measured just before it: the ratio of each round and
+ * their median (the lower middle one for an even count), so that the machine's drift between rounds — which moves
+ * both figures of a round together — does not decide the ratio. Undefined without a round whose ratio is finite.
+ */
+export function pairedRatio(
+  rounds: readonly { rps: number; ceiling: number }[],
+): { median: number; ratios: number[] } | undefined {
+  const ratios = rounds
+    .filter((r) => Number.isFinite(r.rps) && Number.isFinite(r.ceiling) && r.ceiling > 0)
+    .map((r) => r.rps / r.ceiling);
+  if (ratios.length === 0) return undefined;
+  const sorted = [...ratios].sort((a, b) => a - b);
+  return { median: sorted[Math.ceil(sorted.length / 2) - 1]!, ratios };
+}
+
+/** `label: 0.49× of bare Express, the median of 3 rounds (0.47×, 0.52×, 0.49×)`. */
+export function formatPaired(label: string, ceilingLabel: string, paired: ReturnType<typeof pairedRatio>): string {
+  if (paired === undefined) return `${label}: no round to compare with ${ceilingLabel}`;
+  const each = paired.ratios.map((r) => `${r.toFixed(2)}×`).join(', ');
+  const rounds = paired.ratios.length;
+  return `${label}: ${paired.median.toFixed(2)}× of ${ceilingLabel}, the median of ${rounds} round${rounds === 1 ? '' : 's'} (${each})`;
+}

@@ -11,6 +11,8 @@ export interface Options {
   pgliteFiles: boolean;
   /** Seconds of each closed-loop row; its warm-up is a quarter of it (at least 1 s). */
   seconds: number;
+  /** Rounds of the HTTP rows, each after its own ceiling (BENCH_HTTP_ROUNDS; default 3, quick 1). */
+  httpRounds: number;
   /** Payments of each webhook row at `rate`, and of the backlog. */
   payments: number;
   rate: number;
@@ -65,6 +67,7 @@ export function parseOptions(env: Record<string, string | undefined>, argv: read
     databaseUrl: env.BENCH_DATABASE_URL === '' ? undefined : env.BENCH_DATABASE_URL,
     pgliteFiles: env.BENCH_PGLITE_FILES === '1',
     seconds: count(env, 'BENCH_SECONDS', quick ? 3 : 10),
+    httpRounds: count(env, 'BENCH_HTTP_ROUNDS', quick ? 1 : 3),
     payments,
     rate: paymentRate,
     warmPayments: count(env, 'BENCH_WARM_PAYMENTS', Math.max(Math.ceil(payments / 4), paymentRate), 0),

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
         ? {}
         : { startApiProcess: () => startFulcrum({ ...fulcrumEnv, LOG_LEVEL: 'error' }, [], 'api') }),
     };
-    if (o.rows.has('catalog')) await benchHttp(ctx);
+    if (o.rows.has('catalog')) await benchHttp(ctx, o.httpRounds);
     let peak: LoadResult | undefined;
     if (o.rows.has('orders')) {
       ceilingDb = o.databaseUrl === undefined ? undefined : await freshServerDatabase(o.databaseUrl);

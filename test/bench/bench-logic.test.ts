@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { groupByPayment, paymentIntentOf, signatureHeader, type SandboxEvent } from '../../bench/events.ts';
-import { failures, formatRow, millis, percent, rate, times } from '../../bench/format.ts';
+import { failures, formatPaired, formatRow, millis, pairedRatio, percent, rate, times } from '../../bench/format.ts';
 import { busyText, parseEventLoopDelay } from '../../bench/context.ts';
 import { pacedLatencies, summarize } from '../../bench/lib.ts';
 import { databaseName, parseOptions } from '../../bench/options.ts';
@@ -137,6 +137,40 @@ describe('the row formatting', () => {
     assert.deepEqual(pacedLatencies(ids, sentAt, paidAt, 0), { warmup: [], measured: [300, 100, 20, 7] });
   });
 
+  it("takes the median of the rounds' ratios, each to its own ceiling, leaving out a round without a figure", () => {
+    const rounds = [
+      { rps: 10_000, ceiling: 25_000 }, // 0.40
+      { rps: 7_000, ceiling: 14_000 }, // 0.50: a slower minute moves both
+      { rps: 13_000, ceiling: 28_000 }, // 0.46
+    ];
+    const paired = pairedRatio(rounds)!;
+    assert.equal(paired.median.toFixed(2), '0.46');
+    assert.deepEqual(
+      paired.ratios.map((r) => r.toFixed(2)),
+      ['0.40', '0.50', '0.46'],
+    );
+    assert.equal(pairedRatio(rounds.slice(0, 2))!.median.toFixed(2), '0.40', 'even count: the lower middle');
+    assert.equal(
+      pairedRatio([
+        { rps: NaN, ceiling: 1 },
+        { rps: 5, ceiling: 0 },
+      ]),
+      undefined,
+    );
+    assert.deepEqual(
+      pairedRatio([
+        { rps: 1, ceiling: 0 },
+        { rps: 3, ceiling: 4 },
+      ])!.ratios,
+      [0.75],
+    );
+    assert.equal(
+      formatPaired('GET /x', 'bare Express', paired),
+      'GET /x: 0.46× of bare Express, the median of 3 rounds (0.40×, 0.50×, 0.46×)',
+    );
+    assert.equal(formatPaired('GET /x', 'bare Express', undefined), 'GET /x: no round to compare with bare Express');
+  });
+
   it('takes nearest-rank percentiles', () => {
     const s = summarize(Array.from({ length: 100 }, (_, i) => 100 - i));
     assert.deepEqual([s.p50, s.p99, s.max, s.n], [50, 99, 100, 100]);
@@ -203,6 +237,13 @@ describe('the bench settings', () => {
     assert.throws(() => parseOptions({ BENCH_ONLY: 'orders,everything' }, []), /unknown row everything/);
     assert.throws(() => parseOptions({ BENCH_RATE: '0' }, []), /BENCH_RATE must be a whole number ≥ 1/);
     assert.throws(() => parseOptions({ BENCH_SECONDS: 'ten' }, []), /BENCH_SECONDS/);
+  });
+
+  it('runs the HTTP rows in three rounds, one when quick, or as many as asked', () => {
+    assert.equal(parseOptions({}, []).httpRounds, 3);
+    assert.equal(parseOptions({ BENCH_QUICK: '1' }, []).httpRounds, 1);
+    assert.equal(parseOptions({ BENCH_HTTP_ROUNDS: '5' }, []).httpRounds, 5);
+    assert.throws(() => parseOptions({ BENCH_HTTP_ROUNDS: '0' }, []), /BENCH_HTTP_ROUNDS must be a whole number ≥ 1/);
   });
 
   it('the paced webhook rows warm up with a quarter of their payments, at least one second of them, or as asked', () => {
