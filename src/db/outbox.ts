@@ -1,5 +1,6 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { Executor } from './database.ts';
+import type { DB } from './schema.ts';
 
 /** `order.updated` as docs/api.md's Socket.IO section sends it (without eventId, which the outbox row carries). */
 export interface OrderUpdatedPayload {
@@ -49,4 +50,12 @@ export function appendOutboxInline(input: AppendOutboxInput, gate: string, name 
       from ${sql.table(gate)}
       returning id
     )`;
+}
+
+/**
+ * Marks outbox rows read by the mail pass (`mailed_at`, where it is still null). A builder, not a call: the mail
+ * repository sends it alone or as a data-modifying CTE of the insert that makes the rows' mails (insertMails).
+ */
+export function markOutboxMailed(qb: QueryCreator<DB>, ids: readonly number[], now: Date) {
+  return qb.updateTable('outbox').set({ mailed_at: now }).where('id', 'in', ids).where('mailed_at', 'is', null);
 }

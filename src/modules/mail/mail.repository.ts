@@ -1,5 +1,6 @@
 import { sql, type QueryCreator, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
+import { markOutboxMailed } from '../../db/outbox.ts';
 import { PARTIAL_INDEX } from '../../db/partial-index.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import type { DB, MailsTable, MailStatusColumn } from '../../db/schema.ts';
@@ -36,13 +37,7 @@ export async function insertMails(
 ): Promise<number> {
   const byKey = new Map<string, NewMail>();
   for (const mail of mails) if (!byKey.has(mail.eventKey)) byKey.set(mail.eventKey, mail);
-  const mark = (qb: QueryCreator<DB>) =>
-    qb
-      .updateTable('outbox')
-      .set({ mailed_at: now })
-      .where('id', 'in', outboxRead)
-      .where('mailed_at', 'is', null)
-      .returning('id');
+  const mark = (qb: QueryCreator<DB>) => markOutboxMailed(qb, outboxRead, now);
   if (byKey.size === 0) {
     if (outboxRead.length > 0) await mark(db).execute();
     return 0;
