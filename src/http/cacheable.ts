@@ -22,6 +22,9 @@ export function noneMatchHits(header: string | undefined, etag: string): boolean
 /**
  * A JSON answer already serialized, with its strong `ETag` and `Cache-Control`; `304 Not Modified` (no body)
  * when the request's `If-None-Match` names that ETag. Only for answers that are the same for everyone.
+ * The body goes out as it is kept, with its type and length set here: Express's `send` would parse and rebuild
+ * the Content-Type, look for an ETag and test freshness again on every read of the catalog (issue 11). A HEAD
+ * request gets the headers alone (Node's response drops the body).
  */
 export function sendCacheable(
   req: Request,
@@ -35,5 +38,8 @@ export function sendCacheable(
     res.status(304).end();
     return;
   }
-  res.type('application/json').send(answer.body);
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+  res.end(answer.body);
 }

@@ -54,6 +54,24 @@ describe('catalog: ETag, 304 and the cache', () => {
     }
   });
 
+  it('sends the kept bytes as JSON with their length in bytes, and a HEAD request the headers alone', async () => {
+    const id = await product();
+    await patch(id, { name: 'Théière — 茶壺' });
+    const path = `/api/v1/products/${id}`;
+    const res = await fetch(`${app.baseUrl}${path}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(res.headers.get('content-length'), String(bytes.length));
+    assert.ok(bytes.length > bytes.toString('utf8').length, 'the name spends more bytes than characters');
+    assert.equal(JSON.parse(bytes.toString('utf8')).name, 'Théière — 茶壺');
+    const head = await fetch(`${app.baseUrl}${path}`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(bytes.length));
+    assert.equal(head.headers.get('etag'), res.headers.get('etag'));
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+  });
+
   it('answers 304 without a body when If-None-Match names the ETag (W/, lists and * too), else 200', async () => {
     const path = `/api/v1/products/${await product()}`;
     const etag = (await get(path)).headers.get('etag')!;
