@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { call, createTestDatabase, testConfig, type TestDatabase } from '../../test/helpers.ts';
 import { buildApp, type BuiltApp } from '../app.ts';
-import { loggableUrl } from './access-log.ts';
+import { accessLog, loggableUrl } from './access-log.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createTokenService } from '../modules/auth/index.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -190,5 +190,28 @@ describe('the access log', () => {
     assert.doesNotMatch(debug.text(), new RegExp(token));
     assert.equal(loggableUrl('/admin?a=1&SETUP=abc&b=2#x'), '/admin?a=1&SETUP=[redacted]&b=2#x');
     assert.equal(loggableUrl('/admin?setupx=1'), '/admin?setupx=1');
+  });
+});
+
+describe('the access log below info', () => {
+  it('leaves requests alone at warn (no listener, no line) and follows each answer at info', () => {
+    const lines = sink(false);
+    for (const [level, listeners] of [
+      ['warn', 0],
+      ['error', 0],
+      ['info', 1],
+    ] as const) {
+      const res = new EventEmitter() as EventEmitter & { statusCode: number; getHeader(name: string): string };
+      Object.assign(res, { statusCode: 200, getHeader: () => 'rid' });
+      let passed = 0;
+      const middleware = accessLog(createLogger(level, { format: 'json', destination: lines }));
+      middleware({ method: 'GET', path: '/x', originalUrl: '/x' } as never, res as never, () => {
+        passed += 1;
+      });
+      assert.equal(passed, 1, level);
+      assert.equal(res.listenerCount('finish'), listeners, level);
+      res.emit('finish');
+    }
+    assert.equal(lines.lines().filter((l) => (JSON.parse(l) as { msg: string }).msg === 'request').length, 1);
   });
 });
