@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.ts';
@@ -11,6 +11,8 @@ import { docsRouter, buildOpenApiDocument } from './http/openapi.ts';
 import { answerClientError, errorHandler, sendProblem } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
 import type { ModuleContext } from './http/module-context.ts';
+import { apiSecurityHeaders } from './http/api-headers.ts';
+import { byBasePath } from './http/base-paths.ts';
 import { defineRoutes, RouteRegistry } from './http/routes.ts';
 import {
   authModule,
@@ -193,14 +195,19 @@ function httpApp(parts: {
     apiSecurityHeaders(res);
     next();
   });
-  app.use(
-    cors({
-      origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
-      exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'ETag'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-Match', 'If-None-Match'],
-      maxAge: 600,
-    }),
-  );
+  const crossOrigin = cors({
+    origin: (origin, cb) => cb(null, origin === undefined || config.CORS_ORIGINS.includes(origin)),
+    exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'ETag'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-Match', 'If-None-Match'],
+    maxAge: 600,
+  });
+  // An API request without Origin is no browser's cross-origin call: CORS headers would tell nobody anything, but
+  // a cache must still keep it apart from one with an Origin (Vary). Pages keep the headers they always had.
+  app.use((req, res, next) => {
+    if (req.headers.origin !== undefined || !routed(req.path)) return crossOrigin(req, res, next);
+    res.setHeader('Vary', 'Origin');
+    next();
+  });
   if (config.API_RATE_LIMIT_PER_MINUTE > 0) app.use(globalRateLimit(rateLimits, config.API_RATE_LIMIT_PER_MINUTE));
   // The API and operations routes before any file: an API request never costs a file-system lookup.
   app.use(routesStack(parts, routed, registry));
@@ -221,8 +228,8 @@ function httpApp(parts: {
 }
 
 /**
- * The modules' routes: raw-body webhook routes, JSON parsing, the routers, and 404 for the rest of their paths.
- * Any other path (a page, a file, the docs) leaves the router at once.
+ * The modules' routes: raw-body webhook routes' bytes, JSON parsing, the routers, and 404 for the rest of their
+ * paths. Any other path (a page, a file, the docs) leaves the router at once.
  */
 function routesStack(
   parts: { rawMounts: [string, Router][]; jsonMounts: [string, Router][] },
@@ -232,11 +239,11 @@ function routesStack(
   const stack = express.Router();
   registry.mounts.set(stack, '');
   stack.use((req, _res, next) => next(routed(req.path) ? undefined : 'router'));
-  // Webhooks verify signatures over the exact bytes, so they are mounted before any JSON parsing.
-  for (const [path, router] of parts.rawMounts)
-    stack.use(path, express.raw({ type: () => true, limit: '1mb' }), router);
+  // Webhooks verify signatures over the exact bytes, so theirs are read before any JSON parsing (which then
+  // finds the body read and leaves it).
+  for (const [path] of parts.rawMounts) stack.use(path, express.raw({ type: () => true, limit: '1mb' }));
   stack.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
-  for (const [path, router] of parts.jsonMounts) stack.use(path === '' ? '/' : path, router);
+  stack.use(byBasePath([...parts.rawMounts, ...parts.jsonMounts]));
   stack.use(notFound);
   return stack;
 }
@@ -252,26 +259,6 @@ function routedPaths(registry: RouteRegistry): (path: string) => boolean {
     const end = path.indexOf('/', 1);
     return roots.has(end === -1 ? path.slice(1) : path.slice(1, end));
   };
-}
-
-/**
- * The security headers of an API or operations answer (JSON, an image's bytes, metrics: never a page): nothing may
- * load or frame it (a CSP of `default-src 'none'` with `frame-ancestors 'none'`, and X-Frame-Options for older
- * browsers), no sniffing of its type, HTTPS only, no referrer, not readable by other sites' no-cors requests. Helmet's
- * other defaults (Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options, X-Permitted-Cross-Domain-Policies,
- * X-XSS-Protection, COOP, a page's CSP) govern documents; on every API answer they cost time and bytes (issue 11).
- */
-const API_SECURITY_HEADERS: readonly (readonly [string, string])[] = [
-  ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
-  ['Cross-Origin-Resource-Policy', 'same-origin'],
-  ['Referrer-Policy', 'no-referrer'],
-  ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'],
-  ['X-Content-Type-Options', 'nosniff'],
-  ['X-Frame-Options', 'DENY'],
-];
-
-function apiSecurityHeaders(res: Response): void {
-  for (const [name, value] of API_SECURITY_HEADERS) res.setHeader(name, value);
 }
 
 /** `handler` for the paths `applies` names; every other request passes by untouched. */

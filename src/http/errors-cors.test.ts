@@ -101,6 +101,18 @@ describe('errors, access log and CORS over HTTP', () => {
       assert.match(res.headers.get('vary') ?? '', /Origin/);
     });
 
+    it('an API request without Origin gets Vary: Origin and no other CORS header; a page keeps its headers', async () => {
+      const api = await fetch(`${app.baseUrl}/api/v1/products`);
+      assert.equal(api.status, 200);
+      assert.equal(api.headers.get('vary'), 'Origin');
+      const cors = [...api.headers.keys()].filter((name) => name.startsWith('access-control-'));
+      assert.deepEqual(cors, []);
+      await api.arrayBuffer();
+      const page = await fetch(`${app.baseUrl}/`);
+      assert.match(page.headers.get('access-control-expose-headers') ?? '', /X-Request-Id/);
+      await page.arrayBuffer();
+    });
+
     it('an origin not on the list gets no Access-Control-Allow-Origin, on the preflight or the request', async () => {
       for (const origin of ['https://evil.example', 'https://shop.example.evil.example', 'null']) {
         const preflight = await fetch(`${app.baseUrl}/api/v1/orders`, {

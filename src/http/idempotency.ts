@@ -22,6 +22,7 @@ import {
   type KeyRequest,
 } from './idempotency-keys.ts';
 import { captureResponse, replay } from './idempotency-response.ts';
+import { routePathOf } from './routes.ts';
 
 export type { ExistingKey } from './idempotency-keys.ts';
 export { canonicalJson, fingerprintOf } from './idempotency-request.ts';
@@ -115,7 +116,7 @@ export function createIdempotency(options: IdempotencyOptions): RequestHandler {
 
   return async (req, res, next) => {
     const key = readKey(req);
-    const route = `${req.baseUrl}${req.path}`;
+    const route = routePathOf(req);
     const request: KeyRequest = {
       scope: actorOf(req).id,
       key,

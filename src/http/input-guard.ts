@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { invalid, type FieldProblem } from '../shared/errors.ts';
 
 /**
@@ -23,8 +23,25 @@ export function stringProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * True when `value` is an object of strings and scalars only (no nesting) whose keys and strings are all fine:
+ * the usual path parameters and query, screened without the walk's allocations. False says nothing either way.
+ */
+function flatAndClean(value: object): boolean {
+  for (const key of Object.keys(value)) {
+    if (stringProblem(key) !== undefined) return false;
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'string') {
+      if (stringProblem(child) !== undefined) return false;
+    } else if (child !== null && typeof child === 'object') return false;
+  }
+  return true;
+}
+
 /** The first problem in `value` (strings, keys, depth), with its path under `where`; undefined when none. */
 export function findInputProblem(value: unknown, where: string, maxDepth = MAX_JSON_DEPTH): FieldProblem | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (maxDepth > 0 && typeof value === 'object' && flatAndClean(value)) return undefined;
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: where, depth: 0 }];
   while (stack.length > 0) {
     const item = stack.pop()!;
@@ -48,7 +65,7 @@ export function findInputProblem(value: unknown, where: string, maxDepth = MAX_J
 }
 
 /** Path, query and JSON body of a routed request, screened before authentication, idempotency and schemas. */
-export const screenInput: RequestHandler = (req, _res, next) => {
+export function assertCleanInput(req: Request): void {
   const problems: FieldProblem[] = [];
   for (const [where, value] of [
     ['params', req.params],
@@ -59,5 +76,10 @@ export const screenInput: RequestHandler = (req, _res, next) => {
     if (problem !== undefined) problems.push(problem);
   }
   if (problems.length > 0) throw invalid(problems);
+}
+
+/** assertCleanInput as middleware (raw-body routes; JSON routes screen in routes.ts's jsonInput). */
+export const screenInput: RequestHandler = (req, _res, next) => {
+  assertCleanInput(req);
   next();
 };

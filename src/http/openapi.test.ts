@@ -23,6 +23,12 @@ function expressRoutes(app: TestApp): string[] {
         const mounted = mounts.get(layer.handle as Router);
         if (mounted === undefined) continue; // docs and static assets are not API routes
         walk((layer.handle as unknown as { stack: Layer[] }).stack, mounted);
+      } else if (typeof layer.handle === 'function' && 'routers' in layer.handle) {
+        // app.ts's dispatch by base path: the modules' routers, whose routes carry their whole paths.
+        walk(
+          (layer.handle.routers as Router[]).map((router) => ({ handle: router })),
+          '',
+        );
       }
     }
   };

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../shared/errors.ts';
-import { screenInput } from './input-guard.ts';
+import { assertCleanInput, screenInput } from './input-guard.ts';
 import { parseInput, singleValuedQuery } from './validate.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -73,6 +73,21 @@ export interface RegisteredRoute {
   spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
 }
 
+/** The base path of each route defineRoutes made (Express's Route object, `req.route` while it runs). */
+const basePathOf = new WeakMap<object, string>();
+
+/**
+ * The path a request names as its module's base path and the path within it, `/` for the base path itself —
+ * what Express's mounts gave as `req.baseUrl + req.path` when each module's router was mounted at its base path
+ * (idempotency records keep it: `POST /api/v1/orders` and `/api/v1/orders/` are one route, `/api/v1/orders/`).
+ * Only inside a route that defineRoutes made; elsewhere the path as it is.
+ */
+export function routePathOf(req: Request): string {
+  const base = (req.route as object | undefined) === undefined ? undefined : basePathOf.get(req.route as object);
+  if (base === undefined || !req.path.startsWith(base)) return req.path;
+  return `${base}${req.path.slice(base.length) || '/'}`;
+}
+
 /** Every route defined through defineRoutes lands here; /openapi.json is built from it. */
 export class RouteRegistry {
   readonly routes: RegisteredRoute[] = [];
@@ -109,12 +124,14 @@ function hasBody(req: Request): boolean {
 
 /**
  * A body that is not JSON where a route expects JSON is 415, not a silent empty object. Checked per route,
- * so an unknown route stays 404 whatever its body; raw-body routes (webhooks) already hold their bytes.
+ * so an unknown route stays 404 whatever its body; raw-body routes (webhooks) already hold their bytes. Then the
+ * input is screened (assertCleanInput). One layer, not two: every JSON route passes it (issue 11).
  */
-const requireJsonBody: RequestHandler = (req, _res, next) => {
+const jsonInput: RequestHandler = (req, _res, next) => {
   if (!Buffer.isBuffer(req.body) && hasBody(req) && req.is(['application/json', 'application/*+json']) === false) {
     throw new AppError('unsupported', 'unsupported_media_type', 'Send the body as application/json.');
   }
+  assertCleanInput(req);
   next();
 };
 
@@ -151,18 +168,17 @@ function accountFirstOnError(m: RequestHandler, checkAccount: (req: Request) => 
  * `authenticate` is the bearer-token middleware of the app.
  */
 export function defineRoutes(registry: RouteRegistry, basePath: string, authenticate: Authenticators): ModuleRoutes {
-  const router = express.Router({ mergeParams: false });
-  registry.mounts.set(router, basePath);
+  // The routes carry their whole path: the app finds a module's router by its base path (app.ts, byBasePath) and
+  // calls it without a mount to strip that path first. Paths are case-sensitive, as the app's lookup is.
+  const router = express.Router({ mergeParams: false, caseSensitive: true });
+  registry.mounts.set(router, '');
   return {
     router,
     route(spec, handler) {
-      registry.routes.push({
-        method: spec.method,
-        path: `${basePath}${spec.path}`.replace(/\/$/, '') || '/',
-        spec,
-      });
+      const path = `${basePath}${spec.path}`.replace(/\/$/, '') || '/';
+      registry.routes.push({ method: spec.method, path, spec });
       // NUL, lone surrogates and deep nesting are refused before anything (authentication, idempotency) reads them.
-      const chain: RequestHandler[] = spec.rawBody === undefined ? [requireJsonBody, screenInput] : [screenInput];
+      const chain: RequestHandler[] = [spec.rawBody === undefined ? jsonInput : screenInput];
       const handlerChecks = spec.auth && spec.accountCheckedByHandler === true;
       if (spec.auth) chain.push(handlerChecks ? authenticate.tokenOnly : authenticate.full);
       const early = [...(spec.before ?? []), ...(spec.rawBody === undefined ? [] : rawBodyParsers(spec.rawBody))];
@@ -200,7 +216,9 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
         }
         await handler(input as never, req, res);
       });
-      router[spec.method](spec.path, ...chain);
+      const route = router.route(path);
+      basePathOf.set(route, basePath);
+      route[spec.method](...chain);
     },
   };
 }

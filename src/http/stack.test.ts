@@ -31,7 +31,7 @@ const PAGE_HEADERS = [
   'x-xss-protection',
 ];
 
-/** What an API or operations answer carries instead of helmet's page headers (app.ts, apiSecurityHeaders). */
+/** What an API or operations answer carries instead of helmet's page headers (http/api-headers.ts, apiSecurityHeaders). */
 const API_SECURITY: Record<string, string> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'cross-origin-resource-policy': 'same-origin',
@@ -119,15 +119,33 @@ describe('the HTTP stack', () => {
     assert.equal(page.headers.get('x-frame-options'), 'SAMEORIGIN');
   });
 
+  it('finds each route by its base path: a trailing slash, several modules on one base, case, and 404 past them', async () => {
+    const { token } = await createUser(app, 'customer');
+    assert.equal((await call(app, 'GET', '/api/v1/products/')).status, 200);
+    // /api/v1/orders holds the orders module's routes and the payments module's checkout route.
+    assert.equal((await call(app, 'GET', '/api/v1/orders', { token })).status, 200);
+    const checkout = await call(app, 'POST', '/api/v1/orders/ord_nothere/checkout', {
+      token,
+      headers: { 'idempotency-key': 'stack-test-checkout' },
+      body: {},
+    });
+    assert.equal(checkout.status, 404, JSON.stringify(checkout.body));
+    assert.equal(checkout.body.code, 'not_found');
+    assert.doesNotMatch(checkout.body.detail, /No route/, 'the checkout route answered, not the fall-through');
+    for (const path of ['/api/v1/Products', '/API/v1/products', '/api/v1/products/prd_x/nothing', '/api/v1/nothing']) {
+      const res = await call(app, 'GET', path);
+      assert.equal(res.status, 404, path);
+      assert.equal(res.body.detail, `No route for GET ${path}.`, path);
+    }
+    assert.equal((await call(app, 'GET', '/healthz')).status, 200);
+  });
+
   it('meters API and operations requests, not pages', async () => {
     await fetch(`${app.baseUrl}/admin`).then((r) => r.arrayBuffer());
     await call(app, 'GET', '/api/v1/products');
     await call(app, 'GET', '/healthz');
     const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
-    assert.match(
-      text,
-      /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/products\/",status="200"\}/,
-    );
+    assert.match(text, /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/products",status="200"\}/);
     assert.match(text, /http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\}/);
     assert.doesNotMatch(text, /route="unmatched",status="200"/, 'a page is not an API request');
   });
