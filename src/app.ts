@@ -202,10 +202,13 @@ function httpApp(parts: {
     maxAge: 600,
   });
   // An API request without Origin is no browser's cross-origin call: CORS headers would tell nobody anything, but
-  // a cache must still keep it apart from one with an Origin (Vary). Pages keep the headers they always had.
+  // a cache must still keep it apart from one with an Origin (Vary). Pages and every OPTIONS request (answered as
+  // a preflight, Origin or not) keep what the cors package always gave them.
   app.use((req, res, next) => {
-    if (req.headers.origin !== undefined || !routed(req.path)) return crossOrigin(req, res, next);
-    res.setHeader('Vary', 'Origin');
+    if (req.headers.origin !== undefined || req.method === 'OPTIONS' || !routed(req.path)) {
+      return crossOrigin(req, res, next);
+    }
+    res.vary('Origin');
     next();
   });
   if (config.API_RATE_LIMIT_PER_MINUTE > 0) app.use(globalRateLimit(rateLimits, config.API_RATE_LIMIT_PER_MINUTE));
@@ -236,7 +239,8 @@ function routesStack(
   routed: (path: string) => boolean,
   registry: RouteRegistry,
 ): Router {
-  const stack = express.Router();
+  // Case-sensitive as the routes are: /api/v1/Webhooks/stripe reads no body before its 404.
+  const stack = express.Router({ caseSensitive: true });
   registry.mounts.set(stack, '');
   stack.use((req, _res, next) => next(routed(req.path) ? undefined : 'router'));
   // Webhooks verify signatures over the exact bytes, so theirs are read before any JSON parsing (which then

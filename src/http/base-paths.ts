@@ -5,11 +5,15 @@ import type { RequestHandler, Router } from 'express';
  * walking past every module's mount (issue 11: GET /api/v1/products/:id used to pass the operations router's
  * three routes and auth's three mounts first). Their routes carry whole paths (defineRoutes), so a router is
  * called as it is. The routers of one base path are tried in definition order; a request tries its longest base
- * path first and, if nothing there answers, the shorter ones (the operations routes' '' last). No base path lies
- * under another but '', so this is the order Express's own walk past mounts would answer in. `routers` lets a
- * walk over Express's table (the OpenAPI test) reach every route.
+ * path first and, if nothing there answers, the shorter ones (the operations routes' '' last). No base path may
+ * lie under another but '' (checked here: it throws), so this is the order Express's own walk past mounts would
+ * answer in. `routers` lets a walk over Express's table (the OpenAPI test) reach every route.
  */
 export function byBasePath(mounts: [string, Router][]): RequestHandler & { routers: Router[] } {
+  for (const [outer] of mounts) {
+    const nested = mounts.find(([inner]) => outer !== '' && inner.startsWith(`${outer}/`));
+    if (nested !== undefined) throw new Error(`base path ${nested[0]} lies under ${outer}: give it a path of its own`);
+  }
   const groups = new Map<string, Router[]>();
   for (const [path, router] of mounts) {
     const group = groups.get(path);

@@ -101,6 +101,16 @@ describe('errors, access log and CORS over HTTP', () => {
       assert.match(res.headers.get('vary') ?? '', /Origin/);
     });
 
+    it('an OPTIONS request without Origin is still answered as a preflight', async () => {
+      const res = await fetch(`${app.baseUrl}/api/v1/orders`, {
+        method: 'OPTIONS',
+        headers: { 'access-control-request-method': 'POST' },
+      });
+      assert.equal(res.status, 204);
+      assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
+      assert.equal(res.headers.get('access-control-max-age'), '600');
+    });
+
     it('an API request without Origin gets Vary: Origin and no other CORS header; a page keeps its headers', async () => {
       const api = await fetch(`${app.baseUrl}/api/v1/products`);
       assert.equal(api.status, 200);

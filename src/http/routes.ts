@@ -80,18 +80,21 @@ const basePathOf = new WeakMap<object, string>();
  * The path a request names as its module's base path and the path within it, `/` for the base path itself —
  * what Express's mounts gave as `req.baseUrl + req.path` when each module's router was mounted at its base path
  * (idempotency records keep it: `POST /api/v1/orders` and `/api/v1/orders/` are one route, `/api/v1/orders/`).
- * Only inside a route that defineRoutes made; elsewhere the path as it is.
+ * Outside a route that defineRoutes made, `req.baseUrl + req.path` as Express gives them.
  */
 export function routePathOf(req: Request): string {
   const base = (req.route as object | undefined) === undefined ? undefined : basePathOf.get(req.route as object);
-  if (base === undefined || !req.path.startsWith(base)) return req.path;
+  if (base === undefined || !req.path.startsWith(base)) return `${req.baseUrl}${req.path}`;
   return `${base}${req.path.slice(base.length) || '/'}`;
 }
 
 /** Every route defined through defineRoutes lands here; /openapi.json is built from it. */
 export class RouteRegistry {
   readonly routes: RegisteredRoute[] = [];
-  /** Mount paths of routers, keyed by router, so a test can compare Express's own table with the document. */
+  /**
+   * The routers that hold API routes, each with the path its routes are under ('' now that routes carry whole
+   * paths), so a test can walk Express's own table and compare it with the document.
+   */
   readonly mounts = new Map<Router, string>();
 }
 
