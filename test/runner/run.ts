@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { MAX_RERUN_FILES, type FileOutcome } from './deaths.ts';
 import { preflight, serviceAddresses } from './preflight.ts';
 import { isServicesTest, ROOT, testFiles, type Tier } from './tiers.ts';
 
@@ -12,6 +15,9 @@ import { isServicesTest, ROOT, testFiles, type Tier } from './tiers.ts';
  * Without files, the tier's files (tiers.ts). With `--services`, the services every tier-2 test needs are
  * checked first (preflight.ts, a few seconds at most): if any is missing, one line each on stderr, exit 2,
  * and no test runs. Options starting with `-` (e.g. --test-name-pattern=…) go to `node --test`.
+ *
+ * Results go to stdout (spec); a file whose process died gets a post-mortem on stderr (deaths.ts) and, when it
+ * is the only kind of failure, one more run (MAX_RERUN_FILES). With a --test-reporter of your own, neither.
  */
 
 /** Exit code when the preflight found a service missing (a failing test exits 1). */
@@ -61,10 +67,52 @@ if (tier === 'services') {
   process.stdout.write(`${script}: PostgreSQL, Redis, RabbitMQ and Chromium are there\n`);
 }
 
-const child = spawn(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', ...options, ...files],
-  { cwd: ROOT, stdio: 'inherit' },
+const ownReporter = options.some((o) => o.startsWith('--test-reporter'));
+const scratch = mkdtempSync(join(tmpdir(), 'fulcrum-test-run-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs `node --test` on the files; its exit code (1 for a signal) and, with our reporters, the failing files. */
+async function runFiles(list: string[], round: number): Promise<{ code: number; failing: FileOutcome[] | undefined }> {
+  const report = join(scratch, `failing-${round}.json`);
+  const reporters = ownReporter
+    ? []
+    : [
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${join(ROOT, 'test/runner/deaths.ts')}`,
+        '--test-reporter-destination=stderr',
+      ];
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-concurrency=2', '--test-timeout=120000', ...reporters, ...options, ...list],
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, FULCRUM_TEST_DEATHS: report } },
+  );
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  const failing = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as FileOutcome[]) : undefined;
+  return { code: code ?? 1, failing };
+}
+
+const first = await runFiles(files, 1);
+const died = first.failing ?? [];
+const onlyDeaths =
+  first.code !== 0 &&
+  died.length > 0 &&
+  died.length <= MAX_RERUN_FILES &&
+  died.every((f) => f.death !== undefined && f.failedTests === 0);
+if (!onlyDeaths) process.exit(first.code);
+const again = died.map((f) => relative(ROOT, f.file));
+process.stderr.write(
+  `\n${script}: ${again.length === 1 ? "1 file's process" : `${again.length} files' processes`} died while none of ` +
+    `its tests had failed (how, above); no test failed anywhere else. Running ${again.length === 1 ? 'it' : 'them'} ` +
+    `once more; that run decides: ${again.join(' ')}\n\n`,
 );
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-child.on('exit', (code) => process.exit(code ?? 1));
+const second = await runFiles(again, 2);
+process.stderr.write(
+  `\n${script}: the second run of ${again.join(' ')} ${second.code === 0 ? 'passed' : `failed (exit code ${second.code})`}\n`,
+);
+process.exit(second.code);

@@ -18,6 +18,7 @@ import {
   type ServiceAddresses,
 } from './preflight.ts';
 import { allTestFiles, isServicesTest, ROOT, testFiles } from './tiers.ts';
+import { MAX_RERUN_FILES } from './deaths.ts';
 
 // The two tiers (npm test, npm run test:services) and the preflight of the second, without any service:
 // every check here runs against a local server this file opens, a closed port, or a file it writes.
@@ -416,5 +417,97 @@ describe('the preflight checks, against local stand-ins', () => {
     assert.equal(await checkChromium(join(dir, 'absent')), 'not found');
     assert.equal(await checkChromium(file), 'not executable');
     assert.equal(await checkChromium(dir), 'not a file');
+  });
+});
+
+describe('npm test when a test file’s process dies', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fulcrum-deaths-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * A test file that counts its runs in `<name>.runs` and, on the runs listed in `dieOn`, writes a line on stderr
+   * and ends its process the way `how` says after its first test passed; `failing` makes its second test fail.
+   */
+  function fixture(name: string, dieOn: number[], how: string, failing = false): { file: string; runs: () => number } {
+    const file = join(dir, `${name}.test.ts`);
+    const count = join(dir, `${name}.runs`);
+    writeFileSync(
+      file,
+      [
+        `import assert from 'node:assert/strict';`,
+        `import { appendFileSync, readFileSync } from 'node:fs';`,
+        `import { describe, it } from 'node:test';`,
+        `appendFileSync(${JSON.stringify(count)}, 'x');`,
+        `const run = readFileSync(${JSON.stringify(count)}, 'utf8').length;`,
+        `describe('${name}', () => {`,
+        `  it('first', () => {});`,
+        `  it('second', async () => {`,
+        `    if (${JSON.stringify(dieOn)}.includes(run)) {`,
+        `      process.stderr.write('${name}: last words on run ' + run + '\\n');`,
+        `      await new Promise((r) => setTimeout(r, 50));`,
+        `      ${how};`,
+        `    }`,
+        `    assert.equal(${failing ? 1 : 0}, 0);`,
+        `  });`,
+        `});`,
+      ].join('\n'),
+    );
+    return { file, runs: () => (existsSync(count) ? readFileSync(count, 'utf8').length : 0) };
+  }
+
+  it('a file killed once, with no failing test, gets a post-mortem and a second run that decides: passed', async () => {
+    const killed = fixture('killed-once', [1], `process.kill(process.pid, 'SIGKILL')`);
+    const run = await npm(['test', '--', killed.file], {});
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(killed.runs(), 2);
+    assert.match(
+      run.stderr,
+      /killed-once\.test\.ts: its process ended with signal SIGKILL while none of its tests had failed \(tests and suites passed before it ended: 1\); the last lines it wrote on stderr:\n {2}killed-once: last words on run 1\n/,
+    );
+    assert.match(
+      run.stderr,
+      /npm test: 1 file's process died .* Running it once more; that run decides: .*killed-once\.test\.ts/,
+    );
+    assert.match(run.stderr, /the second run of .*killed-once\.test\.ts passed/);
+  });
+
+  it('a file that dies every time (exit code 3) fails after its second run, whose post-mortem says so', async () => {
+    const exits = fixture('exits', [1, 2], 'process.exit(3)');
+    const run = await npm(['test', '--', exits.file], {});
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(exits.runs(), 2, 'run twice, not more');
+    assert.match(
+      run.stderr,
+      /exits\.test\.ts: its process ended with exit code 3 .*\n {2}exits: last words on run 2\n/,
+    );
+    assert.match(run.stderr, /the second run of .*exits\.test\.ts failed \(exit code 1\)/);
+  });
+
+  it('a failing test is never run again, even beside a file that died', async () => {
+    const failing = fixture('fails', [], '', true);
+    const killed = fixture('killed-beside', [1], `process.kill(process.pid, 'SIGKILL')`);
+    const run = await npm(['test', '--', failing.file, killed.file], {});
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(failing.runs(), 1);
+    assert.equal(killed.runs(), 1, 'no second run while a test failed');
+    assert.match(run.stderr, /killed-beside\.test\.ts: its process ended with signal SIGKILL/);
+    assert.doesNotMatch(run.stderr, /fails\.test\.ts: its process ended/, 'a failing test is not a death');
+    assert.doesNotMatch(run.stderr, /once more/);
+  });
+
+  it('more files dying than MAX_RERUN_FILES at once is a failure, not a second run', async () => {
+    const many = Array.from({ length: MAX_RERUN_FILES + 1 }, (_, i) =>
+      fixture(`many-${i}`, [1], `process.kill(process.pid, 'SIGKILL')`),
+    );
+    const run = await npm(['test', '--', ...many.map((f) => f.file)], {});
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.deepEqual(
+      many.map((f) => f.runs()),
+      many.map(() => 1),
+    );
+    assert.equal(run.stderr.match(/its process ended with signal SIGKILL/g)?.length, many.length);
   });
 });
