@@ -126,13 +126,14 @@ export function buildApp(input: AppDeps): BuiltApp {
     tokenOnly: createAuthenticate((token) => input.tokens.verifyAccessToken(token)),
     checkAccount: (req: Request) => assertAccountActive(input.database.db, actorOf(req).id),
   };
-  const rawMounts: [string, Router][] = [];
-  const jsonMounts: [string, Router][] = [];
+  const mounts: [string, Router][] = [];
+  const rawBasePaths: string[] = [];
   const ctx: AppContext = {
     deps,
     define(basePath, options) {
       const routes = defineRoutes(registry, basePath, authenticate);
-      (options?.rawBody === true ? rawMounts : jsonMounts).push([basePath, routes.router]);
+      mounts.push([basePath, routes.router]);
+      if (options?.rawBody === true) rawBasePaths.push(basePath);
       return routes;
     },
   };
@@ -140,7 +141,7 @@ export function buildApp(input: AppDeps): BuiltApp {
   opsModule(ctx, () => shuttingDown);
   for (const mount of modules) mount(ctx);
 
-  const app = httpApp({ config, logger, metrics, rateLimits, registry, rawMounts, jsonMounts });
+  const app = httpApp({ config, logger, metrics, rateLimits, registry, mounts, rawBasePaths });
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000 }, app);
   server.keepAliveTimeout = 5_000;
@@ -173,8 +174,10 @@ function httpApp(parts: {
   metrics: Metrics;
   rateLimits: RateLimitStore;
   registry: RouteRegistry;
-  rawMounts: [string, Router][];
-  jsonMounts: [string, Router][];
+  /** Each module's routers by base path, in definition order. */
+  mounts: [string, Router][];
+  /** The base paths whose routes read raw bytes (webhooks). */
+  rawBasePaths: string[];
 }): Express {
   const { config, logger, metrics, rateLimits, registry } = parts;
   const app = express();
@@ -235,19 +238,19 @@ function httpApp(parts: {
  * paths. Any other path (a page, a file, the docs) leaves the router at once.
  */
 function routesStack(
-  parts: { rawMounts: [string, Router][]; jsonMounts: [string, Router][] },
+  parts: { mounts: [string, Router][]; rawBasePaths: string[] },
   routed: (path: string) => boolean,
   registry: RouteRegistry,
 ): Router {
   // Case-sensitive as the routes are: /api/v1/Webhooks/stripe reads no body before its 404.
   const stack = express.Router({ caseSensitive: true });
-  registry.mounts.set(stack, '');
+  registry.routers.add(stack);
   stack.use((req, _res, next) => next(routed(req.path) ? undefined : 'router'));
   // Webhooks verify signatures over the exact bytes, so theirs are read before any JSON parsing (which then
   // finds the body read and leaves it).
-  for (const [path] of parts.rawMounts) stack.use(path, express.raw({ type: () => true, limit: '1mb' }));
+  for (const path of parts.rawBasePaths) stack.use(path, express.raw({ type: () => true, limit: '1mb' }));
   stack.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
-  stack.use(byBasePath([...parts.rawMounts, ...parts.jsonMounts]));
+  stack.use(byBasePath(parts.mounts));
   stack.use(notFound);
   return stack;
 }

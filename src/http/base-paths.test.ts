@@ -81,4 +81,11 @@ describe('byBasePath', () => {
       ]),
     );
   });
+
+  it('a path without a leading slash (never from Express) falls through at once instead of looping', () => {
+    const dispatch = byBasePath([['/a', router({ '/a/one': 'not reached' })]]);
+    const passed: unknown[] = [];
+    dispatch({ path: 'a/one' } as express.Request, {} as express.Response, (error?: unknown) => passed.push(error));
+    assert.deepEqual(passed, [undefined]);
+  });
 });

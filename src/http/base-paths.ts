@@ -9,7 +9,7 @@ import type { RequestHandler, Router } from 'express';
  * lie under another but '' (checked here: it throws), so this is the order Express's own walk past mounts would
  * answer in. `routers` lets a walk over Express's table (the OpenAPI test) reach every route.
  */
-export function byBasePath(mounts: [string, Router][]): RequestHandler & { routers: Router[] } {
+export function byBasePath(mounts: readonly (readonly [string, Router])[]): RequestHandler & { routers: Router[] } {
   for (const [outer] of mounts) {
     const nested = mounts.find(([inner]) => outer !== '' && inner.startsWith(`${outer}/`));
     if (nested !== undefined) throw new Error(`base path ${nested[0]} lies under ${outer}: give it a path of its own`);
@@ -22,18 +22,20 @@ export function byBasePath(mounts: [string, Router][]): RequestHandler & { route
   }
   const dispatch: RequestHandler = (req, res, next) => {
     const path = req.path;
-    const found: Router[] = [];
-    for (let end = path.length; ; end = path.lastIndexOf('/', end - 1)) {
-      const group = groups.get(path.slice(0, end));
-      if (group !== undefined) found.push(...group);
-      if (end <= 0) break;
-    }
+    // The prefix being tried (path.slice(0, end)), its routers and the next one to call: stepped through as each
+    // router passes the request on, so nothing is looked up beyond the router that answers.
+    let end = path.length;
+    let group = groups.get(path);
     let i = 0;
     const step = (error?: unknown): void => {
       if (error !== undefined && error !== null) return next(error);
-      const router = found[i++];
-      if (router === undefined) return next();
-      router(req, res, step);
+      while (group === undefined || i === group.length) {
+        if (end === 0) return next();
+        end = Math.max(0, path.lastIndexOf('/', end - 1)); // 0: '' (a path always starts with '/')
+        group = groups.get(path.slice(0, end));
+        i = 0;
+      }
+      group[i++]!(req, res, step);
     };
     step();
   };

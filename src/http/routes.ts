@@ -84,18 +84,15 @@ const basePathOf = new WeakMap<object, string>();
  */
 export function routePathOf(req: Request): string {
   const base = (req.route as object | undefined) === undefined ? undefined : basePathOf.get(req.route as object);
-  if (base === undefined || !req.path.startsWith(base)) return `${req.baseUrl}${req.path}`;
+  if (base === undefined) return `${req.baseUrl}${req.path}`;
   return `${base}${req.path.slice(base.length) || '/'}`;
 }
 
 /** Every route defined through defineRoutes lands here; /openapi.json is built from it. */
 export class RouteRegistry {
   readonly routes: RegisteredRoute[] = [];
-  /**
-   * The routers that hold API routes, each with the path its routes are under ('' now that routes carry whole
-   * paths), so a test can walk Express's own table and compare it with the document.
-   */
-  readonly mounts = new Map<Router, string>();
+  /** The routers that hold API routes (with their whole paths), so a test can walk Express's own table. */
+  readonly routers = new Set<Router>();
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -174,7 +171,7 @@ export function defineRoutes(registry: RouteRegistry, basePath: string, authenti
   // The routes carry their whole path: the app finds a module's router by its base path (app.ts, byBasePath) and
   // calls it without a mount to strip that path first. Paths are case-sensitive, as the app's lookup is.
   const router = express.Router({ mergeParams: false, caseSensitive: true });
-  registry.mounts.set(router, '');
+  registry.routers.add(router);
   return {
     router,
     route(spec, handler) {
