@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { MAX_RERUN_FILES, type FileOutcome } from './deaths.ts';
+import { MAX_RERUN_FILES, mayRunAgain, type Failures } from './deaths.ts';
 import { preflight, serviceAddresses } from './preflight.ts';
 import { isServicesTest, ROOT, testFiles, type Tier } from './tiers.ts';
 
@@ -67,12 +67,16 @@ if (tier === 'services') {
   process.stdout.write(`${script}: PostgreSQL, Redis, RabbitMQ and Chromium are there\n`);
 }
 
-const ownReporter = options.some((o) => o.startsWith('--test-reporter'));
+const ownReporter = options.some((o) => o === '--test-reporter' || o.startsWith('--test-reporter='));
 const scratch = mkdtempSync(join(tmpdir(), 'fulcrum-test-run-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
-/** Runs `node --test` on the files; its exit code (1 for a signal) and, with our reporters, the failing files. */
-async function runFiles(list: string[], round: number): Promise<{ code: number; failing: FileOutcome[] | undefined }> {
+/** Runs `node --test` on the files; its exit code (1 for a signal) and, with our reporters, what failed. */
+async function runFiles(
+  list: string[],
+  round: number,
+  extra: string[],
+): Promise<{ code: number; failures: Failures | undefined }> {
   const report = join(scratch, `failing-${round}.json`);
   const reporters = ownReporter
     ? []
@@ -84,7 +88,7 @@ async function runFiles(list: string[], round: number): Promise<{ code: number; 
       ];
   const child = spawn(
     process.execPath,
-    ['--test', '--test-concurrency=2', '--test-timeout=120000', ...reporters, ...options, ...list],
+    ['--test', '--test-concurrency=2', '--test-timeout=120000', ...reporters, ...extra, ...list],
     { cwd: ROOT, stdio: 'inherit', env: { ...process.env, FULCRUM_TEST_DEATHS: report } },
   );
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -93,25 +97,32 @@ async function runFiles(list: string[], round: number): Promise<{ code: number; 
   const [code] = (await once(child, 'exit')) as [number | null];
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
-  const failing = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as FileOutcome[]) : undefined;
-  return { code: code ?? 1, failing };
+  const failures = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as Failures) : undefined;
+  return { code: code ?? 1, failures };
 }
 
-const first = await runFiles(files, 1);
-const died = first.failing ?? [];
+const first = await runFiles(files, 1, options);
+const died = first.failures?.files ?? [];
 const onlyDeaths =
   first.code !== 0 &&
+  first.failures?.withoutFile === 0 &&
   died.length > 0 &&
   died.length <= MAX_RERUN_FILES &&
-  died.every((f) => f.death !== undefined && f.failedTests === 0);
+  died.every(mayRunAgain);
 if (!onlyDeaths) process.exit(first.code);
 const again = died.map((f) => relative(ROOT, f.file));
+const one = again.length === 1;
 process.stderr.write(
-  `\n${script}: ${again.length === 1 ? "1 file's process" : `${again.length} files' processes`} died while none of ` +
-    `its tests had failed (how, above); no test failed anywhere else. Running ${again.length === 1 ? 'it' : 'them'} ` +
+  `\n${script}: ${one ? "1 file's process" : `${again.length} files' processes`} died while none of ` +
+    `${one ? 'its' : 'their'} tests had failed (how, above); nothing else failed. Running ${one ? 'it' : 'them'} ` +
     `once more; that run decides: ${again.join(' ')}\n\n`,
 );
-const second = await runFiles(again, 2);
+// The files named, whatever shard of the first run they were in.
+const second = await runFiles(
+  again,
+  2,
+  options.filter((o) => !o.startsWith('--test-shard')),
+);
 process.stderr.write(
   `\n${script}: the second run of ${again.join(' ')} ${second.code === 0 ? 'passed' : `failed (exit code ${second.code})`}\n`,
 );

@@ -427,13 +427,34 @@ describe('npm test when a test file’s process dies', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  interface Fixture {
+    /** The runs (1, 2, …) on which it dies. */
+    dieOn?: number[];
+    /** How it dies: a statement. */
+    how?: string;
+    /** In which of its two tests it dies: the first (before any passed) or the second (after one passed). */
+    at?: 'first' | 'second';
+    /** Its second test fails. */
+    failing?: boolean;
+    /** Statements its first test runs (e.g. a throw left behind for after it ended). */
+    first?: string;
+  }
+
   /**
-   * A test file that counts its runs in `<name>.runs` and, on the runs listed in `dieOn`, writes a line on stderr
-   * and ends its process the way `how` says after its first test passed; `failing` makes its second test fail.
+   * A test file that counts its runs in `<name>.runs` and, on the runs in `dieOn`, writes a line on stderr and ends
+   * its process the way `how` says, in the test `at` names.
    */
-  function fixture(name: string, dieOn: number[], how: string, failing = false): { file: string; runs: () => number } {
+  function fixture(name: string, options: Fixture): { file: string; runs: () => number } {
+    const { dieOn = [], how = '', at = 'second', failing = false, first = '' } = options;
     const file = join(dir, `${name}.test.ts`);
     const count = join(dir, `${name}.runs`);
+    const die = [
+      `    if (${JSON.stringify(dieOn)}.includes(run)) {`,
+      `      process.stderr.write('${name}: last words on run ' + run + '\\n');`,
+      `      await new Promise((r) => setTimeout(r, 50));`,
+      `      ${how};`,
+      `    }`,
+    ];
     writeFileSync(
       file,
       [
@@ -443,13 +464,13 @@ describe('npm test when a test file’s process dies', () => {
         `appendFileSync(${JSON.stringify(count)}, 'x');`,
         `const run = readFileSync(${JSON.stringify(count)}, 'utf8').length;`,
         `describe('${name}', () => {`,
-        `  it('first', () => {});`,
+        `  it('first', async () => {`,
+        ...(at === 'first' ? die : []),
+        `    ${first}`,
+        `  });`,
         `  it('second', async () => {`,
-        `    if (${JSON.stringify(dieOn)}.includes(run)) {`,
-        `      process.stderr.write('${name}: last words on run ' + run + '\\n');`,
-        `      await new Promise((r) => setTimeout(r, 50));`,
-        `      ${how};`,
-        `    }`,
+        ...(at === 'second' ? die : []),
+        `    await new Promise((r) => setTimeout(r, 50));`,
         `    assert.equal(${failing ? 1 : 0}, 0);`,
         `  });`,
         `});`,
@@ -458,8 +479,10 @@ describe('npm test when a test file’s process dies', () => {
     return { file, runs: () => (existsSync(count) ? readFileSync(count, 'utf8').length : 0) };
   }
 
+  const sigkill = `process.kill(process.pid, 'SIGKILL')`;
+
   it('a file killed once, with no failing test, gets a post-mortem and a second run that decides: passed', async () => {
-    const killed = fixture('killed-once', [1], `process.kill(process.pid, 'SIGKILL')`);
+    const killed = fixture('killed-once', { dieOn: [1], how: sigkill });
     const run = await npm(['test', '--', killed.file], {});
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(killed.runs(), 2);
@@ -474,21 +497,42 @@ describe('npm test when a test file’s process dies', () => {
     assert.match(run.stderr, /the second run of .*killed-once\.test\.ts passed/);
   });
 
-  it('a file that dies every time (exit code 3) fails after its second run, whose post-mortem says so', async () => {
-    const exits = fixture('exits', [1, 2], 'process.exit(3)');
+  it('a file that exits before any test passed, every time (exit code 3), fails after its second run', async () => {
+    const exits = fixture('exits', { dieOn: [1, 2], how: 'process.exit(3)', at: 'first' });
     const run = await npm(['test', '--', exits.file], {});
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.equal(exits.runs(), 2, 'run twice, not more');
     assert.match(
       run.stderr,
-      /exits\.test\.ts: its process ended with exit code 3 .*\n {2}exits: last words on run 2\n/,
+      /exits\.test\.ts: its process ended with exit code 3 .*passed before it ended: 0\).*\n {2}exits: last words on run 2\n/,
     );
     assert.match(run.stderr, /the second run of .*exits\.test\.ts failed \(exit code 1\)/);
   });
 
+  it('an exit code after a test passed is a failure of its own: a post-mortem, no second run', async () => {
+    const exits = fixture('exits-late', { dieOn: [1], how: 'process.exit(1)' });
+    const run = await npm(['test', '--', exits.file], {});
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(exits.runs(), 1);
+    assert.match(run.stderr, /exits-late\.test\.ts: its process ended with exit code 1 .*passed before it ended: 1\)/);
+    assert.doesNotMatch(run.stderr, /once more/);
+  });
+
+  it('a throw left behind by a passing test is never run again; Node’s error is in the post-mortem', async () => {
+    const leaves = fixture('leaves-a-throw', {
+      first: `setTimeout(() => { throw new Error('thrown after the end'); }, 5);`,
+    });
+    const run = await npm(['test', '--', leaves.file], {});
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(leaves.runs(), 1);
+    assert.match(run.stderr, /leaves-a-throw\.test\.ts: its process ended with exit code 1/);
+    assert.match(run.stderr, /\(node\) .*asynchronous activity after the test ended.*thrown after the end/);
+    assert.doesNotMatch(run.stderr, /once more/);
+  });
+
   it('a failing test is never run again, even beside a file that died', async () => {
-    const failing = fixture('fails', [], '', true);
-    const killed = fixture('killed-beside', [1], `process.kill(process.pid, 'SIGKILL')`);
+    const failing = fixture('fails', { failing: true });
+    const killed = fixture('killed-beside', { dieOn: [1], how: sigkill });
     const run = await npm(['test', '--', failing.file, killed.file], {});
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.equal(failing.runs(), 1);
@@ -500,7 +544,7 @@ describe('npm test when a test file’s process dies', () => {
 
   it('more files dying than MAX_RERUN_FILES at once is a failure, not a second run', async () => {
     const many = Array.from({ length: MAX_RERUN_FILES + 1 }, (_, i) =>
-      fixture(`many-${i}`, [1], `process.kill(process.pid, 'SIGKILL')`),
+      fixture(`many-${i}`, { dieOn: [1], how: sigkill }),
     );
     const run = await npm(['test', '--', ...many.map((f) => f.file)], {});
     assert.equal(run.code, 1, run.stdout + run.stderr);
@@ -509,5 +553,14 @@ describe('npm test when a test file’s process dies', () => {
       many.map(() => 1),
     );
     assert.equal(run.stderr.match(/its process ended with signal SIGKILL/g)?.length, many.length);
+  });
+
+  it('with a --test-reporter of your own: neither the post-mortem nor a second run', async () => {
+    const killed = fixture('own-reporter', { dieOn: [1], how: sigkill });
+    const run = await npm(['test', '--', '--test-reporter=tap', killed.file], {});
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(killed.runs(), 1);
+    assert.match(run.stdout, /not ok 1 - .*own-reporter\.test\.ts/);
+    assert.doesNotMatch(run.stderr, /its process ended|once more/);
   });
 });
