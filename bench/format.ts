@@ -87,3 +87,29 @@ export function formatPaired(label: string, ceilingLabel: string, paired: Return
   const rounds = paired.ratios.length;
   return `${label}: ${paired.median.toFixed(2)}× of ${ceilingLabel}, the median of ${rounds} round${rounds === 1 ? '' : 's'} (${each})`;
 }
+
+/** The PostgreSQL settings a reader needs beside the rows (a server without autovacuum never vacuums behind them). */
+export const SERVER_SETTINGS = [
+  'autovacuum',
+  'fsync',
+  'synchronous_commit',
+  'wal_compression',
+  'shared_buffers',
+  'max_wal_size',
+] as const;
+
+/** One line from `pg_settings` rows: the version, then each setting, sizes in MB. */
+export function formatServerSettings(
+  version: string,
+  rows: readonly { name: string; setting: string; unit: string | null }[],
+): string {
+  const toMb: Record<string, number> = { '8kB': 8 / 1024, kB: 1 / 1024, MB: 1, GB: 1024 };
+  const parts = SERVER_SETTINGS.map((name) => {
+    const row = rows.find((r) => r.name === name);
+    if (row === undefined) return `${name} ?`;
+    const factor = row.unit === null ? undefined : toMb[row.unit];
+    if (factor === undefined) return `${name} ${row.setting}${row.unit === null ? '' : ` ${row.unit}`}`;
+    return `${name} ${Number(row.setting) * factor} MB`;
+  });
+  return `PostgreSQL ${version}: ${parts.join(', ')}`;
+}

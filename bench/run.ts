@@ -11,6 +11,7 @@ import type { BenchContext } from './context.ts';
 import { benchHttp } from './http-rows.ts';
 import { call, expectStatus, startFulcrum } from './lib.ts';
 import { startDbCeiling, startLoadGenerator, type LoadResult } from './load.ts';
+import { formatServerSettings, SERVER_SETTINGS } from './format.ts';
 import { databaseName, parseOptions, type Options } from './options.ts';
 import { benchOrders } from './order-rows.ts';
 import { formatProfile, readProfiles, summarizeProfile } from './profile.ts';
@@ -31,16 +32,24 @@ const ADMIN_PASSWORD = 'bench-admin-password';
 const CUSTOMER_PASSWORD = 'bench-customer-password';
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('hex')}`;
 
-async function freshServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+async function freshServerDatabase(
+  serverUrl: string,
+): Promise<{ url: string; settings: string; drop(): Promise<void> }> {
   const name = `fulcrum_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);
+  const version = await admin.query<{ server_version: string }>('show server_version');
+  const rows = await admin.query<{ name: string; setting: string; unit: string | null }>(
+    'select name, setting, unit from pg_settings where name = any($1)',
+    [SERVER_SETTINGS],
+  );
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    settings: formatServerSettings(version.rows[0]!.server_version, rows.rows),
     async drop() {
       const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
   if (!needsFulcrum(o)) return;
 
   const serverDb = o.databaseUrl === undefined ? undefined : await freshServerDatabase(o.databaseUrl);
+  if (serverDb !== undefined) console.log(serverDb.settings);
   const dir = mkdtempSync(join(tmpdir(), 'fulcrum-bench-'));
   // Kept after the run (its path is printed), for a closer look in a profile viewer.
   const profileDir = o.profile ? mkdtempSync(join(tmpdir(), 'fulcrum-bench-profile-')) : '';

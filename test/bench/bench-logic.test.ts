@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { groupByPayment, paymentIntentOf, signatureHeader, type SandboxEvent } from '../../bench/events.ts';
-import { failures, formatPaired, formatRow, millis, pairedRatio, percent, rate, times } from '../../bench/format.ts';
+import {
+  failures,
+  formatPaired,
+  formatRow,
+  formatServerSettings,
+  millis,
+  pairedRatio,
+  percent,
+  rate,
+  times,
+} from '../../bench/format.ts';
 import { busyText, parseEventLoopDelay } from '../../bench/context.ts';
 import { pacedLatencies, summarize } from '../../bench/lib.ts';
 import { databaseName, parseOptions } from '../../bench/options.ts';
@@ -175,6 +185,23 @@ describe('the row formatting', () => {
     const s = summarize(Array.from({ length: 100 }, (_, i) => 100 - i));
     assert.deepEqual([s.p50, s.p99, s.max, s.n], [50, 99, 100, 100]);
     assert.throws(() => summarize([]), /no samples/);
+  });
+});
+
+describe('the PostgreSQL settings printed under the header', () => {
+  it('names the version and each setting, sizes in MB, and marks a setting the server did not give', () => {
+    const line = formatServerSettings('15.14 (Debian 15.14-0+deb12u1)', [
+      { name: 'autovacuum', setting: 'off', unit: null },
+      { name: 'fsync', setting: 'on', unit: null },
+      { name: 'synchronous_commit', setting: 'on', unit: null },
+      { name: 'shared_buffers', setting: '16384', unit: '8kB' },
+      { name: 'max_wal_size', setting: '1024', unit: 'MB' },
+    ]);
+    assert.equal(
+      line,
+      'PostgreSQL 15.14 (Debian 15.14-0+deb12u1): autovacuum off, fsync on, synchronous_commit on, ' +
+        'wal_compression ?, shared_buffers 128 MB, max_wal_size 1024 MB',
+    );
   });
 });
 

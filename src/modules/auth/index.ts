@@ -45,7 +45,7 @@ export type AuthContext = ModuleContext<{
   mail: MailQueue;
 }>;
 
-/** Mounts /api/v1/auth, /api/v1/setup and /api/v1/admin/users. */
+/** Defines the routes under /api/v1/auth, /api/v1/setup and /api/v1/admin/users. */
 export function authModule(ctx: AuthContext): void {
   const { database, tokens, clock, loginLimiter, rateLimits, sessions, mail } = ctx.deps;
   const db = database.db;

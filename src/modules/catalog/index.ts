@@ -11,7 +11,7 @@ export {
 export { seedDemoCatalog, DEMO_PRODUCTS, type DemoSeedOutcome } from './demo-catalog.ts';
 export { toProductResponse, type ProductResponse, type ProductRow } from './catalog.schemas.ts';
 
-/** Mounts /api/v1/products and /api/v1/admin/products. */
+/** Defines the routes under /api/v1/products and /api/v1/admin/products. */
 export function catalogModule(ctx: CatalogContext): void {
   catalogRoutes(ctx);
 }

@@ -27,7 +27,7 @@ export function mailFromOf(config: { SHOP_NAME: string; PUBLIC_URL: string; MAIL
   return `"${config.SHOP_NAME.replaceAll('"', '')}" <no-reply@${domain}>`;
 }
 
-/** Mounts /api/v1/admin/mail. */
+/** Defines the routes under /api/v1/admin/mail. */
 export function mailModule(ctx: ModuleContext<{ database: Database }>): void {
   mailRoutes(ctx.define('/api/v1/admin/mail'), ctx.deps.database.db);
 }

@@ -28,7 +28,7 @@ export { orderStatuses, orderTransitions, transition, type OrderStatus } from '.
 export type OrdersContext = ModuleContext<OrdersModuleDeps & { metrics: { registry: Registry } }>;
 
 /**
- * Mounts the order routes. `hooks` is where payments plugs in (refund on cancelling a PAID order,
+ * Defines the order routes. `hooks` is where payments plugs in (refund on cancelling a PAID order,
  * the `payment` field, payment status in realtime messages); see OrderHooks.
  */
 export function createOrdersModule(hooks: OrderHooks = {}): (ctx: OrdersContext) => void {

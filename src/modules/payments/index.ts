@@ -15,7 +15,7 @@ export { createStripeClient, type PaymentProvider, type Providers } from './prov
 export { releaseReconcileLease, type ReconcileReport } from './reconciliation.ts';
 
 /**
- * Mounts checkout, GET /payments/:id, refunds, manual confirmation, the admin list and resolve, and the Stripe
+ * Defines checkout, GET /payments/:id, refunds, manual confirmation, the admin list and resolve, and the Stripe
  * webhook (POST /api/v1/webhooks/stripe, raw body); adds its gauges to /metrics.
  */
 export function paymentsModule(

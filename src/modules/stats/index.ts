@@ -9,7 +9,7 @@ import { readStats } from './stats.service.ts';
 // "flagged" means, through the payments module.
 export type StatsContext = ModuleContext<{ database: Database; clock: Clock }>;
 
-/** Mounts GET /api/v1/admin/stats. */
+/** Defines GET /api/v1/admin/stats. */
 export function statsModule(ctx: StatsContext): void {
   const { database, clock } = ctx.deps;
   ctx.define('/api/v1/admin/stats').route(

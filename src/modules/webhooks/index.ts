@@ -26,7 +26,7 @@ export {
 export { releaseInboxLeases } from './inbox-leases.ts';
 export { toWebhookEventResponse, type WebhookEventResponse } from './webhooks.schemas.ts';
 
-/** Mounts /api/v1/admin/webhook-events (the intake route is mounted by the payments module). */
+/** Defines the routes under /api/v1/admin/webhook-events (the payments module defines the intake route). */
 export function webhooksModule(ctx: WebhooksContext & { deps: { payments: { webhooks: InboxWakeUp } } }): void {
   webhooksRoutes(ctx, ctx.deps.payments.webhooks);
 }
